@@ -1,1 +1,25 @@
+//! # Tributary primitives
+//!
+//! The types and hashes that the runtime, the node and the compute worker must
+//! agree on byte for byte. Both sides depend on this one `no_std` crate, so a
+//! commitment computed by a worker is the commitment the chain checks.
+
 #![cfg_attr(not(feature = "std"), no_std)]
+
+use polkadot_sdk::sp_runtime::{
+	traits::{IdentifyAccount, Verify},
+	MultiSignature,
+};
+
+/// A block number.
+pub type BlockNumber = u32;
+/// A transaction signature: sr25519, ed25519 or ecdsa.
+pub type Signature = MultiSignature;
+/// An account: the public key of the key that signs for it.
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// A balance in the smallest unit of TRIB (12 decimals).
+pub type Balance = u128;
+/// A transaction counter per account.
+pub type Nonce = u32;
+/// A blake2-256 hash: of blocks, of content, of models.
+pub type Hash = polkadot_sdk::sp_core::H256;

@@ -1,0 +1,141 @@
+// Starts real tributary-node processes for tests: free loopback ports, a temp
+// base path each, and a guaranteed stop (after the test, on failure, and when
+// the test process itself exits).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+const running = new Set();
+function killAll() {
+  for (const n of running) {
+    try { n.proc.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { killAll(); process.exit(130); });
+}
+
+/** The node binary: $TRIBUTARY_NODE, else the release build in the shared target dir. */
+export function nodeBinary() {
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/tributary/target');
+  const bin = process.env.TRIBUTARY_NODE || join(target, 'release/tributary-node');
+  if (!existsSync(bin)) {
+    throw new Error(`tributary-node not found at ${bin}: build it with 'cargo build --release -p tributary-node' or set TRIBUTARY_NODE`);
+  }
+  return bin;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts one node. `args` are extra flags (e.g. ['--dev'] or ['--chain', 'local', '--alice']).
+ * Returns a handle with the RPC url, its log path, and stop().
+ */
+export async function startNode(name, args, { basePath } = {}) {
+  const rpcPort = await freePort();
+  const p2pPort = await freePort();
+  const promPort = await freePort();
+  const base = basePath ?? mkdtempSync(join(tmpdir(), `trib-${name}-`));
+  const logPath = join(base, 'node.log');
+  const log = createWriteStream(logPath);
+  const fullArgs = [
+    ...args,
+    '--base-path', base,
+    '--name', name,
+    '--rpc-port', String(rpcPort),
+    '--port', String(p2pPort),
+    '--prometheus-port', String(promPort),
+    '--no-telemetry',
+    '--no-mdns',
+    '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
+  ];
+  const proc = spawn(nodeBinary(), fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout.pipe(log);
+  proc.stderr.pipe(log);
+  const node = {
+    name, proc, base, logPath, rpcPort, p2pPort, promPort,
+    url: `ws://127.0.0.1:${rpcPort}`,
+    exited: false,
+    async stop({ keepBase = false } = {}) {
+      running.delete(node);
+      if (!node.exited) {
+        const done = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await done;
+        clearTimeout(timer);
+      }
+      if (!keepBase && basePath === undefined) rmSync(base, { recursive: true, force: true });
+    },
+  };
+  proc.on('exit', () => { node.exited = true; });
+  running.add(node);
+  await waitForRpc(node);
+  return node;
+}
+
+/** Waits until the node answers `system_health` over HTTP on its RPC port. */
+async function waitForRpc(node, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (node.exited) throw new Error(`${node.name} exited early; its log is ${node.logPath}`);
+    try {
+      await rpc(node, 'system_health');
+      return;
+    } catch { await sleep(250); }
+  }
+  throw new Error(`${node.name} did not answer RPC within ${timeoutMs} ms; its log is ${node.logPath}`);
+}
+
+/** One JSON-RPC call over HTTP (the RPC port serves HTTP and WebSocket). */
+export async function rpc(node, method, params = []) {
+  const res = await fetch(`http://127.0.0.1:${node.rpcPort}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = await res.json();
+  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+/** A polkadot.js client connected to `node`. */
+export async function connect(node) {
+  const provider = new WsProvider(node.url, 1000);
+  return ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
+}
+
+/** Polls `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(what, probe, timeoutMs = 60_000, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** The number of the latest finalized block, over RPC. */
+export async function finalizedNumber(node) {
+  const hash = await rpc(node, 'chain_getFinalizedHead');
+  const header = await rpc(node, 'chain_getHeader', [hash]);
+  return parseInt(header.number, 16);
+}
