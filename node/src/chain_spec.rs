@@ -1,19 +1,15 @@
 //! The chain specs the node knows by name, built from the runtime's presets.
 
 use polkadot_sdk::{
-	sc_chain_spec::{ChainSpecExtension, ChainType, GenericChainSpec, Properties},
+	sc_chain_spec::{ChainType, GenericChainSpec, NoExtension, Properties},
 	sc_service::ChainSpec,
 	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
 };
 use std::path::PathBuf;
 use tributary_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
 
-/// Extensions Tributary's chain specs carry: none yet.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, ChainSpecExtension)]
-pub struct Extensions {}
-
-/// A Tributary chain spec.
-pub type TributaryChainSpec = GenericChainSpec<Extensions>;
+/// A Tributary chain spec: no client extensions yet.
+pub type TributaryChainSpec = GenericChainSpec<NoExtension>;
 
 /// What wallets and explorers read through `system_properties`.
 fn properties() -> Properties {
@@ -34,7 +30,7 @@ fn wasm() -> Result<&'static [u8], String> {
 
 /// One validator (Alice), funded dev accounts.
 pub fn development() -> Result<TributaryChainSpec, String> {
-	Ok(TributaryChainSpec::builder(wasm()?, Extensions::default())
+	Ok(TributaryChainSpec::builder(wasm()?, None)
 		.with_name("Tributary Development")
 		.with_id("tributary_dev")
 		.with_protocol_id("trib")
@@ -46,7 +42,7 @@ pub fn development() -> Result<TributaryChainSpec, String> {
 
 /// Four validators (Alice, Bob, Charlie, Dave) on one machine.
 pub fn local_testnet() -> Result<TributaryChainSpec, String> {
-	Ok(TributaryChainSpec::builder(wasm()?, Extensions::default())
+	Ok(TributaryChainSpec::builder(wasm()?, None)
 		.with_name("Tributary Local Testnet")
 		.with_id("tributary_local")
 		.with_protocol_id("trib")
@@ -60,7 +56,7 @@ pub fn local_testnet() -> Result<TributaryChainSpec, String> {
 /// chain's name. Operators replace the authorities and the sudo key before
 /// launching; `chain-specs/testnet.json` is this spec.
 pub fn testnet_template() -> Result<TributaryChainSpec, String> {
-	Ok(TributaryChainSpec::builder(wasm()?, Extensions::default())
+	Ok(TributaryChainSpec::builder(wasm()?, None)
 		.with_name("Tributary Testnet")
 		.with_id("tributary_testnet")
 		.with_protocol_id("trib-test")

@@ -31,8 +31,7 @@ use polkadot_sdk::{
 		self,
 		sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair},
 	},
-	sp_blockchain::HeaderBackend,
-	sp_core::crypto::ByteArray,
+	sp_core::crypto::{key_types, ByteArray},
 	sp_io, sp_keystore::KeystorePtr,
 	sp_runtime::traits::Block as BlockT,
 	sp_timestamp,
@@ -170,7 +169,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 /// A validator must hold the Aura key of one of the chain's authorities, or
 /// it would run without ever authoring; say so at start, not never.
 fn check_authority_key(client: &FullClient, keystore: &KeystorePtr) -> Result<(), ServiceError> {
-	let ours = keystore.sr25519_public_keys(sp_consensus_aura::KEY_TYPE);
+	let ours = keystore.sr25519_public_keys(key_types::AURA);
 	if ours.is_empty() {
 		return Err(ServiceError::Other(
 			"this node runs as a validator but its keystore holds no Aura key: start it with \

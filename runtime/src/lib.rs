@@ -17,6 +17,9 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
+// `impl_opaque_keys!` and `#[runtime]` expand to code naming `Vec`.
+use alloc::vec::Vec;
+
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
@@ -63,15 +66,6 @@ pub const TOKEN_SYMBOL: &str = "TRIB";
 pub const TOKEN_DECIMALS: u8 = 12;
 /// Tributary's SS58 address prefix.
 pub const SS58_PREFIX: u16 = 7390;
-
-/// The version of the native runtime, for the node's executor.
-#[cfg(feature = "std")]
-pub fn native_version() -> polkadot_sdk::sp_version::NativeVersion {
-	polkadot_sdk::sp_version::NativeVersion {
-		runtime_version: VERSION,
-		can_author_with: Default::default(),
-	}
-}
 
 /// Types the node needs without knowing the runtime's extrinsic format.
 pub mod opaque {
