@@ -8,7 +8,7 @@ use crate::{
 use polkadot_sdk::{
 	sc_cli::{self, SubstrateCli},
 	sc_network::config::NetworkBackendType,
-	sc_service::PartialComponents,
+	sc_service::{Configuration, PartialComponents},
 };
 use std::time::Duration;
 use tributary_runtime::opaque::Block;
@@ -41,6 +41,28 @@ impl SubstrateCli for Cli {
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_cli::ChainSpec>, String> {
 		chain_spec::load(id)
 	}
+}
+
+/// Refuses to start, naming the port and the flag, when a port the node must
+/// listen on is already taken (most often by another node).
+fn check_ports_free(config: &Configuration) -> sc_cli::Result<()> {
+	let rpc = config
+		.rpc
+		.addr
+		.iter()
+		.flatten()
+		.filter(|endpoint| !endpoint.is_optional)
+		.map(|endpoint| (endpoint.listen_addr, "--rpc-port"));
+	let prometheus = config.prometheus_config.iter().map(|p| (p.port, "--prometheus-port"));
+	for (addr, flag) in rpc.chain(prometheus) {
+		if let Err(e) = std::net::TcpListener::bind(addr) {
+			return Err(sc_cli::Error::Input(format!(
+				"cannot listen on {addr}: {e}. Is another node running? Choose another port with \
+				 {flag}"
+			)));
+		}
+	}
+	Ok(())
 }
 
 /// Parses the command line and runs what it asks for.
@@ -106,7 +128,13 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev_block_time = Duration::from_millis(cli.dev_block_time);
-			runner.run_node_until_exit(|config| async move {
+			runner.run_node_until_exit(|mut config| async move {
+				// A client pointed at the port it asked for must reach this node or
+				// nothing: fail on a busy port rather than move to a random one.
+				for endpoint in config.rpc.addr.iter_mut().flatten() {
+					endpoint.retry_random_port = false;
+				}
+				check_ports_free(&config)?;
 				match config.network.network_backend {
 					NetworkBackendType::Libp2p => service::new_full::<
 						polkadot_sdk::sc_network::NetworkWorker<

@@ -2,7 +2,8 @@
 // base path each, and a guaranteed stop (after the test, on failure, and when
 // the test process itself exits).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
@@ -54,21 +55,22 @@ export async function startNode(name, args, { basePath } = {}) {
   const promPort = await freePort();
   const base = basePath ?? mkdtempSync(join(tmpdir(), `trib-${name}-`));
   const logPath = join(base, 'node.log');
-  const log = createWriteStream(logPath);
+  // The child writes its log straight to the file, so nothing is lost if it dies.
+  const logFd = openSync(logPath, 'a');
   const fullArgs = [
     ...args,
     '--base-path', base,
     '--name', name,
     '--rpc-port', String(rpcPort),
-    '--port', String(p2pPort),
     '--prometheus-port', String(promPort),
     '--no-telemetry',
+    // Validators of a non-dev chain refuse to invent a network identity.
+    '--node-key', randomBytes(32).toString('hex'),
     '--no-mdns',
     '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
   ];
-  const proc = spawn(nodeBinary(), fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout.pipe(log);
-  proc.stderr.pipe(log);
+  const proc = spawn(nodeBinary(), fullArgs, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
   const node = {
     name, proc, base, logPath, rpcPort, p2pPort, promPort,
     url: `ws://127.0.0.1:${rpcPort}`,
@@ -95,13 +97,22 @@ export async function startNode(name, args, { basePath } = {}) {
 async function waitForRpc(node, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (node.exited) throw new Error(`${node.name} exited early; its log is ${node.logPath}`);
+    if (node.exited) throw new Error(`${node.name} exited early:\n${logTail(node)}`);
     try {
       await rpc(node, 'system_health');
       return;
     } catch { await sleep(250); }
   }
-  throw new Error(`${node.name} did not answer RPC within ${timeoutMs} ms; its log is ${node.logPath}`);
+  throw new Error(`${node.name} did not answer RPC within ${timeoutMs} ms:\n${logTail(node)}`);
+}
+
+/** The last lines a node logged, for error messages. */
+export function logTail(node, lines = 20) {
+  try {
+    return readFileSync(node.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (e) {
+    return `(no log: ${e.message})`;
+  }
 }
 
 /** One JSON-RPC call over HTTP (the RPC port serves HTTP and WebSocket). */
