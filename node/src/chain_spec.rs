@@ -92,7 +92,12 @@ pub fn load(id: &str) -> Result<Box<dyn ChainSpec>, String> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use polkadot_sdk::{sc_executor::read_embedded_version, sc_executor_common::runtime_blob::RuntimeBlob};
+	use polkadot_sdk::{
+		sc_executor::{read_embedded_version, WasmExecutor},
+		sc_executor_common::runtime_blob::RuntimeBlob,
+		sp_io,
+		sp_state_machine::BasicExternalities,
+	};
 	use serde_json::Value;
 
 	/// The checked-in spec, parsed.
@@ -103,11 +108,21 @@ mod tests {
 		serde_json::from_str(&text).expect("the checked-in spec is JSON")
 	}
 
-	/// Splits the runtime code off a plain spec, returning the rest and the
-	/// version the code declares. Code bytes differ between checkouts (the
-	/// WASM build embeds source paths), so the spec is compared by everything
-	/// else plus the runtime version the code carries.
-	fn split_code(mut spec: Value) -> (Value, (String, u32, u32)) {
+	/// The metadata a runtime's code declares, by running its `Metadata_metadata`.
+	fn metadata_of(code: &[u8]) -> Vec<u8> {
+		let blob = RuntimeBlob::uncompress_if_needed(code).expect("the code is a WASM blob");
+		WasmExecutor::<sp_io::SubstrateHostFunctions>::builder()
+			.build()
+			.uncached_call(blob, &mut BasicExternalities::default(), true, "Metadata_metadata", &[])
+			.expect("the runtime answers Metadata_metadata")
+	}
+
+	/// Splits the runtime code off a plain spec, returning the rest and what
+	/// the code declares: its version and its metadata. The code's bytes
+	/// themselves differ between checkouts (the WASM embeds source paths in
+	/// panic locations), so the code is compared by everything a client sees:
+	/// pallets, calls, events, errors, storage, constants and types.
+	fn split_code(mut spec: Value) -> (Value, (String, u32, u32), Vec<u8>) {
 		let code = spec["genesis"]["runtimeGenesis"]
 			.as_object_mut()
 			.and_then(|g| g.remove("code"))
@@ -118,14 +133,18 @@ mod tests {
 		let version = read_embedded_version(&blob)
 			.expect("the version section decodes")
 			.expect("the runtime embeds its version");
-		(spec, (version.spec_name.to_string(), version.spec_version, version.transaction_version))
+		(
+			spec,
+			(version.spec_name.to_string(), version.spec_version, version.transaction_version),
+			metadata_of(&bytes),
+		)
 	}
 
 	fn assert_matches(generated: TributaryChainSpec, file: &str) {
 		let generated: Value =
 			serde_json::from_str(&generated.as_json(false).expect("spec serializes")).unwrap();
-		let (generated, generated_version) = split_code(generated);
-		let (stored, stored_version) = split_code(checked_in(file));
+		let (generated, generated_version, generated_metadata) = split_code(generated);
+		let (stored, stored_version, stored_metadata) = split_code(checked_in(file));
 		assert_eq!(
 			stored, generated,
 			"chain-specs/{file} no longer matches the runtime's preset: run scripts/chain-specs.sh"
@@ -133,6 +152,10 @@ mod tests {
 		assert_eq!(
 			stored_version, generated_version,
 			"chain-specs/{file} carries another runtime version: run scripts/chain-specs.sh"
+		);
+		assert!(
+			stored_metadata == generated_metadata,
+			"chain-specs/{file} carries a runtime with other metadata: run scripts/chain-specs.sh"
 		);
 	}
 
