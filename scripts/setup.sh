@@ -22,10 +22,12 @@ if ! rustup target list --installed | grep -qx wasm32v1-none; then
 	log "adding Rust target wasm32v1-none"
 	rustup target add wasm32v1-none
 fi
-if ! rustup component list --installed | grep -q '^rust-src'; then
-	log "adding Rust component rust-src"
-	rustup component add rust-src
-fi
+for component in rust-src rustfmt; do
+	if ! rustup component list --installed | grep -q "^$component"; then
+		log "adding Rust component $component"
+		rustup component add "$component"
+	fi
+done
 
 if ! command -v node >/dev/null; then
 	log "installing Node.js"

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 scripts/setup.sh
+
+echo "== Formatting (rustfmt.toml) =="
+cargo fmt --all -- --check
+
 scripts/build.sh
 
 echo "== Rust tests =="

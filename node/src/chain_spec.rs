@@ -85,7 +85,7 @@ pub fn load(id: &str) -> Result<Box<dyn ChainSpec>, String> {
 			Box::new(TributaryChainSpec::from_json_file(path.clone()).map_err(|e| {
 				format!("the chain spec {} is not a valid chain spec: {e}", path.display())
 			})?)
-		},
+		}
 	})
 }
 
@@ -109,8 +109,7 @@ mod tests {
 	}
 
 	/// The metadata a runtime's code declares, by running its `Metadata_metadata`.
-	fn metadata_of(code: &[u8]) -> Vec<u8> {
-		let blob = RuntimeBlob::uncompress_if_needed(code).expect("the code is a WASM blob");
+	fn metadata_of(blob: RuntimeBlob) -> Vec<u8> {
 		WasmExecutor::<sp_io::SubstrateHostFunctions>::builder()
 			.build()
 			.uncached_call(blob, &mut BasicExternalities::default(), true, "Metadata_metadata", &[])
@@ -136,7 +135,7 @@ mod tests {
 		(
 			spec,
 			(version.spec_name.to_string(), version.spec_version, version.transaction_version),
-			metadata_of(&bytes),
+			metadata_of(blob),
 		)
 	}
 

@@ -18,12 +18,8 @@ use polkadot_sdk::{
 		consensus::timestamp::SlotTimestampProvider, EngineCommand, ManualSealParams,
 	},
 	sc_executor::WasmExecutor,
-	sc_network,
-	sc_offchain,
-	sc_service::{
-		self, error::Error as ServiceError, Configuration, TaskManager,
-		WarpSyncConfig,
-	},
+	sc_network, sc_offchain,
+	sc_service::{self, error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig},
 	sc_telemetry::{Telemetry, TelemetryWorker},
 	sc_transaction_pool::{self, TransactionPoolHandle},
 	sc_transaction_pool_api::OffchainTransactionPoolFactory,
@@ -32,7 +28,8 @@ use polkadot_sdk::{
 		sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair},
 	},
 	sp_core::crypto::{key_types, ByteArray},
-	sp_io, sp_keystore::KeystorePtr,
+	sp_io,
+	sp_keystore::KeystorePtr,
 	sp_runtime::traits::Block as BlockT,
 	sp_timestamp,
 };
@@ -45,7 +42,8 @@ pub type FullClient =
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = LongestChain<FullBackend, Block>;
 type FullPool = TransactionPoolHandle<Block, FullClient>;
-type GrandpaBlockImport = grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
+type GrandpaBlockImport =
+	grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
 type GrandpaLink = grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
 
 /// GRANDPA proves finality with a justification at least this often.
@@ -125,32 +123,33 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			telemetry.as_ref().map(|x| x.handle()),
 		)?;
 		let cidp_client = client.clone();
-		let queue = sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-			block_import: grandpa_block_import.clone(),
-			justification_import: Some(Box::new(grandpa_block_import.clone())),
-			client: client.clone(),
-			create_inherent_data_providers: move |parent_hash, _| {
-				let cidp_client = cidp_client.clone();
-				async move {
-					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
-						&*cidp_client,
-						parent_hash,
-					)?;
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-					let slot =
+		let queue =
+			sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+				block_import: grandpa_block_import.clone(),
+				justification_import: Some(Box::new(grandpa_block_import.clone())),
+				client: client.clone(),
+				create_inherent_data_providers: move |parent_hash, _| {
+					let cidp_client = cidp_client.clone();
+					async move {
+						let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+							&*cidp_client,
+							parent_hash,
+						)?;
+						let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+						let slot =
 						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 							*timestamp,
 							slot_duration,
 						);
-					Ok((slot, timestamp))
-				}
-			},
-			spawner: &task_manager.spawn_essential_handle(),
-			registry: config.prometheus_registry(),
-			check_for_equivocation: Default::default(),
-			telemetry: telemetry.as_ref().map(|x| x.handle()),
-			compatibility_mode: Default::default(),
-		})?;
+						Ok((slot, timestamp))
+					}
+				},
+				spawner: &task_manager.spawn_essential_handle(),
+				registry: config.prometheus_registry(),
+				check_for_equivocation: Default::default(),
+				telemetry: telemetry.as_ref().map(|x| x.handle()),
+				compatibility_mode: Default::default(),
+			})?;
 		(queue, Some((grandpa_block_import, grandpa_link)))
 	};
 
@@ -337,8 +336,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	let (block_import, grandpa_link) = grandpa
 		.ok_or_else(|| ServiceError::Other("GRANDPA was not set up for this chain".into()))?;
 	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-	let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
-		StartAuraParams {
+	let aura =
+		sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(StartAuraParams {
 			slot_duration,
 			client,
 			select_chain,
@@ -362,12 +361,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			max_block_proposal_slot_portion: None,
 			telemetry: telemetry.as_ref().map(|x| x.handle()),
 			compatibility_mode: Default::default(),
-		},
-	)?;
+		})?;
 	// Authoring is essential: if it stops, the node stops with it.
-	task_manager
-		.spawn_essential_handle()
-		.spawn_blocking("aura", Some("block-authoring"), aura);
+	task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
 
 	if enable_grandpa {
 		let grandpa_config = grandpa::GrandpaParams {
@@ -444,8 +440,10 @@ fn start_dev_sealing(
 			async move { SlotTimestampProvider::new_aura(client).map_err(Into::into) }
 		},
 	});
-	task_manager
-		.spawn_essential_handle()
-		.spawn_blocking("dev-sealing", Some("block-authoring"), sealing);
+	task_manager.spawn_essential_handle().spawn_blocking(
+		"dev-sealing",
+		Some("block-authoring"),
+		sealing,
+	);
 	Ok(())
 }

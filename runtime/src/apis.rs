@@ -2,8 +2,8 @@
 
 use crate::{
 	genesis_config_presets, opaque, AccountId, Aura, Balance, Block, Executive, Grandpa,
-	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System,
-	TransactionPayment, VERSION,
+	InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, System, TransactionPayment,
+	VERSION,
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
@@ -11,12 +11,14 @@ use polkadot_sdk::{
 		genesis_builder_helper::{build_state, get_preset},
 		weights::Weight,
 	},
-	pallet_aura, pallet_grandpa::AuthorityId as GrandpaId, pallet_transaction_payment,
-	pallet_transaction_payment_rpc_runtime_api, frame_system_rpc_runtime_api,
+	frame_system_rpc_runtime_api, pallet_aura,
+	pallet_grandpa::AuthorityId as GrandpaId,
+	pallet_transaction_payment, pallet_transaction_payment_rpc_runtime_api,
 	sp_api::{self, impl_runtime_apis},
 	sp_block_builder,
 	sp_consensus_aura::{self, sr25519::AuthorityId as AuraId, SlotDuration},
-	sp_consensus_grandpa, sp_core::{crypto::KeyTypeId, OpaqueMetadata},
+	sp_consensus_grandpa,
+	sp_core::{crypto::KeyTypeId, OpaqueMetadata},
 	sp_genesis_builder::{self, PresetId},
 	sp_inherents::{CheckInherentsResult, InherentData},
 	sp_offchain,

@@ -25,9 +25,8 @@ pub mod configs;
 pub mod genesis_config_presets;
 
 use polkadot_sdk::{
-	frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo,
-	pallet_timestamp, pallet_transaction_payment,
-	frame_executive,
+	frame_executive, frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa,
+	pallet_sudo, pallet_timestamp, pallet_transaction_payment,
 	sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress},
 	sp_version::{runtime_version, RuntimeVersion},
 };
