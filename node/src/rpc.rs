@@ -1,5 +1,8 @@
 //! The RPC methods the node adds to Substrate's standard set.
 
+pub mod attribution;
+
+use attribution::AttributionRpcServer;
 use jsonrpsee::RpcModule;
 use polkadot_sdk::{
 	pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
@@ -20,8 +23,9 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 }
 
-/// Builds the RPC module: `system_accountNextIndex`, `system_dryRun` and
-/// `payment_queryInfo`/`payment_queryFeeDetails` over the runtime's APIs.
+/// Builds the RPC module: `system_accountNextIndex`, `system_dryRun`,
+/// `payment_queryInfo`/`payment_queryFeeDetails` and `attribution_*` over the
+/// runtime's APIs.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -34,12 +38,14 @@ where
 		+ 'static,
 	C::Api: polkadot_sdk::substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
-		+ BlockBuilder<Block>,
+		+ BlockBuilder<Block>
+		+ tributary_primitives::api::AttributionApi<Block, AccountId, Balance>,
 	P: TransactionPool + 'static,
 {
 	let mut module = RpcModule::new(());
 	let FullDeps { client, pool } = deps;
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(attribution::Attribution::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -6,6 +6,8 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
+extern crate alloc;
+
 use polkadot_sdk::sp_runtime::{
 	traits::{IdentifyAccount, Verify},
 	MultiSignature,
@@ -23,3 +25,27 @@ pub type Balance = u128;
 pub type Nonce = u32;
 /// A blake2-256 hash: of blocks, of content, of models.
 pub type Hash = polkadot_sdk::sp_core::H256;
+
+pub mod api;
+pub mod attribution;
+pub mod compute;
+pub mod registry;
+
+pub use attribution::{AttributionGraph, Beneficiary, Split};
+pub use compute::{
+	commitment, output_hash, Attribution, Candidate, CompletedJob, FailureReason, JobSettlement,
+	JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
+};
+
+pub use registry::{ContributionProvider, ContributionRecord, ContributionStatus, ModelProvider};
+
+/// Identifies a datanet: a community dataset.
+pub type DatanetId = u64;
+/// Identifies one contribution of data to a datanet.
+pub type ContributionId = u64;
+/// Identifies a registered model.
+pub type ModelId = u64;
+/// Identifies a registered agent.
+pub type AgentId = u64;
+/// Identifies an inference job.
+pub type JobId = u64;

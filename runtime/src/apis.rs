@@ -6,6 +6,8 @@ use crate::{
 	VERSION,
 };
 use alloc::vec::Vec;
+#[cfg(feature = "runtime-benchmarks")]
+use polkadot_sdk::frame_benchmarking;
 use polkadot_sdk::{
 	frame_support::{
 		genesis_builder_helper::{build_state, get_preset},
@@ -22,6 +24,7 @@ use polkadot_sdk::{
 	sp_genesis_builder::{self, PresetId},
 	sp_inherents::{CheckInherentsResult, InherentData},
 	sp_offchain,
+	sp_runtime::Perbill,
 	sp_runtime::{
 		traits::{Block as BlockT, NumberFor},
 		transaction_validity::{TransactionSource, TransactionValidity},
@@ -30,6 +33,7 @@ use polkadot_sdk::{
 	sp_session, sp_transaction_pool,
 	sp_version::RuntimeVersion,
 };
+use tributary_primitives::{Beneficiary, ContributionId, ContributionRecord, ModelId};
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -198,6 +202,39 @@ impl_runtime_apis! {
 
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl tributary_primitives::api::AttributionApi<Block, AccountId, Balance> for Runtime {
+		fn upstream_shares(model: ModelId) -> Option<Vec<(Beneficiary, Perbill)>> {
+			pallet_attribution::Upstream::<Runtime>::get(model).map(|m| m.into_inner())
+		}
+
+		fn contribution(id: ContributionId) -> Option<ContributionRecord<AccountId, Balance>> {
+			pallet_registry::Contributions::<Runtime>::get(id).map(|c| ContributionRecord {
+				datanet_id: c.datanet,
+				contributor: c.contributor,
+				content_hash: c.content_hash,
+				size_bytes: c.size_bytes,
+				status: c.status,
+				deposit: c.deposit,
+			})
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	impl frame_benchmarking::Benchmark<Block> for Runtime {
+		fn benchmark_metadata(extra: bool) -> (
+			Vec<frame_benchmarking::BenchmarkList>,
+			Vec<polkadot_sdk::frame_support::traits::StorageInfo>,
+		) {
+			crate::benchmarks::metadata(extra)
+		}
+
+		fn dispatch_benchmark(
+			config: frame_benchmarking::BenchmarkConfig,
+		) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+			crate::benchmarks::dispatch(config)
 		}
 	}
 

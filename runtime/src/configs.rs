@@ -1,9 +1,9 @@
 //! How the runtime configures each pallet.
 
 use crate::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	AccountId, Attribution, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
+	RuntimeTask, System, EXISTENTIAL_DEPOSIT, MILLI_TRIB, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -126,4 +126,38 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The attribution graph's bounds; the registry's call arguments share them.
+	pub const MaxParents: u32 = 16;
+	pub const MaxTrainingDatanets: u32 = 16;
+	pub const MaxUpstream: u32 = 64;
+	pub const MaxAgentModels: u32 = 16;
+	/// A contribution holds 0.01 TRIB plus 0.00001 TRIB per metadata byte.
+	pub const ContributionDepositBase: Balance = 10 * MILLI_TRIB;
+	pub const DepositPerByte: Balance = MILLI_TRIB / 100;
+	pub const MaxMetadataLen: u32 = 1024;
+	pub const MaxUriLen: u32 = 256;
+}
+
+impl pallet_attribution::Config for Runtime {
+	type MaxParents = MaxParents;
+	type MaxTrainingDatanets = MaxTrainingDatanets;
+	type MaxUpstream = MaxUpstream;
+	type MaxAgentModels = MaxAgentModels;
+}
+
+impl pallet_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Attribution = Attribution;
+	type ContributionDepositBase = ContributionDepositBase;
+	type DepositPerByte = DepositPerByte;
+	type MaxMetadataLen = MaxMetadataLen;
+	type MaxUriLen = MaxUriLen;
+	type MaxTrainingDatanets = MaxTrainingDatanets;
+	type MaxParents = MaxParents;
+	type MaxAgentModels = MaxAgentModels;
+	type WeightInfo = pallet_registry::weights::SubstrateWeight<Runtime>;
 }

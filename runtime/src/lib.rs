@@ -21,6 +21,8 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 pub mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
 
@@ -116,6 +118,11 @@ mod runtime {
 	pub type TransactionPayment = pallet_transaction_payment;
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(10)]
+	pub type Attribution = pallet_attribution;
+	#[runtime::pallet_index(11)]
+	pub type Registry = pallet_registry;
 }
 
 /// How an extrinsic names an account.

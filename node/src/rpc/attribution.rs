@@ -1,0 +1,84 @@
+//! `attribution_*` RPC methods over the runtime's `AttributionApi`.
+
+use jsonrpsee::{
+	core::{async_trait, RpcResult},
+	proc_macros::rpc,
+	types::ErrorObjectOwned,
+};
+use polkadot_sdk::{
+	sp_api::ProvideRuntimeApi,
+	sp_blockchain::HeaderBackend,
+	sp_runtime::{traits::Block as BlockT, Perbill},
+};
+use std::sync::Arc;
+use tributary_primitives::{
+	api::AttributionApi, Beneficiary, ContributionId, ContributionRecord, ModelId,
+};
+
+/// What polkadot.js reaches as `api.rpc.attribution.*` (with the method
+/// definitions in `tests/lib/rpc.js`), at the best block unless `at` is given.
+#[rpc(client, server, namespace = "attribution")]
+pub trait AttributionRpc<BlockHash, AccountId, Balance> {
+	/// A model's flattened upstream shares (parts per billion), or null for an
+	/// unknown model.
+	#[method(name = "upstreamShares")]
+	fn upstream_shares(
+		&self,
+		model_id: ModelId,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<Vec<(Beneficiary, Perbill)>>>;
+
+	/// A contribution's record, or null for an unknown id.
+	#[method(name = "contribution")]
+	fn contribution(
+		&self,
+		contribution_id: ContributionId,
+		at: Option<BlockHash>,
+	) -> RpcResult<Option<ContributionRecord<AccountId, Balance>>>;
+}
+
+/// The server half of [`AttributionRpcServer`].
+pub struct Attribution<C, B> {
+	client: Arc<C>,
+	_block: std::marker::PhantomData<B>,
+}
+
+impl<C, B> Attribution<C, B> {
+	/// Serves the methods from `client`'s runtime.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _block: Default::default() }
+	}
+}
+
+fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObjectOwned::owned(1, format!("runtime API call failed: {e}"), None::<()>)
+}
+
+#[async_trait]
+impl<C, Block, AccountId, Balance> AttributionRpcServer<Block::Hash, AccountId, Balance>
+	for Attribution<C, Block>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: AttributionApi<Block, AccountId, Balance>,
+	AccountId: codec::Codec + serde::Serialize + Send + Sync + 'static,
+	Balance: codec::Codec + serde::Serialize + Send + Sync + 'static,
+{
+	fn upstream_shares(
+		&self,
+		model_id: ModelId,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<Vec<(Beneficiary, Perbill)>>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().upstream_shares(at, model_id).map_err(runtime_error)
+	}
+
+	fn contribution(
+		&self,
+		contribution_id: ContributionId,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Option<ContributionRecord<AccountId, Balance>>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		self.client.runtime_api().contribution(at, contribution_id).map_err(runtime_error)
+	}
+}

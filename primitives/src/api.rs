@@ -1,0 +1,45 @@
+//! The runtime APIs clients and the node's RPC read Tributary through.
+
+use crate::{Beneficiary, ContributionId, ContributionRecord, JobId, ModelId, QueueInfo};
+use alloc::vec::Vec;
+use codec::Codec;
+use polkadot_sdk::sp_runtime::Perbill;
+
+polkadot_sdk::sp_api::decl_runtime_apis! {
+	/// The attribution graph and the contributions it pays.
+	pub trait AttributionApi<AccountId: Codec, Balance: Codec> {
+		/// The flattened upstream shares of `model`: every ancestor model and
+		/// datanet with its share of what the model earns. `None` for an
+		/// unknown model.
+		fn upstream_shares(model: ModelId) -> Option<Vec<(Beneficiary, Perbill)>>;
+
+		/// The record of contribution `id`, if there is one.
+		fn contribution(id: ContributionId) -> Option<ContributionRecord<AccountId, Balance>>;
+	}
+}
+
+polkadot_sdk::sp_api::decl_runtime_apis! {
+	/// The compute market: jobs, prices and workers.
+	///
+	/// `Job` and `Worker` are the records the compute and worker-staking
+	/// pallets store, so clients decode exactly what is on chain.
+	pub trait ComputeApi<AccountId: Codec, Balance: Codec, Job: Codec, Worker: Codec> {
+		/// Job `job_id`, whatever its state.
+		fn job(job_id: JobId) -> Option<Job>;
+
+		/// What a job for `model` with `redundancy` workers (the default when
+		/// `None`) costs now; `None` for an unknown or retired model or a
+		/// redundancy out of bounds.
+		fn quote(model: ModelId, redundancy: Option<u8>) -> Option<Balance>;
+
+		/// The queue's depth and bound and the compute fee's congestion.
+		fn queue() -> QueueInfo<Balance>;
+
+		/// The record of worker `who`, if registered.
+		fn worker(who: AccountId) -> Option<Worker>;
+
+		/// The open jobs `who` is assigned to: what a worker reads after a
+		/// restart to find its work.
+		fn assignments(who: AccountId) -> Vec<JobId>;
+	}
+}

@@ -1,0 +1,213 @@
+//! The compute market's shared vocabulary: jobs, attributions, the commitment
+//! a worker submits, and the traits the compute pallet uses to reach worker
+//! stakes and settlement.
+
+use crate::{ContributionId, JobId, ModelId};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::{
+	sp_core::{hashing::blake2_256, ConstU32, H256},
+	sp_runtime::{BoundedVec, DispatchResult, Perbill},
+	sp_weights::Weight,
+};
+use scale_info::TypeInfo;
+
+/// The most contributions one result may attribute its answer to.
+pub const MAX_ATTRIBUTION_ENTRIES: u32 = 32;
+
+/// Which contributions an answer owes to, and by how much: at most
+/// [`MAX_ATTRIBUTION_ENTRIES`] entries whose weights add up to at most 100%.
+pub type Attribution = BoundedVec<(ContributionId, Perbill), ConstU32<MAX_ATTRIBUTION_ENTRIES>>;
+
+/// The secret a worker commits with and reveals later.
+pub type Salt = [u8; 32];
+
+/// The hash that stands for an inference output on chain.
+pub fn output_hash(output: &[u8]) -> H256 {
+	H256(blake2_256(output))
+}
+
+/// The commitment to a result: `blake2_256(SCALE(job_id, worker, output_hash,
+/// attribution, salt))`. Binding the worker and the job makes a commitment
+/// useless to anyone who copies it.
+pub fn commitment<AccountId: Encode>(
+	job_id: JobId,
+	worker: &AccountId,
+	output_hash: &H256,
+	attribution: &Attribution,
+	salt: &Salt,
+) -> H256 {
+	H256((job_id, worker, output_hash, attribution, salt).using_encoded(blake2_256))
+}
+
+/// Why a worker lost stake.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum SlashReason {
+	/// It did not commit within the commit window.
+	CommitTimeout,
+	/// It committed but did not reveal within the reveal window.
+	NoReveal,
+	/// Its revealed result disagreed with the majority.
+	Minority,
+}
+
+/// A worker that can be drawn for a job now.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Candidate<AccountId> {
+	/// The worker.
+	pub worker: AccountId,
+	/// Its draw weight: grows with its active stake and its reputation.
+	pub weight: u128,
+	/// How many more jobs it can take before it reaches its capacity.
+	pub free: u32,
+}
+
+/// What the compute pallet needs from worker staking.
+pub trait WorkerStaking<AccountId> {
+	/// Every worker that can take a job now, with its draw weight; at most the
+	/// staking pallet's bound on workers.
+	fn candidates() -> Vec<Candidate<AccountId>>;
+	/// Takes one of the worker's capacity slots for a job.
+	fn occupy(worker: &AccountId) -> DispatchResult;
+	/// Gives back a slot taken by [`Self::occupy`].
+	fn release(worker: &AccountId);
+	/// Raises the worker's reputation for a result the majority agreed with.
+	fn reward(worker: &AccountId);
+	/// Takes the slash fraction of the worker's stake and lowers its reputation.
+	fn slash(worker: &AccountId, reason: SlashReason);
+}
+
+/// A completed job, as handed to settlement.
+pub struct CompletedJob<'a, AccountId, Balance> {
+	/// The job.
+	pub job_id: JobId,
+	/// The model that answered.
+	pub model_id: ModelId,
+	/// The fee, already paid into [`JobSettlement::account`].
+	pub fee: Balance,
+	/// The workers whose results formed the majority.
+	pub workers: &'a [AccountId],
+	/// The attribution the majority agreed on.
+	pub attribution: &'a Attribution,
+}
+
+/// Divides the fee of a completed job among those who earned it.
+pub trait JobSettlement<AccountId, Balance> {
+	/// The account a completed job's fee is paid into before [`Self::settle`].
+	fn account() -> AccountId;
+	/// Settles a completed job whose fee is in [`Self::account`].
+	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> DispatchResult;
+	/// The weight of settling one job at the bounds.
+	fn settle_weight() -> Weight;
+}
+
+/// Where a job stands.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum JobStatus {
+	/// Waiting for workers: new, escalated, or replacing one that timed out.
+	Queued,
+	/// Its workers are committing.
+	Committing,
+	/// Its workers are revealing.
+	Revealing,
+	/// A majority agreed; the fee went to settlement.
+	Completed,
+	/// No majority after escalation; the fee was refunded.
+	Failed,
+	/// Cancelled by its requester before assignment; the fee was refunded.
+	Cancelled,
+}
+
+/// Why a job failed.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum FailureReason {
+	/// The results disagreed even after escalation.
+	NoQuorum,
+	/// So many workers timed out that the job ran out of room for replacements.
+	TooManyTimeouts,
+}
+
+/// One worker's part in a job.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub enum WorkerResult {
+	/// Assigned; nothing submitted yet.
+	Assigned,
+	/// Committed to a result.
+	Committed(H256),
+	/// Revealed its output hash and attribution.
+	Revealed {
+		/// blake2-256 of the output.
+		output_hash: H256,
+		/// The attribution it revealed.
+		attribution: Attribution,
+	},
+	/// Missed its window and was slashed; it no longer counts for this job.
+	Dropped,
+}
+
+/// The compute market's state, as clients read it through the `ComputeApi`.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+#[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+pub struct QueueInfo<Balance> {
+	/// Open jobs: queued, committing or revealing.
+	pub depth: u32,
+	/// The most open jobs the chain accepts.
+	pub capacity: u32,
+	/// The congestion multiplier on the compute fee, in billionths (1e9 = ×1).
+	pub congestion_per_billion: u128,
+	/// The compute fee per execution at the current congestion.
+	pub compute_fee: Balance,
+}

@@ -1,0 +1,76 @@
+//! What the registry offers other pallets: models and contributions.
+
+use crate::{ContributionId, DatanetId, ModelId};
+
+/// Read access to registered models.
+pub trait ModelProvider<AccountId, Balance> {
+	/// The owner of `model`, if it is registered.
+	fn owner(model: ModelId) -> Option<AccountId>;
+	/// The price per inference of `model`, if it is registered and not retired.
+	fn active_price(model: ModelId) -> Option<Balance>;
+	/// Whether `model` is registered, retired or not (for parents and history).
+	fn exists(model: ModelId) -> bool;
+}
+
+/// Read access to datanets and their contributions.
+pub trait ContributionProvider<AccountId> {
+	/// Whether `datanet` exists.
+	fn datanet_exists(datanet: DatanetId) -> bool;
+	/// The contributor and datanet of `contribution` while it is approved.
+	fn approved(contribution: ContributionId) -> Option<(AccountId, DatanetId)>;
+}
+
+/// Where a contribution stands.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
+	scale_info::TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum ContributionStatus {
+	/// Waiting for the curated datanet's owner.
+	Pending,
+	/// Counted in its datanet and eligible to earn.
+	Approved,
+	/// Refused by the owner; its deposit was returned.
+	Rejected,
+	/// Withdrawn by its contributor; it keeps what it earned and earns no more.
+	Withdrawn,
+}
+
+/// A contribution as clients read it through the `AttributionApi`.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	codec::Encode,
+	codec::Decode,
+	scale_info::TypeInfo,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ContributionRecord<AccountId, Balance> {
+	/// The datanet it belongs to.
+	pub datanet_id: DatanetId,
+	/// Who contributed it.
+	pub contributor: AccountId,
+	/// blake2-256 of the content.
+	pub content_hash: crate::Hash,
+	/// The content's size in bytes.
+	pub size_bytes: u64,
+	/// Where it stands.
+	pub status: ContributionStatus,
+	/// The storage deposit held while it counts.
+	pub deposit: Balance,
+}
