@@ -6,7 +6,8 @@ use crate::{ContributionId, JobId, ModelId};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
-	sp_core::{hashing::blake2_256, ConstU32, H256},
+	sp_core::{ConstU32, H256},
+	sp_crypto_hashing::blake2_256,
 	sp_runtime::{BoundedVec, DispatchResult, Perbill},
 	sp_weights::Weight,
 };
@@ -46,6 +47,8 @@ pub fn commitment<AccountId: Encode>(
 	Copy,
 	PartialEq,
 	Eq,
+	PartialOrd,
+	Ord,
 	Debug,
 	Encode,
 	Decode,
@@ -77,6 +80,8 @@ pub struct Candidate<AccountId> {
 
 /// What the compute pallet needs from worker staking.
 pub trait WorkerStaking<AccountId> {
+	/// The most workers there can be; it bounds [`Self::candidates`].
+	type MaxWorkers: polkadot_sdk::sp_core::Get<u32>;
 	/// Every worker that can take a job now, with its draw weight; at most the
 	/// staking pallet's bound on workers.
 	fn candidates() -> Vec<Candidate<AccountId>>;

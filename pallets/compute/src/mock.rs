@@ -1,0 +1,300 @@
+//! A runtime with the registry, the attribution graph, worker staking and
+//! compute; settlement records what it is handed.
+
+use crate as pallet_compute;
+use core::cell::RefCell;
+use polkadot_sdk::{
+	frame_support::{derive_impl, parameter_types, BoundedVec},
+	frame_system::{self, RawOrigin},
+	pallet_balances,
+	sp_core::H256,
+	sp_io::TestExternalities,
+	sp_runtime::{BuildStorage, DispatchResult, FixedU128, Perbill},
+	sp_weights::Weight,
+};
+use tributary_primitives::{
+	CompletedJob, ContributionId, DatanetId, JobId, JobSettlement, ModelId,
+};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u64;
+
+#[polkadot_sdk::frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeTask,
+		RuntimeHoldReason,
+		RuntimeFreezeReason
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(2)]
+	pub type Attribution = pallet_attribution;
+	#[runtime::pallet_index(3)]
+	pub type Registry = pallet_registry;
+	#[runtime::pallet_index(4)]
+	pub type WorkerStaking = pallet_worker_staking;
+	#[runtime::pallet_index(5)]
+	pub type Compute = pallet_compute;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const Bound: u32 = 16;
+	pub const MaxUpstream: u32 = 64;
+	pub const Deposit: Balance = 1;
+	pub const MaxMetadataLen: u32 = 64;
+}
+
+impl pallet_attribution::Config for Test {
+	type MaxParents = Bound;
+	type MaxTrainingDatanets = Bound;
+	type MaxUpstream = MaxUpstream;
+	type MaxAgentModels = Bound;
+}
+
+impl pallet_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Attribution = Attribution;
+	type ContributionDepositBase = Deposit;
+	type DepositPerByte = Deposit;
+	type MaxMetadataLen = MaxMetadataLen;
+	type MaxUriLen = MaxMetadataLen;
+	type MaxTrainingDatanets = Bound;
+	type MaxParents = Bound;
+	type MaxAgentModels = Bound;
+	type WeightInfo = ();
+}
+
+pub const TREASURY: AccountId = 100;
+pub const SETTLEMENT: AccountId = 200;
+pub const REQUESTER: AccountId = 50;
+pub const MODEL_OWNER: AccountId = 60;
+/// Workers are accounts 1 to 8.
+pub const WORKERS: core::ops::RangeInclusive<AccountId> = 1..=8;
+
+parameter_types! {
+	pub const MinWorkerStake: Balance = 1_000;
+	pub const UnbondingPeriod: u64 = 10;
+	pub const SlashFraction: Perbill = Perbill::from_percent(10);
+	pub const Treasury: AccountId = TREASURY;
+	pub const MaxWorkers: u32 = 8;
+	pub const MaxCapacity: u32 = 4;
+	pub const MaxUnbondingChunks: u32 = 2;
+	pub const MaxEndpointLen: u32 = 32;
+}
+
+impl pallet_worker_staking::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinWorkerStake = MinWorkerStake;
+	type UnbondingPeriod = UnbondingPeriod;
+	type SlashFraction = SlashFraction;
+	type Treasury = Treasury;
+	type MaxWorkers = MaxWorkers;
+	type MaxCapacity = MaxCapacity;
+	type MaxUnbondingChunks = MaxUnbondingChunks;
+	type MaxEndpointLen = MaxEndpointLen;
+	type MaxEngineLen = MaxEndpointLen;
+	type WeightInfo = ();
+}
+
+/// A settlement as recorded: job, model, fee, majority, attribution.
+pub type Settled = (JobId, ModelId, Balance, Vec<AccountId>, tributary_primitives::Attribution);
+
+thread_local! {
+	/// Every job settlement was handed: id, model, fee, majority, attribution.
+	pub static SETTLED: RefCell<Vec<Settled>> =
+		const { RefCell::new(Vec::new()) };
+}
+
+/// Records each settlement; the fee stays in [`SETTLEMENT`].
+pub struct RecordSettlement;
+impl JobSettlement<AccountId, Balance> for RecordSettlement {
+	fn account() -> AccountId {
+		SETTLEMENT
+	}
+	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> DispatchResult {
+		SETTLED.with(|settled| {
+			settled.borrow_mut().push((
+				job.job_id,
+				job.model_id,
+				job.fee,
+				job.workers.to_vec(),
+				job.attribution.clone(),
+			))
+		});
+		Ok(())
+	}
+	fn settle_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+parameter_types! {
+	pub const ComputeFee: Balance = 10;
+	pub MaxCongestion: FixedU128 = FixedU128::from_u32(4);
+	pub const MaxInputLen: u32 = 64;
+	pub const MaxOutputLen: u32 = 64;
+	pub const MaxQueuedJobs: u32 = 8;
+	pub const TargetQueuedJobs: u32 = 4;
+	pub const DefaultRedundancy: u8 = 3;
+	pub const MaxRedundancy: u8 = 5;
+	pub const MaxJobWorkers: u32 = 8;
+	pub const CommitWindow: u64 = 5;
+	pub const RevealWindow: u64 = 5;
+	pub const MaxAssignmentsPerBlock: u32 = 4;
+	pub const MaxDeadlinesPerBlock: u32 = 2;
+}
+
+impl pallet_compute::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Registry;
+	type Contributions = Registry;
+	type Attribution = Attribution;
+	type Staking = WorkerStaking;
+	type Settlement = RecordSettlement;
+	type ComputeFee = ComputeFee;
+	type MaxCongestion = MaxCongestion;
+	type MaxInputLen = MaxInputLen;
+	type MaxOutputLen = MaxOutputLen;
+	type MaxQueuedJobs = MaxQueuedJobs;
+	type TargetQueuedJobs = TargetQueuedJobs;
+	type DefaultRedundancy = DefaultRedundancy;
+	type MaxRedundancy = MaxRedundancy;
+	type MaxJobWorkers = MaxJobWorkers;
+	type CommitWindow = CommitWindow;
+	type RevealWindow = RevealWindow;
+	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;
+	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Helper;
+	type WeightInfo = ();
+}
+
+/// Sets up models and workers through the real registry and staking pallets.
+pub struct Helper;
+impl Helper {
+	/// A datanet of `MODEL_OWNER` with `contributions` approved contributions.
+	pub fn datanet(contributions: u32) -> (DatanetId, Vec<ContributionId>) {
+		let datanet = pallet_registry::NextDatanetId::<Test>::get();
+		Registry::create_datanet(
+			RawOrigin::Signed(MODEL_OWNER).into(),
+			BoundedVec::new(),
+			pallet_registry::DatanetPolicy::Open,
+		)
+		.expect("creating a datanet");
+		let ids = (0..contributions)
+			.map(|n| {
+				let id = pallet_registry::NextContributionId::<Test>::get();
+				let mut hash = [datanet as u8; 32];
+				hash[..4].copy_from_slice(&n.to_le_bytes());
+				Registry::contribute(
+					RawOrigin::Signed(MODEL_OWNER).into(),
+					datanet,
+					H256(hash),
+					100,
+					BoundedVec::new(),
+				)
+				.expect("contributing");
+				id
+			})
+			.collect();
+		(datanet, ids)
+	}
+
+	/// A model of `MODEL_OWNER` priced at 100, trained on `datanet`.
+	pub fn model_on(datanet: DatanetId) -> ModelId {
+		let model = pallet_registry::NextModelId::<Test>::get();
+		Registry::register_model(
+			RawOrigin::Signed(MODEL_OWNER).into(),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			BoundedVec::new(),
+			BoundedVec::new(),
+			BoundedVec::truncate_from(vec![(datanet, Perbill::from_percent(30))]),
+			BoundedVec::new(),
+			100,
+		)
+		.expect("registering a model");
+		model
+	}
+}
+
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<AccountId> for Helper {
+	fn model(_owner: &AccountId, contributions: u32) -> (ModelId, Vec<ContributionId>) {
+		let (datanet, ids) = Self::datanet(contributions);
+		(Self::model_on(datanet), ids)
+	}
+	fn worker(who: &AccountId, capacity: u32) {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		Balances::set_balance(who, 1_000_000);
+		WorkerStaking::register_worker(
+			RawOrigin::Signed(*who).into(),
+			MinWorkerStake::get(),
+			BoundedVec::new(),
+			capacity,
+			BoundedVec::new(),
+		)
+		.expect("registering a worker");
+	}
+}
+
+/// Registers workers 1 to `n` with 2 000 staked and capacity 2.
+pub fn workers(n: u64) {
+	for who in 1..=n {
+		WorkerStaking::register_worker(
+			RawOrigin::Signed(who).into(),
+			2_000,
+			BoundedVec::new(),
+			2,
+			BoundedVec::new(),
+		)
+		.expect("registering a worker");
+	}
+}
+
+/// Workers, the requester and the model owner hold 100 000 each; the
+/// treasury and the settlement account hold 1.
+pub fn new_test_ext() -> TestExternalities {
+	SETTLED.with(|settled| settled.borrow_mut().clear());
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: WORKERS
+			.chain([REQUESTER, MODEL_OWNER])
+			.map(|who| (who, 100_000))
+			.chain([(TREASURY, 1), (SETTLEMENT, 1)])
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}

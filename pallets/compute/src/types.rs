@@ -1,0 +1,61 @@
+//! The records the compute pallet keeps.
+
+use codec::{Decode, Encode, MaxEncodedLen};
+use polkadot_sdk::{frame_support::BoundedVec, sp_core::Get};
+use scale_info::TypeInfo;
+use tributary_primitives::{Attribution, JobStatus, ModelId, WorkerResult};
+
+/// An inference job, from submission until it completes, fails or is
+/// cancelled; it stays afterwards as the record of what happened.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(MaxInput, MaxWorkers))]
+#[cfg_attr(feature = "std", derive(serde::Serialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		serialize = "AccountId: serde::Serialize, Balance: serde::Serialize, BlockNumber: serde::Serialize"
+	))
+)]
+pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>> {
+	/// Who asked for it and paid the fee.
+	pub requester: AccountId,
+	/// The model to run.
+	pub model_id: ModelId,
+	/// The input to run it on.
+	pub input: BoundedVec<u8, MaxInput>,
+	/// The fee held from the requester.
+	pub fee: Balance,
+	/// How many workers must agree, out of how many were asked: a strict
+	/// majority of `redundancy`, or of `redundancy + 2` once escalated.
+	pub redundancy: u8,
+	/// Whether two more workers were added after a round without a majority.
+	pub escalated: bool,
+	/// Where it stands.
+	pub status: JobStatus,
+	/// Every worker assigned to it so far, with what it submitted.
+	pub workers: BoundedVec<(AccountId, WorkerResult), MaxWorkers>,
+	/// The block at which the current commit or reveal window closes.
+	pub deadline: Option<BlockNumber>,
+	/// The output hash and attribution the majority agreed on.
+	pub outcome: Option<(polkadot_sdk::sp_core::H256, Attribution)>,
+}
+
+impl<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>>
+	Job<AccountId, Balance, BlockNumber, MaxInput, MaxWorkers>
+{
+	/// How many workers this round asks for.
+	pub fn wanted(&self) -> usize {
+		usize::from(self.redundancy) + if self.escalated { 2 } else { 0 }
+	}
+
+	/// The workers still counting for this job: all but the dropped.
+	pub fn active(&self) -> impl Iterator<Item = &(AccountId, WorkerResult)> {
+		self.workers.iter().filter(|(_, result)| *result != WorkerResult::Dropped)
+	}
+
+	/// How many more workers the job needs.
+	pub fn needed(&self) -> usize {
+		self.wanted().saturating_sub(self.active().count())
+	}
+}

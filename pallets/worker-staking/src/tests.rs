@@ -1,0 +1,249 @@
+use crate::{mock::*, Error, Event, HoldReason, Workers, INITIAL_REPUTATION, MAX_REPUTATION};
+use polkadot_sdk::{
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::fungible::{Inspect, InspectHold},
+		BoundedVec,
+	},
+	frame_system::RawOrigin,
+};
+use tributary_primitives::{SlashReason, WorkerStaking as _};
+
+fn register(who: AccountId, stake: Balance, capacity: u32) {
+	assert_ok!(WorkerStaking::register_worker(
+		RawOrigin::Signed(who).into(),
+		stake,
+		BoundedVec::truncate_from(b"http://127.0.0.1:9000".to_vec()),
+		capacity,
+		BoundedVec::truncate_from(b"libtorch-2.13 cpu".to_vec()),
+	));
+}
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::WorkerStake.into(), &who)
+}
+
+fn origin(who: AccountId) -> RuntimeOrigin {
+	RawOrigin::Signed(who).into()
+}
+
+fn last_event() -> RuntimeEvent {
+	System::events().pop().expect("an event").event
+}
+
+#[test]
+fn registration_holds_the_stake_and_records_the_worker() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 3);
+		assert_eq!(held(1), 2_000);
+		assert_eq!(Balances::balance(&1), 8_000);
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!((record.stake, record.capacity, record.open_jobs), (2_000, 3, 0));
+		assert_eq!(record.reputation, INITIAL_REPUTATION);
+		assert!(!record.leaving);
+		assert_eq!(
+			last_event(),
+			Event::WorkerRegistered { worker: 1, stake: 2_000, capacity: 3 }.into()
+		);
+	});
+}
+
+#[test]
+fn registration_refuses_bad_input() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 3);
+		let attempt = |who, stake, capacity| {
+			WorkerStaking::register_worker(
+				origin(who),
+				stake,
+				BoundedVec::new(),
+				capacity,
+				BoundedVec::new(),
+			)
+		};
+		assert_noop!(attempt(1, 2_000, 3), Error::<Test>::AlreadyRegistered);
+		assert_noop!(attempt(2, 999, 3), Error::<Test>::StakeBelowMinimum);
+		assert_noop!(attempt(2, 2_000, 0), Error::<Test>::InvalidCapacity);
+		assert_noop!(attempt(2, 2_000, 9), Error::<Test>::InvalidCapacity);
+		assert_noop!(attempt(2, 20_000, 3), Error::<Test>::InsufficientBalance);
+		register(2, 1_000, 1);
+		register(3, 1_000, 1);
+		register(4, 1_000, 1);
+		assert_noop!(attempt(5, 1_000, 1), Error::<Test>::TooManyWorkers);
+	});
+}
+
+#[test]
+fn bond_extra_adds_to_the_stake() {
+	new_test_ext().execute_with(|| {
+		register(1, 1_000, 1);
+		assert_ok!(WorkerStaking::bond_extra(origin(1), 500));
+		assert_eq!(Workers::<Test>::get(1).unwrap().stake, 1_500);
+		assert_eq!(held(1), 1_500);
+		assert_noop!(WorkerStaking::bond_extra(origin(1), 0), Error::<Test>::ZeroAmount);
+		assert_noop!(
+			WorkerStaking::bond_extra(origin(1), 9_000),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(WorkerStaking::bond_extra(origin(2), 500), Error::<Test>::NotWorker);
+	});
+}
+
+#[test]
+fn unbonded_stake_stays_held_until_the_period_ends() {
+	new_test_ext().execute_with(|| {
+		register(1, 3_000, 1);
+		assert_ok!(WorkerStaking::unbond(origin(1), 1_000));
+		assert_eq!(last_event(), Event::Unbonding { worker: 1, amount: 1_000, unlock_at: 11 }.into());
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!(record.stake, 2_000);
+		assert_eq!(held(1), 3_000);
+
+		System::set_block_number(10);
+		assert_noop!(WorkerStaking::withdraw_unbonded(origin(1)), Error::<Test>::NothingToWithdraw);
+		System::set_block_number(11);
+		assert_ok!(WorkerStaking::withdraw_unbonded(origin(1)));
+		assert_eq!(held(1), 2_000);
+		assert_eq!(Balances::balance(&1), 8_000);
+		assert!(Workers::<Test>::get(1).unwrap().unbonding.is_empty());
+	});
+}
+
+#[test]
+fn unbond_refuses_what_it_cannot_do() {
+	new_test_ext().execute_with(|| {
+		register(1, 3_000, 1);
+		assert_noop!(WorkerStaking::unbond(origin(1), 0), Error::<Test>::ZeroAmount);
+		assert_noop!(WorkerStaking::unbond(origin(1), 3_001), Error::<Test>::UnbondExceedsStake);
+		// 2 500 of 3 000 would leave 500 active: under the minimum, above zero.
+		assert_noop!(WorkerStaking::unbond(origin(1), 2_500), Error::<Test>::StakeBelowMinimum);
+		assert_ok!(WorkerStaking::unbond(origin(1), 500));
+		assert_ok!(WorkerStaking::unbond(origin(1), 500));
+		assert_noop!(WorkerStaking::unbond(origin(1), 500), Error::<Test>::TooManyUnbondingChunks);
+		assert_noop!(WorkerStaking::unbond(origin(2), 500), Error::<Test>::NotWorker);
+	});
+}
+
+#[test]
+fn a_worker_with_no_active_stake_is_not_drawn() {
+	new_test_ext().execute_with(|| {
+		register(1, 1_000, 1);
+		register(2, 1_000, 1);
+		assert_ok!(WorkerStaking::unbond(origin(1), 1_000));
+		let drawn: Vec<_> = WorkerStaking::candidates().into_iter().map(|c| c.worker).collect();
+		assert_eq!(drawn, vec![2]);
+	});
+}
+
+#[test]
+fn capacity_bounds_the_jobs_a_worker_takes() {
+	new_test_ext().execute_with(|| {
+		register(1, 1_000, 2);
+		assert_ok!(WorkerStaking::occupy(&1));
+		assert_eq!(WorkerStaking::candidates()[0].free, 1);
+		assert_ok!(WorkerStaking::occupy(&1));
+		assert!(WorkerStaking::candidates().is_empty());
+		assert_noop!(WorkerStaking::occupy(&1), Error::<Test>::NoFreeCapacity);
+		WorkerStaking::release(&1);
+		assert_eq!(WorkerStaking::candidates()[0].free, 1);
+
+		assert_ok!(WorkerStaking::set_capacity(origin(1), 5));
+		assert_eq!(last_event(), Event::CapacitySet { worker: 1, capacity: 5 }.into());
+		assert_noop!(WorkerStaking::set_capacity(origin(1), 0), Error::<Test>::InvalidCapacity);
+		assert_noop!(WorkerStaking::set_capacity(origin(1), 9), Error::<Test>::InvalidCapacity);
+	});
+}
+
+#[test]
+fn draw_weight_grows_with_stake_and_reputation() {
+	new_test_ext().execute_with(|| {
+		register(1, 1_000, 1);
+		register(2, 2_000, 1);
+		let weight = |who| {
+			WorkerStaking::candidates().into_iter().find(|c| c.worker == who).unwrap().weight
+		};
+		assert_eq!(weight(2), 2 * weight(1));
+		WorkerStaking::reward(&1);
+		assert!(weight(1) > 1_000 * u128::from(INITIAL_REPUTATION + 100));
+		for _ in 0..100 {
+			WorkerStaking::reward(&1);
+		}
+		assert_eq!(Workers::<Test>::get(1).unwrap().reputation, MAX_REPUTATION);
+	});
+}
+
+#[test]
+fn deregister_needs_no_open_jobs_and_unbonds_everything() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 2);
+		assert_ok!(WorkerStaking::occupy(&1));
+		assert_noop!(WorkerStaking::deregister(origin(1)), Error::<Test>::HasOpenJobs);
+		WorkerStaking::release(&1);
+		assert_ok!(WorkerStaking::deregister(origin(1)));
+		let record = Workers::<Test>::get(1).unwrap();
+		assert!(record.leaving);
+		assert_eq!(record.stake, 0);
+		assert_eq!(held(1), 2_000);
+		assert!(WorkerStaking::candidates().is_empty());
+		assert_noop!(WorkerStaking::bond_extra(origin(1), 10), Error::<Test>::Leaving);
+		assert_noop!(WorkerStaking::set_capacity(origin(1), 1), Error::<Test>::Leaving);
+		assert_noop!(WorkerStaking::deregister(origin(1)), Error::<Test>::Leaving);
+
+		System::set_block_number(11);
+		assert_ok!(WorkerStaking::withdraw_unbonded(origin(1)));
+		assert_eq!(last_event(), Event::WorkerRemoved { worker: 1 }.into());
+		assert!(!Workers::<Test>::contains_key(1));
+		assert_eq!(Balances::balance(&1), 10_000);
+		// The slot it held is free again.
+		assert_eq!(Workers::<Test>::count(), 0);
+	});
+}
+
+#[test]
+fn slash_takes_the_fraction_of_everything_held_to_the_treasury() {
+	new_test_ext().execute_with(|| {
+		register(1, 3_000, 1);
+		assert_ok!(WorkerStaking::unbond(origin(1), 1_000));
+		let issuance = Balances::total_issuance();
+		WorkerStaking::slash(&1, SlashReason::Minority);
+		// 10% of 3 000 held, taken from the 2 000 active first.
+		assert_eq!(held(1), 2_700);
+		assert_eq!(Balances::balance(&TREASURY), 301);
+		assert_eq!(Balances::total_issuance(), issuance);
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!(record.stake, 1_700);
+		assert_eq!(record.unbonding[0].amount, 1_000);
+		assert_eq!(record.reputation, INITIAL_REPUTATION - 100);
+		assert_eq!(
+			last_event(),
+			Event::Slashed { worker: 1, amount: 300, reason: SlashReason::Minority }.into()
+		);
+	});
+}
+
+#[test]
+fn unbonding_stake_still_answers_for_slashes() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 1);
+		assert_ok!(WorkerStaking::deregister(origin(1)));
+		WorkerStaking::slash(&1, SlashReason::NoReveal);
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!(record.unbonding[0].amount, 1_800);
+		assert_eq!(held(1), 1_800);
+		System::set_block_number(11);
+		assert_ok!(WorkerStaking::withdraw_unbonded(origin(1)));
+		assert_eq!(Balances::balance(&1), 9_800);
+	});
+}
+
+#[test]
+fn a_slash_below_the_minimum_stops_the_draw() {
+	new_test_ext().execute_with(|| {
+		register(1, 1_000, 1);
+		WorkerStaking::slash(&1, SlashReason::CommitTimeout);
+		assert_eq!(Workers::<Test>::get(1).unwrap().stake, 900);
+		assert!(WorkerStaking::candidates().is_empty());
+		assert_ok!(WorkerStaking::bond_extra(origin(1), 100));
+		assert_eq!(WorkerStaking::candidates().len(), 1);
+	});
+}
