@@ -33,7 +33,9 @@ use polkadot_sdk::{
 	sp_session, sp_transaction_pool,
 	sp_version::RuntimeVersion,
 };
-use tributary_primitives::{Beneficiary, ContributionId, ContributionRecord, ModelId};
+use tributary_primitives::{
+	Beneficiary, ContributionId, ContributionRecord, JobId, ModelId, QueueInfo,
+};
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -219,6 +221,35 @@ impl_runtime_apis! {
 				status: c.status,
 				deposit: c.deposit,
 			})
+		}
+	}
+
+	impl tributary_primitives::api::ComputeApi<
+		Block,
+		AccountId,
+		Balance,
+		crate::ComputeJob,
+		crate::ComputeWorker,
+	> for Runtime {
+		fn job(job_id: JobId) -> Option<crate::ComputeJob> {
+			pallet_compute::Jobs::<Runtime>::get(job_id)
+		}
+
+		fn quote(model: ModelId, redundancy: Option<u8>) -> Option<Balance> {
+			let redundancy = redundancy.unwrap_or(crate::configs::DefaultRedundancy::get());
+			crate::Compute::quote(model, redundancy).ok()
+		}
+
+		fn queue() -> QueueInfo<Balance> {
+			crate::Compute::queue_info()
+		}
+
+		fn worker(who: AccountId) -> Option<crate::ComputeWorker> {
+			pallet_worker_staking::Workers::<Runtime>::get(who)
+		}
+
+		fn assignments(who: AccountId) -> Vec<JobId> {
+			crate::Compute::assignments_of(&who)
 		}
 	}
 

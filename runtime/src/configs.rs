@@ -2,12 +2,14 @@
 
 use crate::{
 	AccountId, Attribution, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
-	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-	RuntimeTask, System, EXISTENTIAL_DEPOSIT, MILLI_TRIB, SLOT_DURATION, SS58_PREFIX, VERSION,
+	Registry, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, System, WorkerStaking, EXISTENTIAL_DEPOSIT, MILLI_TRIB,
+	SLOT_DURATION, SS58_PREFIX, TRIB, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
 		derive_impl,
+		PalletId,
 		dispatch::DispatchClass,
 		parameter_types,
 		traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
@@ -24,7 +26,10 @@ use polkadot_sdk::{
 	pallet_transaction_payment::{self, ConstFeeMultiplier, FungibleAdapter, Multiplier},
 	sp_consensus_aura::sr25519::AuthorityId as AuraId,
 	sp_core::Void,
-	sp_runtime::{traits::One, Perbill},
+	sp_runtime::{
+		traits::{AccountIdConversion, One},
+		DispatchResult, FixedU128, Perbill,
+	},
 	sp_version::RuntimeVersion,
 };
 
@@ -160,4 +165,97 @@ impl pallet_registry::Config for Runtime {
 	type MaxParents = MaxParents;
 	type MaxAgentModels = MaxAgentModels;
 	type WeightInfo = pallet_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The treasury's account: slashed stake goes here and, until
+	/// `pallet-rewards` divides them, so do completed jobs' fees.
+	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
+	/// A worker stakes at least 100 TRIB.
+	pub const MinWorkerStake: Balance = 100 * TRIB;
+	/// Unbonding stake answers for slashes for 100 blocks (10 minutes at 6 s).
+	pub const UnbondingPeriod: BlockNumber = 100;
+	pub const SlashFraction: Perbill = Perbill::from_percent(10);
+	pub const MaxWorkers: u32 = 256;
+	pub const MaxCapacity: u32 = 64;
+}
+
+// The bounds of the records clients read through the `ComputeApi` are
+// `ConstU32`s, which are `Clone` as the RPC's return types must be: a worker
+// declares an endpoint of up to 256 bytes and an engine of up to 128, and
+// has up to 8 chunks unbonding; a job takes up to 4 KiB of input and, at the
+// most redundancy escalated, has room for three replacements in 10 seats.
+
+impl pallet_worker_staking::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinWorkerStake = MinWorkerStake;
+	type UnbondingPeriod = UnbondingPeriod;
+	type SlashFraction = SlashFraction;
+	type Treasury = TreasuryAccount;
+	type MaxWorkers = MaxWorkers;
+	type MaxCapacity = MaxCapacity;
+	type MaxUnbondingChunks = ConstU32<8>;
+	type MaxEndpointLen = ConstU32<256>;
+	type MaxEngineLen = ConstU32<128>;
+	type WeightInfo = pallet_worker_staking::weights::SubstrateWeight<Runtime>;
+}
+
+/// Settlement until `pallet-rewards` lands: a completed job's fee stays in
+/// the treasury's account, where the compute pallet pays it.
+pub struct TreasurySettlement;
+
+impl tributary_primitives::JobSettlement<AccountId, Balance> for TreasurySettlement {
+	fn account() -> AccountId {
+		TreasuryAccount::get()
+	}
+
+	fn settle(_: tributary_primitives::CompletedJob<'_, AccountId, Balance>) -> DispatchResult {
+		Ok(())
+	}
+
+	fn settle_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+parameter_types! {
+	/// 0.01 TRIB per worker asked, before congestion.
+	pub const ComputeFee: Balance = 10 * MILLI_TRIB;
+	pub MaxCongestion: FixedU128 = FixedU128::from_u32(10);
+	pub const MaxOutputLen: u32 = 1024;
+	pub const MaxQueuedJobs: u32 = 256;
+	pub const TargetQueuedJobs: u32 = 64;
+	pub const DefaultRedundancy: u8 = 3;
+	pub const MaxRedundancy: u8 = 5;
+	pub const CommitWindow: BlockNumber = 10;
+	pub const RevealWindow: BlockNumber = 10;
+	pub const MaxAssignmentsPerBlock: u32 = 16;
+	pub const MaxDeadlinesPerBlock: u32 = 32;
+}
+
+impl pallet_compute::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Registry;
+	type Contributions = Registry;
+	type Attribution = Attribution;
+	type Staking = WorkerStaking;
+	type Settlement = TreasurySettlement;
+	type ComputeFee = ComputeFee;
+	type MaxCongestion = MaxCongestion;
+	type MaxInputLen = ConstU32<4096>;
+	type MaxOutputLen = MaxOutputLen;
+	type MaxQueuedJobs = MaxQueuedJobs;
+	type TargetQueuedJobs = TargetQueuedJobs;
+	type DefaultRedundancy = DefaultRedundancy;
+	type MaxRedundancy = MaxRedundancy;
+	type MaxJobWorkers = ConstU32<10>;
+	type CommitWindow = CommitWindow;
+	type RevealWindow = RevealWindow;
+	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;
+	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::benchmarks::ComputeHelper;
+	type WeightInfo = pallet_compute::weights::SubstrateWeight<Runtime>;
 }

@@ -6,7 +6,10 @@
 //!   finalize with GRANDPA, so finality (more than two thirds of votes) holds
 //!   with any one of them down.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, TRIB};
+use crate::{
+	configs::TreasuryAccount, AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig,
+	EXISTENTIAL_DEPOSIT, TRIB,
+};
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
@@ -28,7 +31,13 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|account| (account, DEV_ENDOWMENT)).collect(),
+			// The treasury exists from genesis, so that it can take slashes
+			// smaller than the existential deposit.
+			balances: endowed
+				.into_iter()
+				.map(|account| (account, DEV_ENDOWMENT))
+				.chain([(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT)])
+				.collect(),
 		},
 		aura: polkadot_sdk::pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect(),

@@ -123,7 +123,16 @@ mod runtime {
 	pub type Attribution = pallet_attribution;
 	#[runtime::pallet_index(11)]
 	pub type Registry = pallet_registry;
+	#[runtime::pallet_index(12)]
+	pub type WorkerStaking = pallet_worker_staking;
+	#[runtime::pallet_index(13)]
+	pub type Compute = pallet_compute;
 }
+
+/// A compute job as the `ComputeApi` returns it.
+pub type ComputeJob = pallet_compute::JobOf<Runtime>;
+/// A compute worker as the `ComputeApi` returns it.
+pub type ComputeWorker = pallet_worker_staking::WorkerOf<Runtime>;
 
 /// How an extrinsic names an account.
 pub type Address = MultiAddress<AccountId, ()>;

@@ -1,9 +1,9 @@
 //! `attribution_*` RPC methods over the runtime's `AttributionApi`.
 
+use super::{best_or, runtime_error};
 use jsonrpsee::{
 	core::{async_trait, RpcResult},
 	proc_macros::rpc,
-	types::ErrorObjectOwned,
 };
 use polkadot_sdk::{
 	sp_api::ProvideRuntimeApi,
@@ -50,10 +50,6 @@ impl<C, B> Attribution<C, B> {
 	}
 }
 
-fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
-	ErrorObjectOwned::owned(1, format!("runtime API call failed: {e}"), None::<()>)
-}
-
 #[async_trait]
 impl<C, Block, AccountId, Balance> AttributionRpcServer<Block::Hash, AccountId, Balance>
 	for Attribution<C, Block>
@@ -69,7 +65,7 @@ where
 		model_id: ModelId,
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<Vec<(Beneficiary, Perbill)>>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = best_or(&*self.client, at);
 		self.client.runtime_api().upstream_shares(at, model_id).map_err(runtime_error)
 	}
 
@@ -78,7 +74,7 @@ where
 		contribution_id: ContributionId,
 		at: Option<Block::Hash>,
 	) -> RpcResult<Option<ContributionRecord<AccountId, Balance>>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = best_or(&*self.client, at);
 		self.client.runtime_api().contribution(at, contribution_id).map_err(runtime_error)
 	}
 }
