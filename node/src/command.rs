@@ -68,6 +68,10 @@ fn check_ports_free(config: &Configuration) -> sc_cli::Result<()> {
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
 	let cli = Cli::from_args();
+	// Addresses in RPC parameters, RPC results and logs use Tributary's prefix.
+	polkadot_sdk::sp_core::crypto::set_default_ss58_version(
+		polkadot_sdk::sp_core::crypto::Ss58AddressFormat::custom(tributary_runtime::SS58_PREFIX),
+	);
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),

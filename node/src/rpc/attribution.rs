@@ -15,8 +15,8 @@ use tributary_primitives::{
 	api::AttributionApi, Beneficiary, ContributionId, ContributionRecord, ModelId,
 };
 
-/// What polkadot.js reaches as `api.rpc.attribution.*` (with the method
-/// definitions in `tests/lib/rpc.js`), at the best block unless `at` is given.
+/// `attribution_*` methods for any JSON-RPC client, at the best block unless `at` is
+/// given. polkadot.js reads the same data, typed, as `api.call.attributionApi.*`.
 #[rpc(client, server, namespace = "attribution")]
 pub trait AttributionRpc<BlockHash, AccountId, Balance> {
 	/// A model's flattened upstream shares (parts per billion), or null for an

@@ -11,8 +11,8 @@ use polkadot_sdk::{
 use std::sync::Arc;
 use tributary_primitives::{api::ComputeApi, JobId, ModelId, QueueInfo};
 
-/// What polkadot.js reaches as `api.rpc.compute.*` (with the method
-/// definitions in `tests/lib/rpc.js`), at the best block unless `at` is given.
+/// `compute_*` methods for any JSON-RPC client, at the best block unless `at` is
+/// given. polkadot.js reads the same data, typed, as `api.call.computeApi.*`.
 #[rpc(client, server, namespace = "compute")]
 pub trait ComputeRpc<BlockHash, AccountId, Balance, Job, Worker> {
 	/// A job, whatever its state, or null for an unknown id.
