@@ -24,7 +24,11 @@ BENCH_TARGET="$HOME/.cache/tributary/bench-runtime"
 CARGO_TARGET_DIR="$BENCH_TARGET" cargo build --release --locked -p tributary-runtime --features runtime-benchmarks
 WASM="$BENCH_TARGET/release/wbuild/tributary-runtime/tributary_runtime.compact.compressed.wasm"
 
-declare -A DIRS=([pallet_registry]=pallets/registry)
+declare -A DIRS=(
+	[pallet_registry]=pallets/registry
+	[pallet_worker_staking]=pallets/worker-staking
+	[pallet_compute]=pallets/compute
+)
 PALLETS=("$@")
 ((${#PALLETS[@]})) || PALLETS=("${!DIRS[@]}")
 for pallet in "${PALLETS[@]}"; do

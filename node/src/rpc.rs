@@ -2,9 +2,11 @@
 
 pub mod attribution;
 pub mod compute;
+pub mod rewards;
 
 use attribution::AttributionRpcServer;
 use compute::ComputeRpcServer;
+use rewards::RewardsRpcServer;
 use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
 use polkadot_sdk::{
 	pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
@@ -27,8 +29,8 @@ pub struct FullDeps<C, P> {
 }
 
 /// Builds the RPC module: `system_accountNextIndex`, `system_dryRun`,
-/// `payment_queryInfo`/`payment_queryFeeDetails`, `attribution_*` and
-/// `compute_*` over the runtime's APIs.
+/// `payment_queryInfo`/`payment_queryFeeDetails`, `attribution_*`, `compute_*`
+/// and `rewards_*` over the runtime's APIs.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -43,7 +45,8 @@ where
 		+ polkadot_sdk::pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ BlockBuilder<Block>
 		+ tributary_primitives::api::AttributionApi<Block, AccountId, Balance>
-		+ tributary_primitives::api::ComputeApi<Block, AccountId, Balance, ComputeJob, ComputeWorker>,
+		+ tributary_primitives::api::ComputeApi<Block, AccountId, Balance, ComputeJob, ComputeWorker>
+		+ tributary_primitives::api::RewardsApi<Block, AccountId, Balance>,
 	P: TransactionPool + 'static,
 {
 	let mut module = RpcModule::new(());
@@ -51,7 +54,8 @@ where
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(attribution::Attribution::new(client.clone()).into_rpc())?;
-	module.merge(compute::Compute::new(client).into_rpc())?;
+	module.merge(compute::Compute::new(client.clone()).into_rpc())?;
+	module.merge(rewards::Rewards::new(client).into_rpc())?;
 	Ok(module)
 }
 

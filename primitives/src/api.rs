@@ -43,3 +43,20 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 		fn assignments(who: AccountId) -> Vec<JobId>;
 	}
 }
+
+polkadot_sdk::sp_api::decl_runtime_apis! {
+	/// What settlement has paid and what is left to claim.
+	pub trait RewardsApi<AccountId: Codec, Balance: Codec> {
+		/// What `who` may claim now with `claim()`; pool rewards of its
+		/// contributions are added when it harvests them.
+		fn claimable(who: AccountId) -> Balance;
+
+		/// What contribution `id` has earned in all: by name in attributions
+		/// and from its datanet's pool, claimed or not.
+		fn contribution_earnings(id: ContributionId) -> Balance;
+
+		/// What model `id`'s owner has earned through it, as the model that
+		/// answered and as an ancestor of models that answered.
+		fn model_earnings(id: ModelId) -> Balance;
+	}
+}

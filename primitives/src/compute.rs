@@ -115,8 +115,9 @@ pub trait JobSettlement<AccountId, Balance> {
 	fn account() -> AccountId;
 	/// Settles a completed job whose fee is in [`Self::account`].
 	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> DispatchResult;
-	/// The weight of settling one job at the bounds.
-	fn settle_weight() -> Weight;
+	/// The weight of settling one job with `workers` majority workers and an
+	/// attribution and upstream map at their bounds.
+	fn settle_weight(workers: u32) -> Weight;
 }
 
 /// Where a job stands.

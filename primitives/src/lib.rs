@@ -37,7 +37,9 @@ pub use compute::{
 	JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
 };
 
-pub use registry::{ContributionProvider, ContributionRecord, ContributionStatus, ModelProvider};
+pub use registry::{
+	ContributionHooks, ContributionProvider, ContributionRecord, ContributionStatus, ModelProvider,
+};
 
 /// Identifies a datanet: a community dataset.
 pub type DatanetId = u64;

@@ -20,6 +20,20 @@ pub trait ContributionProvider<AccountId> {
 	fn approved(contribution: ContributionId) -> Option<(AccountId, DatanetId)>;
 }
 
+/// Told when a contribution starts or stops counting in its datanet, so
+/// that its datanet's reward pool can let it earn from then on, or stop.
+pub trait ContributionHooks<AccountId> {
+	/// `contribution` of `datanet` was approved.
+	fn on_approved(contribution: ContributionId, datanet: DatanetId);
+	/// `contribution` of `datanet`, approved until now, was withdrawn by `contributor`.
+	fn on_withdrawn(contribution: ContributionId, datanet: DatanetId, contributor: &AccountId);
+}
+
+impl<AccountId> ContributionHooks<AccountId> for () {
+	fn on_approved(_: ContributionId, _: DatanetId) {}
+	fn on_withdrawn(_: ContributionId, _: DatanetId, _: &AccountId) {}
+}
+
 /// Where a contribution stands.
 #[derive(
 	Clone,

@@ -253,6 +253,20 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl tributary_primitives::api::RewardsApi<Block, AccountId, Balance> for Runtime {
+		fn claimable(who: AccountId) -> Balance {
+			pallet_rewards::Claimable::<Runtime>::get(who)
+		}
+
+		fn contribution_earnings(id: ContributionId) -> Balance {
+			crate::Rewards::contribution_earnings(id)
+		}
+
+		fn model_earnings(id: ModelId) -> Balance {
+			pallet_rewards::ModelEarnings::<Runtime>::get(id)
+		}
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	impl frame_benchmarking::Benchmark<Block> for Runtime {
 		fn benchmark_metadata(extra: bool) -> (

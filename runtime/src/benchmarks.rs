@@ -14,49 +14,33 @@ polkadot_sdk::frame_benchmarking::define_benchmarks!(
 	[pallet_registry, Registry]
 	[pallet_worker_staking, WorkerStaking]
 	[pallet_compute, Compute]
+	[pallet_rewards, Rewards]
 );
 
-/// Sets up the compute benchmarks through the real registry and staking.
-pub struct ComputeHelper;
+/// Sets up the compute and rewards benchmarks through the real registry and
+/// staking pallets.
+pub struct GraphHelper;
 
-impl pallet_compute::BenchmarkHelper<AccountId> for ComputeHelper {
+impl pallet_rewards::BenchmarkHelper<AccountId> for GraphHelper {
+	fn model(
+		owner: &AccountId,
+		upstream: u32,
+		contributions: u32,
+	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
+		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
+			owner,
+			upstream,
+			contributions,
+		)
+	}
+}
+
+impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 	fn model(
 		owner: &AccountId,
 		contributions: u32,
 	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
-		use polkadot_sdk::{frame_support::traits::fungible::Mutate, sp_core::H256};
-		let signed = || RuntimeOrigin::signed(owner.clone());
-		Balances::set_balance(owner, 1_000_000 * TRIB);
-		let datanet = pallet_registry::NextDatanetId::<Runtime>::get();
-		Registry::create_datanet(signed(), Default::default(), pallet_registry::DatanetPolicy::Open)
-			.expect("creating a datanet");
-		let ids = (0..contributions)
-			.map(|n| {
-				let id = pallet_registry::NextContributionId::<Runtime>::get();
-				let mut hash = [0xd0u8; 32];
-				hash[..8].copy_from_slice(&datanet.to_le_bytes());
-				hash[8..12].copy_from_slice(&n.to_le_bytes());
-				Registry::contribute(signed(), datanet, H256(hash), 1, Default::default())
-					.expect("contributing");
-				id
-			})
-			.collect();
-		let model = pallet_registry::NextModelId::<Runtime>::get();
-		Registry::register_model(
-			signed(),
-			H256::repeat_byte(1),
-			H256::repeat_byte(2),
-			Default::default(),
-			Default::default(),
-			polkadot_sdk::frame_support::BoundedVec::truncate_from(alloc::vec![(
-				datanet,
-				polkadot_sdk::sp_runtime::Perbill::from_percent(30)
-			)]),
-			Default::default(),
-			TRIB,
-		)
-		.expect("registering a model");
-		(model, ids)
+		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(owner, 1, contributions)
 	}
 
 	fn worker(who: &AccountId, capacity: u32) {
@@ -71,20 +55,4 @@ impl pallet_compute::BenchmarkHelper<AccountId> for ComputeHelper {
 		)
 		.expect("registering a worker");
 	}
-}
-
-/// The benchmarks this runtime offers, and the storage they touch.
-pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {
-	let mut list = Vec::<BenchmarkList>::new();
-	list_benchmarks!(list, extra);
-	(list, AllPalletsWithSystem::storage_info())
-}
-
-/// Runs the benchmarks `config` selects.
-pub fn dispatch(config: BenchmarkConfig) -> Result<Vec<BenchmarkBatch>, String> {
-	let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
-	let mut batches = Vec::<BenchmarkBatch>::new();
-	let params = (&config, &whitelist);
-	add_benchmarks!(params, batches);
-	Ok(batches)
 }

@@ -2,7 +2,7 @@
 
 use crate::{
 	AccountId, Attribution, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
-	Registry, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	Registry, Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
 	RuntimeOrigin, RuntimeTask, System, WorkerStaking, EXISTENTIAL_DEPOSIT, MILLI_TRIB,
 	SLOT_DURATION, SS58_PREFIX, TRIB, VERSION,
 };
@@ -28,7 +28,7 @@ use polkadot_sdk::{
 	sp_core::Void,
 	sp_runtime::{
 		traits::{AccountIdConversion, One},
-		DispatchResult, FixedU128, Perbill,
+		FixedU128, Perbill,
 	},
 	sp_version::RuntimeVersion,
 };
@@ -157,6 +157,7 @@ impl pallet_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Attribution = Attribution;
+	type ContributionHooks = Rewards;
 	type ContributionDepositBase = ContributionDepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxMetadataLen = MaxMetadataLen;
@@ -168,8 +169,8 @@ impl pallet_registry::Config for Runtime {
 }
 
 parameter_types! {
-	/// The treasury's account: slashed stake goes here and, until
-	/// `pallet-rewards` divides them, so do completed jobs' fees.
+	/// The treasury's account: slashed stake and the treasury's part of
+	/// every fee go here.
 	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
 	/// A worker stakes at least 100 TRIB.
 	pub const MinWorkerStake: Balance = 100 * TRIB;
@@ -201,24 +202,6 @@ impl pallet_worker_staking::Config for Runtime {
 	type WeightInfo = pallet_worker_staking::weights::SubstrateWeight<Runtime>;
 }
 
-/// Settlement until `pallet-rewards` lands: a completed job's fee stays in
-/// the treasury's account, where the compute pallet pays it.
-pub struct TreasurySettlement;
-
-impl tributary_primitives::JobSettlement<AccountId, Balance> for TreasurySettlement {
-	fn account() -> AccountId {
-		TreasuryAccount::get()
-	}
-
-	fn settle(_: tributary_primitives::CompletedJob<'_, AccountId, Balance>) -> DispatchResult {
-		Ok(())
-	}
-
-	fn settle_weight() -> Weight {
-		Weight::zero()
-	}
-}
-
 parameter_types! {
 	/// 0.01 TRIB per worker asked, before congestion.
 	pub const ComputeFee: Balance = 10 * MILLI_TRIB;
@@ -241,7 +224,7 @@ impl pallet_compute::Config for Runtime {
 	type Contributions = Registry;
 	type Attribution = Attribution;
 	type Staking = WorkerStaking;
-	type Settlement = TreasurySettlement;
+	type Settlement = Rewards;
 	type ComputeFee = ComputeFee;
 	type MaxCongestion = MaxCongestion;
 	type MaxInputLen = ConstU32<4096>;
@@ -256,6 +239,25 @@ impl pallet_compute::Config for Runtime {
 	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
 	#[cfg(feature = "runtime-benchmarks")]
-	type BenchmarkHelper = crate::benchmarks::ComputeHelper;
+	type BenchmarkHelper = crate::benchmarks::GraphHelper;
 	type WeightInfo = pallet_compute::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The rewards pallet's account holds every fee until it is claimed.
+	pub const RewardsPalletId: PalletId = PalletId(*b"py/rewrd");
+	pub const MaxClaimBatch: u32 = 64;
+}
+
+impl pallet_rewards::Config for Runtime {
+	type Currency = Balances;
+	type Models = Registry;
+	type Contributions = Registry;
+	type Attribution = Attribution;
+	type PalletId = RewardsPalletId;
+	type Treasury = TreasuryAccount;
+	type MaxClaimBatch = MaxClaimBatch;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::benchmarks::GraphHelper;
+	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
 }

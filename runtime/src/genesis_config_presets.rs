@@ -31,12 +31,15 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			// The treasury exists from genesis, so that it can take slashes
-			// smaller than the existential deposit.
+			// The treasury and the rewards account exist from genesis, so that
+			// they can take amounts smaller than the existential deposit.
 			balances: endowed
 				.into_iter()
 				.map(|account| (account, DEV_ENDOWMENT))
-				.chain([(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT)])
+				.chain([
+					(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT),
+					(pallet_rewards::Pallet::<crate::Runtime>::account_id(), EXISTENTIAL_DEPOSIT),
+				])
 				.collect(),
 		},
 		aura: polkadot_sdk::pallet_aura::GenesisConfig {

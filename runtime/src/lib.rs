@@ -127,6 +127,8 @@ mod runtime {
 	pub type WorkerStaking = pallet_worker_staking;
 	#[runtime::pallet_index(13)]
 	pub type Compute = pallet_compute;
+	#[runtime::pallet_index(14)]
+	pub type Rewards = pallet_rewards;
 }
 
 /// A compute job as the `ComputeApi` returns it.

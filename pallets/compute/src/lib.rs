@@ -352,7 +352,7 @@ pub mod pallet {
 			let expired = Self::close_windows(now);
 			let (assigned, drawn_from) = Self::assign_queued(now);
 			T::WeightInfo::on_initialize(expired, assigned, drawn_from)
-				.saturating_add(T::Settlement::settle_weight().saturating_mul(expired.into()))
+				.saturating_add(T::Settlement::settle_weight(T::MaxJobWorkers::get()).saturating_mul(expired.into()))
 		}
 
 		fn integrity_test() {
@@ -468,7 +468,7 @@ pub mod pallet {
 		#[pallet::call_index(3)]
 		#[pallet::weight(
 			T::WeightInfo::reveal_result(output.len() as u32, attribution.len() as u32)
-				.saturating_add(T::Settlement::settle_weight())
+				.saturating_add(T::Settlement::settle_weight(T::MaxJobWorkers::get()))
 		)]
 		pub fn reveal_result(
 			origin: OriginFor<T>,

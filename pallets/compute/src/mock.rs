@@ -78,6 +78,7 @@ impl pallet_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Attribution = Attribution;
+	type ContributionHooks = ();
 	type ContributionDepositBase = Deposit;
 	type DepositPerByte = Deposit;
 	type MaxMetadataLen = MaxMetadataLen;
@@ -148,7 +149,7 @@ impl JobSettlement<AccountId, Balance> for RecordSettlement {
 		});
 		Ok(())
 	}
-	fn settle_weight() -> Weight {
+	fn settle_weight(_: u32) -> Weight {
 		Weight::zero()
 	}
 }
@@ -247,9 +248,8 @@ impl Helper {
 
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<AccountId> for Helper {
-	fn model(_owner: &AccountId, contributions: u32) -> (ModelId, Vec<ContributionId>) {
-		let (datanet, ids) = Self::datanet(contributions);
-		(Self::model_on(datanet), ids)
+	fn model(owner: &AccountId, contributions: u32) -> (ModelId, Vec<ContributionId>) {
+		pallet_registry::benchmark_setup::model_with_upstream::<Test>(owner, 1, contributions)
 	}
 	fn worker(who: &AccountId, capacity: u32) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;

@@ -1,67 +1,9 @@
 //! Benchmarks of the registry's calls, at their bounds.
 
 use super::*;
+use crate::benchmark_setup::*;
 use alloc::{vec, vec::Vec};
-use polkadot_sdk::{
-	frame_benchmarking::v2::*, frame_system::RawOrigin, sp_runtime::traits::Bounded,
-};
-
-fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
-	let who: T::AccountId = account(name, index, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
-	who
-}
-
-fn metadata<T: Config>(len: u32) -> MetadataOf<T> {
-	BoundedVec::truncate_from(vec![7u8; len as usize])
-}
-
-fn datanet<T: Config>(owner: &T::AccountId, policy: DatanetPolicy) -> DatanetId {
-	let id = NextDatanetId::<T>::get();
-	Pallet::<T>::create_datanet(RawOrigin::Signed(owner.clone()).into(), metadata::<T>(0), policy)
-		.expect("creating a datanet in a benchmark");
-	id
-}
-
-/// A distinct content hash for each `n`.
-fn content_hash(n: u32) -> H256 {
-	let mut bytes = [0xc0u8; 32];
-	bytes[..4].copy_from_slice(&n.to_le_bytes());
-	H256(bytes)
-}
-
-fn contribution<T: Config>(who: &T::AccountId, datanet: DatanetId, n: u32) -> ContributionId {
-	let id = NextContributionId::<T>::get();
-	Pallet::<T>::contribute(
-		RawOrigin::Signed(who.clone()).into(),
-		datanet,
-		content_hash(n),
-		1_000,
-		metadata::<T>(T::MaxMetadataLen::get()),
-	)
-	.expect("contributing in a benchmark");
-	id
-}
-
-fn model<T: Config>(
-	owner: &T::AccountId,
-	training: Vec<(DatanetId, Perbill)>,
-	parents: Vec<(ModelId, Perbill)>,
-) -> ModelId {
-	let id = NextModelId::<T>::get();
-	Pallet::<T>::register_model(
-		RawOrigin::Signed(owner.clone()).into(),
-		H256::repeat_byte(1),
-		H256::repeat_byte(2),
-		BoundedVec::truncate_from(vec![b'u'; T::MaxUriLen::get() as usize]),
-		metadata::<T>(T::MaxMetadataLen::get()),
-		BoundedVec::truncate_from(training),
-		BoundedVec::truncate_from(parents),
-		1u32.into(),
-	)
-	.expect("registering a model in a benchmark");
-	id
-}
+use polkadot_sdk::{frame_benchmarking::v2::*, frame_system::RawOrigin};
 
 #[benchmarks]
 mod benchmarks {

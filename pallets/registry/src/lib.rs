@@ -40,6 +40,8 @@ extern crate alloc;
 pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_setup;
+#[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
 mod mock;
@@ -65,8 +67,8 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Saturating, Perbill},
 };
 use tributary_primitives::{
-	AgentId, AttributionGraph, ContributionId, ContributionProvider, ContributionStatus, DatanetId,
-	ModelId, ModelProvider,
+	AgentId, AttributionGraph, ContributionHooks, ContributionId, ContributionProvider,
+	ContributionStatus, DatanetId, ModelId, ModelProvider,
 };
 
 /// A balance of the registry's currency.
@@ -115,6 +117,8 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 		/// The attribution graph that models and agents are recorded in.
 		type Attribution: AttributionGraph<BalanceOf<Self>>;
+		/// Told when a contribution starts or stops counting (the reward pools).
+		type ContributionHooks: ContributionHooks<Self::AccountId>;
 		/// The fixed part of a contribution's deposit.
 		#[pallet::constant]
 		type ContributionDepositBase: Get<BalanceOf<Self>>;
@@ -421,16 +425,15 @@ pub mod pallet {
 			price_per_inference: BalanceOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			let model = Model {
+			let model = Self::active_model(
 				owner,
 				artifact_hash,
 				attribution_index_hash,
 				uri,
 				metadata,
 				price_per_inference,
-				status: ModelStatus::Active,
-				previous_version: None,
-			};
+				None,
+			);
 			Self::do_register_model(model, &training, &parents)?;
 			Ok(())
 		}
@@ -461,16 +464,15 @@ pub mod pallet {
 				parents.iter().any(|(p, _)| *p == previous),
 				Error::<T>::VersionMustNamePredecessor
 			);
-			let model = Model {
+			let model = Self::active_model(
 				owner,
 				artifact_hash,
 				attribution_index_hash,
 				uri,
 				metadata,
 				price_per_inference,
-				status: ModelStatus::Active,
-				previous_version: Some(previous),
-			};
+				Some(previous),
+			);
 			let model_id = Self::do_register_model(model, &training, &parents)?;
 			Self::deposit_event(Event::ModelVersionPublished { model_id, previous });
 			Ok(())
@@ -537,6 +539,7 @@ impl<T: Config> Pallet<T> {
 			d.approved = d.approved.saturating_add(1);
 			Ok::<_, DispatchError>(())
 		})?;
+		T::ContributionHooks::on_approved(contribution_id, datanet_id);
 		Self::deposit_event(Event::ContributionApproved { contribution_id, datanet_id });
 		Ok(())
 	}
@@ -561,6 +564,11 @@ impl<T: Config> Pallet<T> {
 					d.approved = d.approved.saturating_sub(1);
 				}
 			});
+			T::ContributionHooks::on_withdrawn(
+				contribution_id,
+				contribution.datanet,
+				&contribution.contributor,
+			);
 		}
 		ContentIndex::<T>::remove(contribution.datanet, contribution.content_hash);
 		if status == ContributionStatus::Rejected {
@@ -572,6 +580,28 @@ impl<T: Config> Pallet<T> {
 		contribution.status = status;
 		Contributions::<T>::insert(contribution_id, contribution);
 		Ok(refund)
+	}
+
+	/// A new, active model record.
+	fn active_model(
+		owner: T::AccountId,
+		artifact_hash: H256,
+		attribution_index_hash: H256,
+		uri: BoundedVec<u8, T::MaxUriLen>,
+		metadata: MetadataOf<T>,
+		price_per_inference: BalanceOf<T>,
+		previous_version: Option<ModelId>,
+	) -> ModelOf<T> {
+		Model {
+			owner,
+			artifact_hash,
+			attribution_index_hash,
+			uri,
+			metadata,
+			price_per_inference,
+			status: ModelStatus::Active,
+			previous_version,
+		}
 	}
 
 	/// Checks a model's datanets, stores it and records its edges in the

@@ -70,6 +70,7 @@ impl pallet_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Attribution = Attribution;
+	type ContributionHooks = ();
 	type ContributionDepositBase = ContributionDepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxMetadataLen = MaxMetadataLen;

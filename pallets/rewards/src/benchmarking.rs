@@ -1,0 +1,100 @@
+//! Benchmarks of the rewards calls and of settling a job, at their bounds.
+
+use super::*;
+use alloc::vec::Vec;
+use polkadot_sdk::{
+	frame_benchmarking::v2::*, frame_system::RawOrigin, sp_runtime::traits::Bounded,
+};
+use tributary_primitives::{Attribution, MAX_ATTRIBUTION_ENTRIES};
+
+fn fund<T: Config>(who: &T::AccountId, amount: BalanceOf<T>) {
+	let floor = T::Currency::minimum_balance();
+	T::Currency::set_balance(who, amount.saturating_add(floor));
+}
+
+/// A model with `upstream` flattened entries, `contributions` approved
+/// contributions in its first datanet and a settled job that filled its
+/// pools, so that harvesting has something to move.
+fn settled_model<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<ContributionId>) {
+	let owner: T::AccountId = account("owner", 0, 0);
+	let graph = T::BenchmarkHelper::model(&owner, upstream, contributions);
+	fund::<T>(&T::Treasury::get(), Zero::zero());
+	graph
+}
+
+fn settle_job<T: Config>(job_id: JobId, model: ModelId, attribution: &Attribution, workers: &[T::AccountId]) {
+	let fee: BalanceOf<T> = 1_000_000_000u32.into();
+	let account = Pallet::<T>::account_id();
+	fund::<T>(&account, T::Currency::balance(&account).saturating_add(fee));
+	Pallet::<T>::do_settle(CompletedJob { job_id, model_id: model, fee, workers, attribution })
+		.expect("settling a job");
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// `k` named contributions, `u` upstream entries, `w` majority workers.
+	#[benchmark]
+	fn settle(
+		k: Linear<0, MAX_ATTRIBUTION_ENTRIES>,
+		u: Linear<1, { <T::Attribution as AttributionGraph<BalanceOf<T>>>::MaxUpstream::get() }>,
+		w: Linear<1, 16>,
+	) {
+		let (model, contributions) = settled_model::<T>(u, k);
+		let weight = Perbill::from_rational(1, MAX_ATTRIBUTION_ENTRIES);
+		let attribution: Attribution =
+			BoundedVec::truncate_from(contributions.iter().map(|&c| (c, weight)).collect());
+		let workers: Vec<T::AccountId> = (0..w).map(|i| account("worker", i, 0)).collect();
+		let fee: BalanceOf<T> = 1_000_000_000u32.into();
+		let account = Pallet::<T>::account_id();
+		fund::<T>(&account, fee);
+		#[block]
+		{
+			Pallet::<T>::do_settle(CompletedJob {
+				job_id: 0,
+				model_id: model,
+				fee,
+				workers: &workers,
+				attribution: &attribution,
+			})
+			.expect("settling a job");
+		}
+		assert!(Settled::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn claim() {
+		let (model, _) = settled_model::<T>(1, 0);
+		let worker: T::AccountId = account("worker", 0, 0);
+		settle_job::<T>(0, model, &Attribution::default(), &[worker.clone()]);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker.clone()));
+		assert!(Claimable::<T>::get(&worker).is_zero());
+	}
+
+	#[benchmark]
+	fn claim_contributions(n: Linear<1, { T::MaxClaimBatch::get() }>) {
+		let (model, contributions) = settled_model::<T>(1, n);
+		settle_job::<T>(0, model, &Attribution::default(), &[account("worker", 0, 0)]);
+		let contributor: T::AccountId = account("contributor", 0, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(contributor.clone()), BoundedVec::truncate_from(contributions));
+		assert!(Claimable::<T>::get(&contributor).is_zero());
+	}
+
+	#[benchmark]
+	fn set_shares() {
+		let shares = RewardShares {
+			worker: Perbill::from_percent(25),
+			model: Perbill::from_percent(25),
+			data: Perbill::from_percent(40),
+			treasury: Perbill::from_percent(10),
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Root, shares);
+		assert_eq!(Shares::<T>::get(), shares);
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}
