@@ -48,7 +48,7 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		Balances::set_balance(who, 1_000_000 * TRIB);
 		WorkerStaking::register_worker(
 			RuntimeOrigin::signed(who.clone()),
-			crate::configs::MinWorkerStake::get(),
+			crate::configs::MinWorkerStake::get() * 10,
 			Default::default(),
 			capacity,
 			Default::default(),

@@ -218,12 +218,15 @@ mod benchmarks {
 
 		let agreed = attribution(&contributions);
 		let fee = Pallet::<T>::quote(model, redundancy).expect("an active model");
-		for _ in 0..d {
+		for round in 0..d {
 			let job_id = NextJobId::<T>::get();
 			NextJobId::<T>::put(job_id + 1);
 			T::Currency::hold(&HoldReason::JobFee.into(), &who, fee).expect("a funded requester");
+			// A different worker dissents in each round, so that no worker's
+			// stake is slashed below the minimum and the draw still has `w`.
+			let dissenter = round as usize % usize::from(redundancy);
 			let results = workers.iter().take(redundancy.into()).enumerate().map(|(i, worker)| {
-				let output_hash = H256::repeat_byte(if i == 0 { 0 } else { 1 });
+				let output_hash = H256::repeat_byte(if i == dissenter { 0 } else { 1 });
 				(worker.clone(), WorkerResult::Revealed { output_hash, attribution: agreed.clone() })
 			});
 			Jobs::<T>::insert(

@@ -102,7 +102,8 @@ pub trait BenchmarkHelper<AccountId> {
 		owner: &AccountId,
 		contributions: u32,
 	) -> (ModelId, Vec<tributary_primitives::ContributionId>);
-	/// Registers `who`, funded, as a worker that runs `capacity` jobs at once.
+	/// Registers `who`, funded, as a worker that runs `capacity` jobs at once,
+	/// staking ten times the minimum so that a few slashes leave it eligible.
 	fn worker(who: &AccountId, capacity: u32);
 }
 

@@ -256,7 +256,7 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 		Balances::set_balance(who, 1_000_000);
 		WorkerStaking::register_worker(
 			RawOrigin::Signed(*who).into(),
-			MinWorkerStake::get(),
+			MinWorkerStake::get() * 10,
 			BoundedVec::new(),
 			capacity,
 			BoundedVec::new(),
