@@ -2,13 +2,11 @@
 
 use super::*;
 use alloc::vec;
-use polkadot_sdk::{
-	frame_benchmarking::v2::*, frame_system::RawOrigin, sp_runtime::traits::Bounded,
-};
+use polkadot_sdk::{frame_benchmarking::v2::*, frame_system::RawOrigin};
 
 fn funded<T: Config>(index: u32) -> T::AccountId {
 	let who: T::AccountId = account("worker", index, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, T::MinWorkerStake::get().saturating_mul(100u32.into()));
 	who
 }
 
@@ -61,11 +59,12 @@ mod benchmarks {
 		let who = funded::<T>(0);
 		register::<T>(&who);
 		unbonding_chunks::<T>(&who, 1u32.into());
+		let stake = Workers::<T>::get(&who).expect("registered").stake;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), T::MinWorkerStake::get());
 		assert_eq!(
 			Workers::<T>::get(&who).expect("registered").stake,
-			T::MinWorkerStake::get().saturating_mul(5u32.into())
+			stake.saturating_add(T::MinWorkerStake::get())
 		);
 	}
 
