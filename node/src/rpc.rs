@@ -6,7 +6,6 @@ pub mod rewards;
 
 use attribution::AttributionRpcServer;
 use compute::ComputeRpcServer;
-use rewards::RewardsRpcServer;
 use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
 use polkadot_sdk::{
 	pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer},
@@ -17,6 +16,7 @@ use polkadot_sdk::{
 	sp_runtime::traits::Block as BlockT,
 	substrate_frame_rpc_system::{System, SystemApiServer},
 };
+use rewards::RewardsRpcServer;
 use std::sync::Arc;
 use tributary_runtime::{opaque::Block, AccountId, Balance, ComputeJob, ComputeWorker, Nonce};
 

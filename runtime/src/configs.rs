@@ -9,7 +9,6 @@ use crate::{
 use polkadot_sdk::{
 	frame_support::{
 		derive_impl,
-		PalletId,
 		dispatch::DispatchClass,
 		parameter_types,
 		traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
@@ -17,6 +16,7 @@ use polkadot_sdk::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 			IdentityFee, Weight,
 		},
+		PalletId,
 	},
 	frame_system::{
 		self,

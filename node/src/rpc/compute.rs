@@ -62,7 +62,8 @@ where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: ComputeApi<Block, AccountId, Balance, Job, Worker>,
-	AccountId: codec::Codec + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+	AccountId:
+		codec::Codec + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 	Balance: codec::Codec + serde::Serialize + Send + Sync + 'static,
 	Job: codec::Codec + serde::Serialize + Send + Sync + 'static,
 	Worker: codec::Codec + serde::Serialize + Send + Sync + 'static,

@@ -76,9 +76,8 @@ fn attribution(contributions: &[ContributionId]) -> Attribution {
 /// others, so that taking it out scans a full bucket.
 fn crowd_deadline<T: Config>(job: JobId) {
 	let deadline = Jobs::<T>::get(job).and_then(|job| job.deadline).expect("a scheduled job");
-	let mut filed = (1..T::MaxDeadlinesPerBlock::get())
-		.map(|i| JobId::MAX - u64::from(i))
-		.collect::<Vec<_>>();
+	let mut filed =
+		(1..T::MaxDeadlinesPerBlock::get()).map(|i| JobId::MAX - u64::from(i)).collect::<Vec<_>>();
 	filed.push(job);
 	Deadlines::<T>::insert(deadline, BoundedVec::truncate_from(filed));
 }
@@ -98,13 +97,23 @@ fn salt<T: Config>(worker: &T::AccountId) -> Salt {
 	worker.using_encoded(blake2_256)
 }
 
-fn commit_as<T: Config>(job: JobId, worker: &T::AccountId, output: &[u8], attribution: &Attribution) {
+fn commit_as<T: Config>(
+	job: JobId,
+	worker: &T::AccountId,
+	output: &[u8],
+	attribution: &Attribution,
+) {
 	let hash = commitment(job, worker, &output_hash(output), attribution, &salt::<T>(worker));
 	Pallet::<T>::commit_result(RawOrigin::Signed(worker.clone()).into(), job, hash)
 		.expect("committing");
 }
 
-fn reveal_as<T: Config>(job: JobId, worker: &T::AccountId, output: &[u8], attribution: &Attribution) {
+fn reveal_as<T: Config>(
+	job: JobId,
+	worker: &T::AccountId,
+	output: &[u8],
+	attribution: &Attribution,
+) {
 	Pallet::<T>::reveal_result(
 		RawOrigin::Signed(worker.clone()).into(),
 		job,
@@ -227,7 +236,10 @@ mod benchmarks {
 			let dissenter = round as usize % usize::from(redundancy);
 			let results = workers.iter().take(redundancy.into()).enumerate().map(|(i, worker)| {
 				let output_hash = H256::repeat_byte(if i == dissenter { 0 } else { 1 });
-				(worker.clone(), WorkerResult::Revealed { output_hash, attribution: agreed.clone() })
+				(
+					worker.clone(),
+					WorkerResult::Revealed { output_hash, attribution: agreed.clone() },
+				)
 			});
 			Jobs::<T>::insert(
 				job_id,

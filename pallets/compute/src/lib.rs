@@ -69,10 +69,7 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::*,
 	sp_core::H256,
 	sp_crypto_hashing::blake2_256,
-	sp_runtime::{
-		traits::Saturating,
-		FixedPointNumber, FixedU128, Perbill,
-	},
+	sp_runtime::{traits::Saturating, FixedPointNumber, FixedU128, Perbill},
 };
 use tributary_primitives::{
 	commitment, output_hash, Attribution, AttributionGraph, Candidate, CompletedJob,
@@ -352,8 +349,10 @@ pub mod pallet {
 			Self::update_congestion();
 			let expired = Self::close_windows(now);
 			let (assigned, drawn_from) = Self::assign_queued(now);
-			T::WeightInfo::on_initialize(expired, assigned, drawn_from)
-				.saturating_add(T::Settlement::settle_weight(T::MaxJobWorkers::get()).saturating_mul(expired.into()))
+			T::WeightInfo::on_initialize(expired, assigned, drawn_from).saturating_add(
+				T::Settlement::settle_weight(T::MaxJobWorkers::get())
+					.saturating_mul(expired.into()),
+			)
 		}
 
 		fn integrity_test() {
@@ -368,7 +367,10 @@ pub mod pallet {
 			);
 			assert!(T::TargetQueuedJobs::get() >= 1, "TargetQueuedJobs must be at least 1");
 			assert!(T::MaxDeadlinesPerBlock::get() >= 1, "MaxDeadlinesPerBlock must be at least 1");
-			assert!(T::MaxCongestion::get() >= FixedU128::one(), "MaxCongestion must be at least 1");
+			assert!(
+				T::MaxCongestion::get() >= FixedU128::one(),
+				"MaxCongestion must be at least 1"
+			);
 		}
 	}
 
@@ -546,7 +548,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn mix_seed(entropy: &[u8]) {
-		Seed::<T>::mutate(|seed| *seed = H256((seed.as_bytes(), entropy).using_encoded(blake2_256)));
+		Seed::<T>::mutate(|seed| {
+			*seed = H256((seed.as_bytes(), entropy).using_encoded(blake2_256))
+		});
 	}
 
 	/// Moves the congestion multiplier by up to an eighth toward the target
@@ -588,10 +592,7 @@ impl<T: Config> Pallet<T> {
 			);
 			total = total.saturating_add(u64::from(weight.deconstruct()));
 		}
-		ensure!(
-			total <= u64::from(Perbill::one().deconstruct()),
-			Error::<T>::AttributionOverWhole
-		);
+		ensure!(total <= u64::from(Perbill::one().deconstruct()), Error::<T>::AttributionOverWhole);
 		Ok(())
 	}
 
@@ -633,7 +634,7 @@ impl<T: Config> Pallet<T> {
 						*result == WorkerResult::Assigned
 					});
 					Self::requeue(job_id, job);
-				},
+				}
 				JobStatus::Revealing => Self::decide(job_id, job),
 				_ => Jobs::<T>::insert(job_id, job),
 			}
@@ -698,7 +699,7 @@ impl<T: Config> Pallet<T> {
 			None if !job.escalated => {
 				job.escalated = true;
 				Self::requeue(job_id, job);
-			},
+			}
 			None => Self::fail(job_id, job, FailureReason::NoQuorum),
 		}
 	}
@@ -809,8 +810,9 @@ impl<T: Config> Pallet<T> {
 			for index in drawn {
 				let candidate = &mut candidates[index];
 				candidate.free = candidate.free.saturating_sub(1);
-				if T::Staking::occupy(&candidate.worker).is_err() ||
-					job.workers
+				if T::Staking::occupy(&candidate.worker).is_err()
+					|| job
+						.workers
 						.try_push((candidate.worker.clone(), WorkerResult::Assigned))
 						.is_err()
 				{
@@ -848,9 +850,9 @@ fn draw<AccountId: PartialEq, R>(
 	let mut pool: Vec<usize> = (0..candidates.len())
 		.filter(|&i| {
 			let candidate = &candidates[i];
-			candidate.free > 0 &&
-				candidate.weight > 0 &&
-				!taken.iter().any(|(worker, _)| *worker == candidate.worker)
+			candidate.free > 0
+				&& candidate.weight > 0
+				&& !taken.iter().any(|(worker, _)| *worker == candidate.worker)
 		})
 		.collect();
 	if pool.len() < needed {

@@ -245,7 +245,6 @@ impl Helper {
 	}
 }
 
-
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<AccountId> for Helper {
 	fn model(owner: &AccountId, contributions: u32) -> (ModelId, Vec<ContributionId>) {

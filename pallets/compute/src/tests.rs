@@ -83,7 +83,11 @@ fn commit(job: JobId, worker: AccountId, answer: &Answer) {
 	));
 }
 
-fn reveal(job: JobId, worker: AccountId, answer: &Answer) -> polkadot_sdk::sp_runtime::DispatchResult {
+fn reveal(
+	job: JobId,
+	worker: AccountId,
+	answer: &Answer,
+) -> polkadot_sdk::sp_runtime::DispatchResult {
 	Compute::reveal_result(
 		RawOrigin::Signed(worker).into(),
 		job,
@@ -243,7 +247,10 @@ fn a_unanimous_result_completes_the_job_and_goes_to_settlement() {
 			let (id, settled_model, fee, mut paid, settled_attribution) =
 				settled.borrow()[0].clone();
 			paid.sort();
-			assert_eq!((id, settled_model, fee, paid, settled_attribution), (job, model, 130, majority, agreed));
+			assert_eq!(
+				(id, settled_model, fee, paid, settled_attribution),
+				(job, model, 130, majority, agreed)
+			);
 		});
 		assert_eq!(Balances::balance(&SETTLEMENT), 131);
 		assert_eq!(fee_held(REQUESTER), 0);
@@ -270,7 +277,9 @@ fn the_minority_is_slashed() {
 		run_to(2);
 		let workers = workers_of(job);
 		let dissenter = workers[1];
-		answer_all(job, |w| answer(if w == dissenter { b"no" } else { b"yes" }, attribution(&[]), w));
+		answer_all(job, |w| {
+			answer(if w == dissenter { b"no" } else { b"yes" }, attribution(&[]), w)
+		});
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		assert_eq!(slashes(), vec![(dissenter, SlashReason::Minority)]);
 		assert_eq!(pallet_worker_staking::Workers::<Test>::get(dissenter).unwrap().stake, 1_800);
@@ -283,7 +292,8 @@ fn commits_are_refused_out_of_turn() {
 	new_test_ext().execute_with(|| {
 		let (model, _) = setup();
 		let job = submit(model);
-		let commit_as = |who| Compute::commit_result(RawOrigin::Signed(who).into(), job, H256::zero());
+		let commit_as =
+			|who| Compute::commit_result(RawOrigin::Signed(who).into(), job, H256::zero());
 		assert_noop!(
 			Compute::commit_result(RawOrigin::Signed(1).into(), 42, H256::zero()),
 			Error::<Test>::UnknownJob
@@ -362,7 +372,10 @@ fn attributions_must_name_the_models_approved_contributions() {
 		for &worker in &workers {
 			commit(job, worker, &bad(worker));
 		}
-		assert_noop!(reveal(job, workers[0], &bad(workers[0])), Error::<Test>::AttributionOutsideModel);
+		assert_noop!(
+			reveal(job, workers[0], &bad(workers[0])),
+			Error::<Test>::AttributionOutsideModel
+		);
 	});
 }
 
@@ -441,7 +454,10 @@ fn a_split_round_escalates_to_two_more_workers() {
 		assert_eq!(all.len(), 5);
 		let added = all[3..].to_vec();
 		assert!(added.iter().all(|w| !first.contains(w)));
-		assert_eq!(events().last(), Some(&Event::JobEscalated { job_id: job, workers: added.clone() }));
+		assert_eq!(
+			events().last(),
+			Some(&Event::JobEscalated { job_id: job, workers: added.clone() })
+		);
 		// The two new workers side with the first: three of five agree.
 		for &worker in &added {
 			commit(job, worker, &answer(b"a", attribution(&[]), worker));
@@ -452,7 +468,8 @@ fn a_split_round_escalates_to_two_more_workers() {
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
 		let mut slashed = slashes();
 		slashed.sort();
-		let mut minority = vec![(first[1], SlashReason::Minority), (first[2], SlashReason::Minority)];
+		let mut minority =
+			vec![(first[1], SlashReason::Minority), (first[2], SlashReason::Minority)];
 		minority.sort();
 		assert_eq!(slashed, minority);
 	});
@@ -596,7 +613,8 @@ fn the_draw_is_weighted_and_never_reuses_a_worker() {
 	let none: &[(u64, ())] = &[];
 	assert_eq!(draw(&candidates, 3, none, 0u32), None, "only two can be drawn");
 	assert_eq!(draw(&candidates, 1, &[(2, ())], 0u32), Some(vec![0]));
-	let heavy = (0..2_000u32).filter(|seed| draw(&candidates, 1, none, seed) == Some(vec![1])).count();
+	let heavy =
+		(0..2_000u32).filter(|seed| draw(&candidates, 1, none, seed) == Some(vec![1])).count();
 	assert!((1_400..1_600).contains(&heavy), "weight 3 of 4 drew {heavy} of 2000");
 	for seed in 0..100u32 {
 		let mut both = draw(&candidates, 2, none, seed).unwrap();

@@ -9,17 +9,37 @@ pub trait WeightInfo {
 	fn reveal_result(o: u32, n: u32) -> Weight;
 }
 impl WeightInfo for () {
-	fn on_initialize(_: u32, _: u32, _: u32) -> Weight { Weight::zero() }
-	fn submit_job(_: u32) -> Weight { Weight::zero() }
-	fn cancel_job() -> Weight { Weight::zero() }
-	fn commit_result() -> Weight { Weight::zero() }
-	fn reveal_result(_: u32, _: u32) -> Weight { Weight::zero() }
+	fn on_initialize(_: u32, _: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
+	fn submit_job(_: u32) -> Weight {
+		Weight::zero()
+	}
+	fn cancel_job() -> Weight {
+		Weight::zero()
+	}
+	fn commit_result() -> Weight {
+		Weight::zero()
+	}
+	fn reveal_result(_: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
 }
 pub struct SubstrateWeight<T>(core::marker::PhantomData<T>);
 impl<T> WeightInfo for SubstrateWeight<T> {
-	fn on_initialize(_: u32, _: u32, _: u32) -> Weight { Weight::zero() }
-	fn submit_job(_: u32) -> Weight { Weight::zero() }
-	fn cancel_job() -> Weight { Weight::zero() }
-	fn commit_result() -> Weight { Weight::zero() }
-	fn reveal_result(_: u32, _: u32) -> Weight { Weight::zero() }
+	fn on_initialize(_: u32, _: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
+	fn submit_job(_: u32) -> Weight {
+		Weight::zero()
+	}
+	fn cancel_job() -> Weight {
+		Weight::zero()
+	}
+	fn commit_result() -> Weight {
+		Weight::zero()
+	}
+	fn reveal_result(_: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
 }

@@ -22,7 +22,12 @@ fn settled_model<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<
 	graph
 }
 
-fn settle_job<T: Config>(job_id: JobId, model: ModelId, attribution: &Attribution, workers: &[T::AccountId]) {
+fn settle_job<T: Config>(
+	job_id: JobId,
+	model: ModelId,
+	attribution: &Attribution,
+	workers: &[T::AccountId],
+) {
 	let fee: BalanceOf<T> = 1_000_000_000u32.into();
 	let account = Pallet::<T>::account_id();
 	fund::<T>(&account, T::Currency::balance(&account).saturating_add(fee));

@@ -350,7 +350,7 @@ impl<T: Config> Pallet<T> {
 				Self::credit(&owner, amount);
 				ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
 				Zero::zero()
-			},
+			}
 			None => amount,
 		}
 	}
@@ -395,7 +395,8 @@ impl<T: Config> Pallet<T> {
 		// named part never exceeds the pot.
 		let unnamed = data_pot.saturating_sub(data_share);
 		let training = T::Attribution::training(job.model_id);
-		let trained_on: u64 = training.iter().map(|(_, share)| u64::from(share.deconstruct())).sum();
+		let trained_on: u64 =
+			training.iter().map(|(_, share)| u64::from(share.deconstruct())).sum();
 		let mut left = unnamed;
 		for (i, &(datanet, share)) in training.iter().enumerate() {
 			// The last datanet takes what is left, so the parts add up exactly.
@@ -406,7 +407,8 @@ impl<T: Config> Pallet<T> {
 					.min(left)
 			};
 			left = left.saturating_sub(amount);
-			data_share = data_share.saturating_add(amount.saturating_sub(Self::pay_pool(datanet, amount)));
+			data_share =
+				data_share.saturating_add(amount.saturating_sub(Self::pay_pool(datanet, amount)));
 		}
 
 		// Everything nobody above could take, rounding included.

@@ -115,8 +115,16 @@ pub struct Helper;
 
 #[cfg(feature = "runtime-benchmarks")]
 impl pallet_rewards::BenchmarkHelper<AccountId> for Helper {
-	fn model(owner: &AccountId, upstream: u32, contributions: u32) -> (ModelId, Vec<ContributionId>) {
-		pallet_registry::benchmark_setup::model_with_upstream::<Test>(owner, upstream, contributions)
+	fn model(
+		owner: &AccountId,
+		upstream: u32,
+		contributions: u32,
+	) -> (ModelId, Vec<ContributionId>) {
+		pallet_registry::benchmark_setup::model_with_upstream::<Test>(
+			owner,
+			upstream,
+			contributions,
+		)
 	}
 }
 

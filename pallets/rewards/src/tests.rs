@@ -3,11 +3,7 @@ use crate::{
 	RewardShares, Shares,
 };
 use polkadot_sdk::{
-	frame_support::{
-		assert_noop, assert_ok,
-		traits::fungible::Inspect,
-		BoundedVec,
-	},
+	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec},
 	frame_system::RawOrigin,
 	sp_runtime::{DispatchError, Perbill},
 };
@@ -245,11 +241,17 @@ fn only_root_sets_shares_and_they_must_be_whole() {
 			DispatchError::BadOrigin
 		);
 		assert_noop!(
-			Rewards::set_shares(RawOrigin::Root.into(), RewardShares { treasury: pct(6), ..shares }),
+			Rewards::set_shares(
+				RawOrigin::Root.into(),
+				RewardShares { treasury: pct(6), ..shares }
+			),
 			Error::<Test>::InvalidShares
 		);
 		assert_noop!(
-			Rewards::set_shares(RawOrigin::Root.into(), RewardShares { treasury: pct(4), ..shares }),
+			Rewards::set_shares(
+				RawOrigin::Root.into(),
+				RewardShares { treasury: pct(4), ..shares }
+			),
 			Error::<Test>::InvalidShares
 		);
 		assert_ok!(Rewards::set_shares(RawOrigin::Root.into(), shares));
@@ -280,10 +282,22 @@ fn accounted() -> Balance {
 enum Step {
 	/// Settle a job of model `model % models` with `fee`, `workers` workers
 	/// and an attribution naming contributions (index, percent).
-	Settle { model: usize, fee: Balance, workers: u64, named: Vec<(usize, u32)> },
-	Contribute { datanet: usize, who: AccountId },
-	Withdraw { contribution: usize },
-	Claim { who: AccountId },
+	Settle {
+		model: usize,
+		fee: Balance,
+		workers: u64,
+		named: Vec<(usize, u32)>,
+	},
+	Contribute {
+		datanet: usize,
+		who: AccountId,
+	},
+	Withdraw {
+		contribution: usize,
+	},
+	Claim {
+		who: AccountId,
+	},
 }
 
 fn step() -> impl Strategy<Value = Step> {

@@ -34,8 +34,8 @@ impl RewardShares {
 		[self.worker, self.model, self.data, self.treasury]
 			.iter()
 			.map(|part| u64::from(part.deconstruct()))
-			.sum::<u64>() ==
-			u64::from(Perbill::one().deconstruct())
+			.sum::<u64>()
+			== u64::from(Perbill::one().deconstruct())
 	}
 }
 

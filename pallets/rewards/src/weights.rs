@@ -8,15 +8,31 @@ pub trait WeightInfo {
 	fn settle(k: u32, u: u32, w: u32) -> Weight;
 }
 impl WeightInfo for () {
-	fn claim() -> Weight { Weight::zero() }
-	fn claim_contributions(_: u32) -> Weight { Weight::zero() }
-	fn set_shares() -> Weight { Weight::zero() }
-	fn settle(_: u32, _: u32, _: u32) -> Weight { Weight::zero() }
+	fn claim() -> Weight {
+		Weight::zero()
+	}
+	fn claim_contributions(_: u32) -> Weight {
+		Weight::zero()
+	}
+	fn set_shares() -> Weight {
+		Weight::zero()
+	}
+	fn settle(_: u32, _: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
 }
 pub struct SubstrateWeight<T>(core::marker::PhantomData<T>);
 impl<T> WeightInfo for SubstrateWeight<T> {
-	fn claim() -> Weight { Weight::zero() }
-	fn claim_contributions(_: u32) -> Weight { Weight::zero() }
-	fn set_shares() -> Weight { Weight::zero() }
-	fn settle(_: u32, _: u32, _: u32) -> Weight { Weight::zero() }
+	fn claim() -> Weight {
+		Weight::zero()
+	}
+	fn claim_contributions(_: u32) -> Weight {
+		Weight::zero()
+	}
+	fn set_shares() -> Weight {
+		Weight::zero()
+	}
+	fn settle(_: u32, _: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
 }

@@ -26,8 +26,7 @@ fn unbonding_chunks<T: Config>(who: &T::AccountId, unlock_at: BlockNumberFor<T>)
 	Workers::<T>::mutate(who, |record| {
 		let record = record.as_mut().expect("a registered worker");
 		for _ in 1..T::MaxUnbondingChunks::get() {
-			Pallet::<T>::start_unbonding(record, 1u32.into(), unlock_at)
-				.expect("room for a chunk");
+			Pallet::<T>::start_unbonding(record, 1u32.into(), unlock_at).expect("room for a chunk");
 		}
 	});
 }

@@ -145,8 +145,7 @@ pub mod pallet {
 	/// Every registered worker, leaving ones included until their stake is
 	/// withdrawn. Counted, so that registration can keep it under `MaxWorkers`.
 	#[pallet::storage]
-	pub type Workers<T: Config> =
-		CountedStorageMap<_, Blake2_128Concat, T::AccountId, WorkerOf<T>>;
+	pub type Workers<T: Config> = CountedStorageMap<_, Blake2_128Concat, T::AccountId, WorkerOf<T>>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -456,10 +455,10 @@ impl<T: Config> Pallet<T> {
 
 	/// The worker's weight in a draw, or `None` if it cannot be drawn now.
 	fn draw_weight(record: &WorkerOf<T>) -> Option<u128> {
-		let eligible = !record.leaving &&
-			record.stake >= T::MinWorkerStake::get() &&
-			!record.stake.is_zero() &&
-			record.open_jobs < record.capacity;
+		let eligible = !record.leaving
+			&& record.stake >= T::MinWorkerStake::get()
+			&& !record.stake.is_zero()
+			&& record.open_jobs < record.capacity;
 		// Reputation scales the weight from 0.1× (none) to 1.1× (full) of the
 		// stake, so a worker that lost reputation can still be drawn and earn it back.
 		let reputation = u128::from(record.reputation.saturating_add(MAX_REPUTATION / 10));
@@ -535,7 +534,7 @@ impl<T: Config> WorkerStaking<T::AccountId> for Pallet<T> {
 					amount: taken,
 					reason,
 				});
-			},
+			}
 			// The treasury could not receive it (e.g. below the existential
 			// deposit of a treasury that does not exist yet): the stake stays
 			// held and the reputation loss still applies.

@@ -94,7 +94,10 @@ fn unbonded_stake_stays_held_until_the_period_ends() {
 	new_test_ext().execute_with(|| {
 		register(1, 3_000, 1);
 		assert_ok!(WorkerStaking::unbond(origin(1), 1_000));
-		assert_eq!(last_event(), Event::Unbonding { worker: 1, amount: 1_000, unlock_at: 11 }.into());
+		assert_eq!(
+			last_event(),
+			Event::Unbonding { worker: 1, amount: 1_000, unlock_at: 11 }.into()
+		);
 		let record = Workers::<Test>::get(1).unwrap();
 		assert_eq!(record.stake, 2_000);
 		assert_eq!(held(1), 3_000);
@@ -159,9 +162,8 @@ fn draw_weight_grows_with_stake_and_reputation() {
 	new_test_ext().execute_with(|| {
 		register(1, 1_000, 1);
 		register(2, 2_000, 1);
-		let weight = |who| {
-			WorkerStaking::candidates().into_iter().find(|c| c.worker == who).unwrap().weight
-		};
+		let weight =
+			|who| WorkerStaking::candidates().into_iter().find(|c| c.worker == who).unwrap().weight;
 		assert_eq!(weight(2), 2 * weight(1));
 		WorkerStaking::reward(&1);
 		assert!(weight(1) > 1_000 * u128::from(INITIAL_REPUTATION + 100));

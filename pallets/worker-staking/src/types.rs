@@ -30,8 +30,13 @@ pub struct UnbondingChunk<Balance, BlockNumber> {
 	feature = "std",
 	serde(bound(serialize = "Balance: serde::Serialize, BlockNumber: serde::Serialize"))
 )]
-pub struct Worker<Balance, BlockNumber, MaxEndpoint: Get<u32>, MaxEngine: Get<u32>, MaxChunks: Get<u32>>
-{
+pub struct Worker<
+	Balance,
+	BlockNumber,
+	MaxEndpoint: Get<u32>,
+	MaxEngine: Get<u32>,
+	MaxChunks: Get<u32>,
+> {
 	/// The active stake: held, and what the worker's draw weight grows with.
 	pub stake: Balance,
 	/// Stake that is unbonding: held and slashable until it unlocks.

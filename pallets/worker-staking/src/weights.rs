@@ -10,19 +10,43 @@ pub trait WeightInfo {
 	fn deregister() -> Weight;
 }
 impl WeightInfo for () {
-	fn register_worker() -> Weight { Weight::zero() }
-	fn bond_extra() -> Weight { Weight::zero() }
-	fn unbond() -> Weight { Weight::zero() }
-	fn withdraw_unbonded() -> Weight { Weight::zero() }
-	fn set_capacity() -> Weight { Weight::zero() }
-	fn deregister() -> Weight { Weight::zero() }
+	fn register_worker() -> Weight {
+		Weight::zero()
+	}
+	fn bond_extra() -> Weight {
+		Weight::zero()
+	}
+	fn unbond() -> Weight {
+		Weight::zero()
+	}
+	fn withdraw_unbonded() -> Weight {
+		Weight::zero()
+	}
+	fn set_capacity() -> Weight {
+		Weight::zero()
+	}
+	fn deregister() -> Weight {
+		Weight::zero()
+	}
 }
 pub struct SubstrateWeight<T>(core::marker::PhantomData<T>);
 impl<T> WeightInfo for SubstrateWeight<T> {
-	fn register_worker() -> Weight { Weight::zero() }
-	fn bond_extra() -> Weight { Weight::zero() }
-	fn unbond() -> Weight { Weight::zero() }
-	fn withdraw_unbonded() -> Weight { Weight::zero() }
-	fn set_capacity() -> Weight { Weight::zero() }
-	fn deregister() -> Weight { Weight::zero() }
+	fn register_worker() -> Weight {
+		Weight::zero()
+	}
+	fn bond_extra() -> Weight {
+		Weight::zero()
+	}
+	fn unbond() -> Weight {
+		Weight::zero()
+	}
+	fn withdraw_unbonded() -> Weight {
+		Weight::zero()
+	}
+	fn set_capacity() -> Weight {
+		Weight::zero()
+	}
+	fn deregister() -> Weight {
+		Weight::zero()
+	}
 }
