@@ -56,3 +56,19 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		.expect("registering a worker");
 	}
 }
+
+/// The benchmarks this runtime offers, and the storage they touch.
+pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {
+	let mut list = Vec::<BenchmarkList>::new();
+	list_benchmarks!(list, extra);
+	(list, AllPalletsWithSystem::storage_info())
+}
+
+/// Runs the benchmarks `config` selects.
+pub fn dispatch(config: BenchmarkConfig) -> Result<Vec<BenchmarkBatch>, String> {
+	let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
+	let mut batches = Vec::<BenchmarkBatch>::new();
+	let params = (&config, &whitelist);
+	add_benchmarks!(params, batches);
+	Ok(batches)
+}

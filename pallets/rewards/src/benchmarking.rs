@@ -2,9 +2,7 @@
 
 use super::*;
 use alloc::vec::Vec;
-use polkadot_sdk::{
-	frame_benchmarking::v2::*, frame_system::RawOrigin, sp_runtime::traits::Bounded,
-};
+use polkadot_sdk::{frame_benchmarking::v2::*, frame_system::RawOrigin};
 use tributary_primitives::{Attribution, MAX_ATTRIBUTION_ENTRIES};
 
 fn fund<T: Config>(who: &T::AccountId, amount: BalanceOf<T>) {
