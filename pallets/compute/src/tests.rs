@@ -636,3 +636,174 @@ fn a_worker_finds_its_open_jobs_after_a_restart() {
 		assert!(Compute::assignments_of(&worker).is_empty());
 	});
 }
+
+#[test]
+fn two_colluding_liars_out_of_three_win_their_round() {
+	// Redundancy buys safety only while honest workers are the majority: two
+	// of three agreeing on a lie complete the job, and the honest one is
+	// slashed as the minority. Stake-weighted random draws make such a pair
+	// costly to arrange; escalation only helps when the vote splits.
+	new_test_ext().execute_with(|| {
+		let (model, _) = setup();
+		let job = submit(model);
+		run_to(2);
+		let workers = workers_of(job);
+		let honest = workers[0];
+		answer_all(job, |w| answer(if w == honest { b"truth" } else { b"lie" }, attribution(&[]), w));
+		let stored = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(stored.status, JobStatus::Completed);
+		assert_eq!(stored.outcome.unwrap().0, output_hash(b"lie"));
+		assert_eq!(slashes(), vec![(honest, SlashReason::Minority)]);
+	});
+}
+
+#[test]
+fn a_worker_cannot_copy_a_reveal_it_has_seen() {
+	new_test_ext().execute_with(|| {
+		let (model, _) = setup();
+		let job = submit(model);
+		run_to(2);
+		let workers = workers_of(job);
+		let (honest, copier) = (workers[0], workers[1]);
+		let truth = answer(b"truth", attribution(&[]), honest);
+		commit(job, honest, &truth);
+		// The copier must commit before any reveal: it commits to a guess.
+		commit(job, copier, &answer(b"guess", attribution(&[]), copier));
+		commit(job, workers[2], &answer(b"truth", attribution(&[]), workers[2]));
+		assert_ok!(reveal(job, honest, &truth));
+		// Having seen the truth, it cannot open its commitment to it, with its
+		// own salt or with the honest worker's.
+		let copied = answer(b"truth", attribution(&[]), copier);
+		assert_noop!(reveal(job, copier, &copied), Error::<Test>::RevealMismatch);
+		assert_noop!(reveal(job, copier, &truth), Error::<Test>::RevealMismatch);
+		// Nor commit again now that the reveals have begun.
+		assert_noop!(
+			Compute::commit_result(RawOrigin::Signed(copier).into(), job, H256::zero()),
+			Error::<Test>::NotCommitting
+		);
+	});
+}
+
+mod job_streams {
+	use super::*;
+	use proptest::prelude::*;
+
+	/// What a worker does when it is drawn.
+	#[derive(Clone, Copy, Debug)]
+	enum Behaviour {
+		Honest,
+		Lies,
+		Silent,
+		NeverCommits,
+	}
+
+	#[derive(Clone, Debug)]
+	enum Step {
+		Submit { redundancy: u8 },
+		Cancel { job: u64 },
+		/// Every worker with work in a job acts on it as its behaviour says.
+		Work,
+		Blocks { count: u64 },
+	}
+
+	fn step() -> impl Strategy<Value = Step> {
+		prop_oneof![
+			3 => (1..=5u8).prop_map(|redundancy| Step::Submit { redundancy }),
+			1 => (0..12u64).prop_map(|job| Step::Cancel { job }),
+			4 => Just(Step::Work),
+			2 => (1..8u64).prop_map(|count| Step::Blocks { count }),
+		]
+	}
+
+	fn behaviour() -> impl Strategy<Value = Behaviour> {
+		prop_oneof![
+			6 => Just(Behaviour::Honest),
+			1 => Just(Behaviour::Lies),
+			1 => Just(Behaviour::Silent),
+			1 => Just(Behaviour::NeverCommits),
+		]
+	}
+
+	/// Every worker of every open job commits or reveals, as `behaviours` say.
+	fn work(behaviours: &[Behaviour]) {
+		for job in 0..crate::NextJobId::<Test>::get() {
+			let Some(stored) = Jobs::<Test>::get(job) else { continue };
+			for (worker, result) in stored.workers.iter() {
+				let acts = behaviours[(*worker - 1) as usize];
+				let said = answer(
+					if matches!(acts, Behaviour::Lies) { b"lie" } else { b"truth" },
+					attribution(&[]),
+					*worker,
+				);
+				match (stored.status, result, acts) {
+					(_, _, Behaviour::NeverCommits) => {},
+					(JobStatus::Committing, WorkerResult::Assigned, _) => commit(job, *worker, &said),
+					(JobStatus::Revealing, WorkerResult::Committed(_), Behaviour::Silent) => {},
+					(JobStatus::Revealing, WorkerResult::Committed(_), _) => {
+						assert_ok!(reveal(job, *worker, &said));
+					},
+					_ => {},
+				}
+			}
+		}
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(48))]
+
+		/// Over random job streams and worker behaviours, the fees held are
+		/// always the fees of the open jobs, no worker is ever past its
+		/// capacity, and no job is settled twice.
+		#[test]
+		fn held_fees_match_open_jobs(
+			behaviours in prop::collection::vec(behaviour(), 8),
+			steps in prop::collection::vec(step(), 1..40),
+		) {
+			new_test_ext().execute_with(|| {
+				let (model, _) = setup();
+				workers_from(6, 8);
+				for step in steps {
+					match step {
+						Step::Submit { redundancy } => {
+							let _ = Compute::submit_job(
+								RawOrigin::Signed(REQUESTER).into(),
+								model,
+								BoundedVec::new(),
+								1_000,
+								Some(redundancy),
+							);
+						},
+						Step::Cancel { job } => {
+							let _ = Compute::cancel_job(RawOrigin::Signed(REQUESTER).into(), job);
+						},
+						Step::Work => work(&behaviours),
+						Step::Blocks { count } => run_to(System::block_number() + count),
+					}
+					let open_fees: Balance = Jobs::<Test>::iter_values()
+						.filter(|job| matches!(
+							job.status,
+							JobStatus::Queued | JobStatus::Committing | JobStatus::Revealing
+						))
+						.map(|job| job.fee)
+						.sum();
+					prop_assert_eq!(fee_held(REQUESTER), open_fees);
+					for worker in WORKERS {
+						let record = pallet_worker_staking::Workers::<Test>::get(worker).unwrap();
+						prop_assert!(record.open_jobs <= record.capacity);
+						prop_assert_eq!(
+							record.open_jobs as usize,
+							Compute::assignments_of(&worker).len()
+						);
+					}
+					let mut settled: Vec<JobId> =
+						SETTLED.with(|s| s.borrow().iter().map(|(job, ..)| *job).collect());
+					let count = settled.len();
+					settled.sort();
+					settled.dedup();
+					prop_assert_eq!(settled.len(), count, "a job settled twice");
+				}
+				Ok(())
+			})?;
+		}
+	}
+}
