@@ -649,7 +649,9 @@ fn two_colluding_liars_out_of_three_win_their_round() {
 		run_to(2);
 		let workers = workers_of(job);
 		let honest = workers[0];
-		answer_all(job, |w| answer(if w == honest { b"truth" } else { b"lie" }, attribution(&[]), w));
+		answer_all(job, |w| {
+			answer(if w == honest { b"truth" } else { b"lie" }, attribution(&[]), w)
+		});
 		let stored = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(stored.status, JobStatus::Completed);
 		assert_eq!(stored.outcome.unwrap().0, output_hash(b"lie"));
@@ -699,11 +701,17 @@ mod job_streams {
 
 	#[derive(Clone, Debug)]
 	enum Step {
-		Submit { redundancy: u8 },
-		Cancel { job: u64 },
+		Submit {
+			redundancy: u8,
+		},
+		Cancel {
+			job: u64,
+		},
 		/// Every worker with work in a job acts on it as its behaviour says.
 		Work,
-		Blocks { count: u64 },
+		Blocks {
+			count: u64,
+		},
 	}
 
 	fn step() -> impl Strategy<Value = Step> {
@@ -736,13 +744,15 @@ mod job_streams {
 					*worker,
 				);
 				match (stored.status, result, acts) {
-					(_, _, Behaviour::NeverCommits) => {},
-					(JobStatus::Committing, WorkerResult::Assigned, _) => commit(job, *worker, &said),
-					(JobStatus::Revealing, WorkerResult::Committed(_), Behaviour::Silent) => {},
+					(_, _, Behaviour::NeverCommits) => {}
+					(JobStatus::Committing, WorkerResult::Assigned, _) => {
+						commit(job, *worker, &said)
+					}
+					(JobStatus::Revealing, WorkerResult::Committed(_), Behaviour::Silent) => {}
 					(JobStatus::Revealing, WorkerResult::Committed(_), _) => {
 						assert_ok!(reveal(job, *worker, &said));
-					},
-					_ => {},
+					}
+					_ => {}
 				}
 			}
 		}
