@@ -28,6 +28,7 @@ declare -A DIRS=(
 	[pallet_registry]=pallets/registry
 	[pallet_worker_staking]=pallets/worker-staking
 	[pallet_compute]=pallets/compute
+	[pallet_rewards]=pallets/rewards
 )
 PALLETS=("$@")
 ((${#PALLETS[@]})) || PALLETS=("${!DIRS[@]}")

@@ -23,6 +23,8 @@ use alloc::vec::Vec;
 pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
+#[cfg(test)]
+mod block_budget;
 pub mod configs;
 pub mod genesis_config_presets;
 

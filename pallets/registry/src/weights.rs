@@ -34,13 +34,13 @@ use polkadot_sdk::frame_support::{
 
 /// The weight of each call of `pallet_registry`.
 pub trait WeightInfo {
-	fn create_datanet(m: u32, ) -> Weight;
-	fn contribute(m: u32, ) -> Weight;
+	fn create_datanet(m: u32) -> Weight;
+	fn contribute(m: u32) -> Weight;
 	fn review_contribution() -> Weight;
 	fn withdraw_contribution() -> Weight;
-	fn register_model(t: u32, p: u32, ) -> Weight;
+	fn register_model(t: u32, p: u32) -> Weight;
 	fn retire_model() -> Weight;
-	fn register_agent(a: u32, ) -> Weight;
+	fn register_agent(a: u32) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -51,7 +51,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::Datanets` (r:0 w:1)
 	/// Proof: `Registry::Datanets` (`max_values`: None, `max_size`: Some(1087), added: 3562, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[0, 1024]`.
-	fn create_datanet(m: u32, ) -> Weight {
+	fn create_datanet(m: u32) -> Weight {
 		// Proof size: measured `6`, estimated `1493`.
 		// Minimum execution time: 14_276_000 picoseconds.
 		Weight::from_parts(18_617_274, 1493)
@@ -77,7 +77,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::Contributions` (r:0 w:1)
 	/// Proof: `Registry::Contributions` (`max_values`: None, `max_size`: Some(1147), added: 3622, mode: `MaxEncodedLen`)
 	/// The range of component `m` is `[0, 1024]`.
-	fn contribute(m: u32, ) -> Weight {
+	fn contribute(m: u32) -> Weight {
 		// Proof size: measured `371`, estimated `4552`.
 		// Minimum execution time: 99_807_000 picoseconds.
 		Weight::from_parts(164_614_452, 4552)
@@ -138,7 +138,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Attribution::ParentEdges` (`max_values`: None, `max_size`: Some(217), added: 2692, mode: `MaxEncodedLen`)
 	/// The range of component `t` is `[0, 16]`.
 	/// The range of component `p` is `[0, 16]`.
-	fn register_model(t: u32, p: u32, ) -> Weight {
+	fn register_model(t: u32, p: u32) -> Weight {
 		// Proof size: measured `715 + p * (60 ±0) + t * (75 ±0)`, estimated `4323 + p * (3333 ±0) + t * (3562 ±0)`.
 		// Minimum execution time: 140_814_000 picoseconds.
 		Weight::from_parts(58_406_827, 4323)
@@ -171,7 +171,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::Agents` (r:0 w:1)
 	/// Proof: `Registry::Agents` (`max_values`: None, `max_size`: Some(1082), added: 3557, mode: `MaxEncodedLen`)
 	/// The range of component `a` is `[1, 16]`.
-	fn register_agent(a: u32, ) -> Weight {
+	fn register_agent(a: u32) -> Weight {
 		// Proof size: measured `165 + a * (28 ±0)`, estimated `3618 + a * (3333 ±0)`.
 		// Minimum execution time: 31_799_000 picoseconds.
 		Weight::from_parts(41_551_729, 3618)
@@ -186,13 +186,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same measurements with ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
-	fn create_datanet(m: u32, ) -> Weight {
+	fn create_datanet(m: u32) -> Weight {
 		Weight::from_parts(18_617_274, 1493)
 			.saturating_add(Weight::from_parts(1_207, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
-	fn contribute(m: u32, ) -> Weight {
+	fn contribute(m: u32) -> Weight {
 		Weight::from_parts(164_614_452, 4552)
 			.saturating_add(Weight::from_parts(9_334, 0).saturating_mul(m.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
@@ -208,7 +208,7 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
-	fn register_model(t: u32, p: u32, ) -> Weight {
+	fn register_model(t: u32, p: u32) -> Weight {
 		Weight::from_parts(58_406_827, 4323)
 			.saturating_add(Weight::from_parts(8_165_655, 0).saturating_mul(t.into()))
 			.saturating_add(Weight::from_parts(10_974_374, 0).saturating_mul(p.into()))
@@ -224,7 +224,7 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
-	fn register_agent(a: u32, ) -> Weight {
+	fn register_agent(a: u32) -> Weight {
 		Weight::from_parts(41_551_729, 3618)
 			.saturating_add(Weight::from_parts(4_400_251, 0).saturating_mul(a.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))

@@ -20,13 +20,18 @@ fn settled_model<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<
 	graph
 }
 
+/// A fee large enough that every part of it exceeds the existential deposit.
+fn fee<T: Config>() -> BalanceOf<T> {
+	T::Currency::minimum_balance().saturating_mul(1_000_000u32.into())
+}
+
 fn settle_job<T: Config>(
 	job_id: JobId,
 	model: ModelId,
 	attribution: &Attribution,
 	workers: &[T::AccountId],
 ) {
-	let fee: BalanceOf<T> = 1_000_000_000u32.into();
+	let fee = fee::<T>();
 	let account = Pallet::<T>::account_id();
 	fund::<T>(&account, T::Currency::balance(&account).saturating_add(fee));
 	Pallet::<T>::do_settle(CompletedJob { job_id, model_id: model, fee, workers, attribution })
@@ -49,7 +54,7 @@ mod benchmarks {
 		let attribution: Attribution =
 			BoundedVec::truncate_from(contributions.iter().map(|&c| (c, weight)).collect());
 		let workers: Vec<T::AccountId> = (0..w).map(|i| account("worker", i, 0)).collect();
-		let fee: BalanceOf<T> = 1_000_000_000u32.into();
+		let fee = fee::<T>();
 		let account = Pallet::<T>::account_id();
 		fund::<T>(&account, fee);
 		#[block]

@@ -1,0 +1,96 @@
+//! Checks that the benchmarked work the compute market does each block fits
+//! in a block at its bounds, and prints what a block holds:
+//! `scripts/weights.sh` runs it with the figures shown.
+
+use crate::{configs::*, Runtime};
+use pallet_compute::WeightInfo as _;
+use pallet_registry::WeightInfo as _;
+use pallet_rewards::WeightInfo as _;
+use pallet_worker_staking::WeightInfo as _;
+use polkadot_sdk::{
+	frame_support::{dispatch::DispatchClass, weights::Weight},
+	sp_core::Get,
+};
+use tributary_primitives::{JobSettlement, MAX_ATTRIBUTION_ENTRIES};
+
+type Compute = pallet_compute::weights::SubstrateWeight<Runtime>;
+type Rewards = pallet_rewards::weights::SubstrateWeight<Runtime>;
+type Registry = pallet_registry::weights::SubstrateWeight<Runtime>;
+type Staking = pallet_worker_staking::weights::SubstrateWeight<Runtime>;
+
+fn show(what: &str, weight: Weight) {
+	println!(
+		"{what:<58} {:>10.3} ms  {:>8} B proof",
+		weight.ref_time() as f64 / 1e9,
+		weight.proof_size()
+	);
+}
+
+/// How many times `each` fits in `budget`, by time and by proof size.
+fn fits(budget: Weight, each: Weight) -> u64 {
+	let by_time = budget.ref_time() / each.ref_time().max(1);
+	let by_proof = budget.proof_size() / each.proof_size().max(1);
+	by_time.min(by_proof)
+}
+
+#[test]
+fn the_compute_market_fits_a_block_at_its_bounds() {
+	let blocks = RuntimeBlockWeights::get();
+	let normal = blocks.get(DispatchClass::Normal).max_total.unwrap_or(blocks.max_block);
+	let redundancy = u32::from(DefaultRedundancy::get());
+	let job_workers: u32 = <Runtime as pallet_compute::Config>::MaxJobWorkers::get();
+	let settle =
+		<pallet_rewards::Pallet<Runtime> as JobSettlement<_, _>>::settle_weight(job_workers);
+	let hook = Compute::on_initialize(
+		MaxDeadlinesPerBlock::get(),
+		MaxAssignmentsPerBlock::get(),
+		MaxWorkers::get(),
+	)
+	.saturating_add(settle.saturating_mul(MaxDeadlinesPerBlock::get().into()));
+	let submit = Compute::submit_job(<Runtime as pallet_compute::Config>::MaxInputLen::get());
+	let commit = Compute::commit_result();
+	let reveal =
+		Compute::reveal_result(MaxOutputLen::get(), MAX_ATTRIBUTION_ENTRIES).saturating_add(settle);
+	let job = submit
+		.saturating_add(commit.saturating_mul(redundancy.into()))
+		.saturating_add(reveal.saturating_mul(redundancy.into()));
+
+	let metadata = MaxMetadataLen::get();
+	show("block: all of it", blocks.max_block);
+	show("registry.create_datanet (1 KiB metadata)", Registry::create_datanet(metadata));
+	show("registry.contribute (1 KiB metadata, open datanet)", Registry::contribute(metadata));
+	show("registry.review_contribution", Registry::review_contribution());
+	show("registry.withdraw_contribution", Registry::withdraw_contribution());
+	show(
+		"registry.register_model (16 datanets, 16 parents)",
+		Registry::register_model(MaxTrainingDatanets::get(), MaxParents::get()),
+	);
+	show("registry.retire_model", Registry::retire_model());
+	show("registry.register_agent (16 models)", Registry::register_agent(MaxAgentModels::get()));
+	show("workerStaking.register_worker", Staking::register_worker());
+	show("workerStaking.bond_extra", Staking::bond_extra());
+	show("workerStaking.unbond", Staking::unbond());
+	show("workerStaking.withdraw_unbonded", Staking::withdraw_unbonded());
+	show("workerStaking.set_capacity", Staking::set_capacity());
+	show("workerStaking.deregister", Staking::deregister());
+	show("block: ordinary extrinsics", normal);
+	show("compute.on_initialize at its bounds (32 windows, 16 draws, 256 workers)", hook);
+	show("compute.submit_job (4 KiB input)", submit);
+	show("compute.commit_result", commit);
+	show("compute.reveal_result (1 KiB output, 32 entries, settling)", reveal);
+	show("rewards: settle one job (32 entries, 64 upstream, 10 workers)", settle);
+	show("rewards.claim", Rewards::claim());
+	show("rewards.claim_contributions (64)", Rewards::claim_contributions(MaxClaimBatch::get()));
+	show("rewards.set_shares", Rewards::set_shares());
+	show("one job of 3 workers: submit + 3 commits + 3 reveals", job);
+	println!("settlements per block (ordinary extrinsics): {}", fits(normal, settle));
+	println!("jobs of 3 workers per block (ordinary extrinsics): {}", fits(normal, job));
+
+	// The hook runs before any extrinsic: at its bounds it must leave most of
+	// the block to them.
+	assert!(
+		hook.ref_time() < blocks.max_block.ref_time() / 4,
+		"the compute hook takes {hook}, over a quarter of the block"
+	);
+	assert!(fits(normal, job) >= 1, "a job does not fit in a block");
+}
