@@ -208,3 +208,50 @@ pub struct QueueInfo<Balance> {
 	/// The compute fee per execution at the current congestion.
 	pub compute_fee: Balance,
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// The bytes a worker in any language must hash: the job id (u64 LE), the
+	/// worker's 32-byte account, the output hash, the attribution (compact
+	/// length, then each entry's u64 LE id and u32 LE parts per billion) and
+	/// the salt.
+	#[test]
+	fn the_commitment_is_blake2_of_the_documented_bytes() {
+		let worker = [7u8; 32];
+		let output = output_hash(b"positive");
+		let attribution: Attribution = BoundedVec::truncate_from(vec![
+			(3, Perbill::from_percent(70)),
+			(9, Perbill::from_percent(20)),
+		]);
+		let salt = [0xabu8; 32];
+
+		let mut bytes = Vec::new();
+		bytes.extend_from_slice(&42u64.to_le_bytes());
+		bytes.extend_from_slice(&worker);
+		bytes.extend_from_slice(output.as_bytes());
+		bytes.push(2 << 2);
+		for (id, parts) in [(3u64, 700_000_000u32), (9, 200_000_000)] {
+			bytes.extend_from_slice(&id.to_le_bytes());
+			bytes.extend_from_slice(&parts.to_le_bytes());
+		}
+		bytes.extend_from_slice(&salt);
+
+		assert_eq!(commitment(42, &worker, &output, &attribution, &salt), H256(blake2_256(&bytes)));
+	}
+
+	#[test]
+	fn every_field_changes_the_commitment() {
+		let attribution: Attribution = BoundedVec::truncate_from(vec![(1, Perbill::one())]);
+		let base = commitment(1, &[1u8; 32], &output_hash(b"a"), &attribution, &[1; 32]);
+		assert_ne!(base, commitment(2, &[1u8; 32], &output_hash(b"a"), &attribution, &[1; 32]));
+		assert_ne!(base, commitment(1, &[2u8; 32], &output_hash(b"a"), &attribution, &[1; 32]));
+		assert_ne!(base, commitment(1, &[1u8; 32], &output_hash(b"b"), &attribution, &[1; 32]));
+		assert_ne!(
+			base,
+			commitment(1, &[1u8; 32], &output_hash(b"a"), &Attribution::default(), &[1; 32])
+		);
+		assert_ne!(base, commitment(1, &[1u8; 32], &output_hash(b"a"), &attribution, &[2; 32]));
+	}
+}
