@@ -7,6 +7,7 @@ import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { send, sendOk, eventData } from './lib/tx.js';
+import { commitment, treasuryAddress } from './lib/chain.js';
 
 const TRIB = 1_000_000_000_000n;
 const PERBILL = 1_000_000_000;
@@ -32,16 +33,6 @@ after(async () => {
   await node?.stop();
 });
 
-/** The commitment the chain checks: blake2_256(SCALE(job, worker, output hash, attribution, salt)). */
-function commitment(jobId, worker, output, attribution, salt) {
-  const encoded = api
-    .createType('(u64, AccountId32, H256, Vec<(u64, Perbill)>, [u8; 32])', [
-      jobId, worker, blake2AsHex(output), attribution, salt,
-    ])
-    .toU8a();
-  return blake2AsHex(encoded);
-}
-
 const saltOf = (who, jobId) => blake2AsHex(`${who}-${jobId}`);
 
 async function jobRecord(jobId) {
@@ -60,7 +51,7 @@ async function commitAll(jobId, workers, answerOf) {
   await Promise.all(workers.map((w) => {
     const { output, attribution } = answerOf(w);
     return sendOk(api, api.tx.compute.commitResult(
-      jobId, commitment(jobId, k[w].address, output, attribution, saltOf(w, jobId)),
+      jobId, commitment(api, jobId, k[w].address, output, attribution, saltOf(w, jobId)),
     ), k[w]);
   }));
 }
@@ -117,9 +108,7 @@ test('submissions the chain cannot take are refused with their own errors', asyn
 });
 
 test('a job is drawn three workers who commit, reveal and complete it', async () => {
-  const bytes = new Uint8Array(32);
-  bytes.set(new TextEncoder().encode('modlpy/trsry'));
-  const treasury = api.createType('AccountId32', bytes).toString();
+  const treasury = treasuryAddress(api);
   const before = (await api.query.system.account(treasury)).data.free.toBigInt();
   const submitted = await sendOk(api, api.tx.compute.submitJob(ids.model, 'is this product good?', ids.price, null), k.alice);
   const { jobId, fee } = eventData(api, submitted, 'compute', 'JobSubmitted');

@@ -7,6 +7,7 @@ import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
+import { commitment, treasuryAddress } from './lib/chain.js';
 
 const TRIB = 1_000_000_000_000n;
 const PERBILL = 1_000_000_000;
@@ -72,7 +73,7 @@ test('workers, a datanet with two contributions, a model and a child built on it
 test('a job on the child completes and its fee is divided as computed by hand', async () => {
   const before = {
     issuance: await issuance(),
-    treasury: (await api.query.system.account(treasuryAddress())).data.free.toBigInt(),
+    treasury: (await api.query.system.account(treasuryAddress(api))).data.free.toBigInt(),
   };
   feesBurned = 0n;
   const fee = TRIB + 3n * api.consts.compute.computeFee.toBigInt();
@@ -87,11 +88,10 @@ test('a job on the child completes and its fee is divided as computed by hand', 
 
   const attribution = [[ids.c[0], pct(50)]];
   const salt = (w) => blake2AsHex(`salt of ${w}`);
-  const commitment = (w) => blake2AsHex(api.createType(
-    '(u64, AccountId32, H256, Vec<(u64, Perbill)>, [u8; 32])',
-    [jobId, k[w].address, blake2AsHex('yes'), attribution, salt(w)],
-  ).toU8a());
-  await Promise.all(workers.map((w) => submit(api.tx.compute.commitResult(jobId, commitment(w)), k[w])));
+  await Promise.all(workers.map((w) => submit(
+    api.tx.compute.commitResult(jobId, commitment(api, jobId, k[w].address, 'yes', attribution, salt(w))),
+    k[w],
+  )));
   let settledEvent;
   for (const w of workers) {
     const events = await submit(api.tx.compute.revealResult(jobId, 'yes', attribution, salt(w)), k[w]);
@@ -130,7 +130,7 @@ test('a job on the child completes and its fee is divided as computed by hand', 
   assert.equal(BigInt(await rpc(node, 'rewards_contributionEarnings', [ids.c[1]])), poolEach);
   assert.equal(BigInt(await rpc(node, 'rewards_modelEarnings', [ids.base])), toBase);
   assert.equal((await api.call.rewardsApi.modelEarnings(ids.child)).toBigInt(), childKeeps);
-  const treasuryNow = (await api.query.system.account(treasuryAddress())).data.free.toBigInt();
+  const treasuryNow = (await api.query.system.account(treasuryAddress(api))).data.free.toBigInt();
   assert.equal(treasuryNow - before.treasury, toTreasury);
   // Settlement moved funds; only the transaction fees left the issuance.
   assert.equal(await issuance(), before.issuance - feesBurned);
@@ -157,9 +157,3 @@ test('claims pay out what was earned, pool rewards included', async () => {
   assert.equal(await issuance(), startIssuance - feesBurned);
 });
 
-/** The treasury's account: `modl` + `py/trsry`, zero-padded. */
-function treasuryAddress() {
-  const bytes = new Uint8Array(32);
-  bytes.set(new TextEncoder().encode('modlpy/trsry'));
-  return api.createType('AccountId32', bytes).toString();
-}

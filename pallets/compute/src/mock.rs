@@ -264,9 +264,9 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 	}
 }
 
-/// Registers workers 1 to `n` with 2 000 staked and capacity 2.
-pub fn workers(n: u64) {
-	for who in 1..=n {
+/// Registers workers `first` to `last` with 2 000 staked and capacity 2.
+pub fn workers(first: AccountId, last: AccountId) {
+	for who in first..=last {
 		WorkerStaking::register_worker(
 			RawOrigin::Signed(who).into(),
 			2_000,

@@ -31,7 +31,7 @@ fn run_to(n: u64) {
 
 /// Five workers, a datanet with four contributions, a model trained on it.
 fn setup() -> (ModelId, Vec<ContributionId>) {
-	workers(5);
+	workers(1, 5);
 	let (datanet, contributions) = Helper::datanet(4);
 	(Helper::model_on(datanet), contributions)
 }
@@ -503,7 +503,7 @@ fn a_job_without_a_majority_after_escalation_fails_and_refunds() {
 fn a_job_whose_workers_keep_timing_out_fails() {
 	new_test_ext().execute_with(|| {
 		let (model, _) = setup();
-		workers_from(6, 8);
+		workers(6, 8);
 		let job = submit(model);
 		run_to(2);
 		// Nobody commits: three drops, three replacements, three drops, and
@@ -519,18 +519,6 @@ fn a_job_whose_workers_keep_timing_out_fails() {
 		assert_eq!(slashes().len(), 6);
 		assert_eq!(fee_held(REQUESTER), 0);
 	});
-}
-
-fn workers_from(first: AccountId, last: AccountId) {
-	for who in first..=last {
-		assert_ok!(WorkerStaking::register_worker(
-			RawOrigin::Signed(who).into(),
-			2_000,
-			BoundedVec::new(),
-			2,
-			BoundedVec::new(),
-		));
-	}
 }
 
 #[test]
@@ -550,7 +538,7 @@ fn cancel_refunds_a_job_before_assignment_only() {
 		assert_eq!(OpenJobs::<Test>::get(), 0);
 		assert_noop!(cancel(REQUESTER, job), Error::<Test>::NotCancellable);
 
-		workers(3);
+		workers(1, 3);
 		let assigned = submit(model);
 		run_to(2);
 		assert_noop!(cancel(REQUESTER, assigned), Error::<Test>::NotCancellable);
@@ -588,7 +576,7 @@ fn congestion_raises_the_price_while_the_queue_is_over_target() {
 fn deadlines_overflow_into_the_next_block() {
 	new_test_ext().execute_with(|| {
 		let (model, _) = setup();
-		workers_from(6, 8);
+		workers(6, 8);
 		// Two deadlines fit a block; three jobs are drawn for in block 2.
 		let jobs: Vec<_> = (0..3).map(|_| submit(model)).collect();
 		run_to(2);
@@ -771,7 +759,7 @@ mod job_streams {
 		) {
 			new_test_ext().execute_with(|| {
 				let (model, _) = setup();
-				workers_from(6, 8);
+				workers(6, 8);
 				for step in steps {
 					match step {
 						Step::Submit { redundancy } => {
