@@ -4,3 +4,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tributary/target}"
 export TRIBUTARY_NODE="${TRIBUTARY_NODE:-$CARGO_TARGET_DIR/release/tributary-node}"
 # Everything CI builds uses one profile and one feature set: release, defaults.
 CARGO_PROFILE_ARGS=(--release --workspace --locked)
+# libtorch for the compute worker, installed by scripts/setup-libtorch.sh from
+# the PyPI torch wheel; tch builds against it and the worker loads it.
+export LIBTORCH="${LIBTORCH:-$HOME/.cache/tributary/libtorch-2.13.0}"
+export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

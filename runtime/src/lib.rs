@@ -27,6 +27,8 @@ mod benchmarks;
 mod block_budget;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(test)]
+mod worker_metadata;
 
 use polkadot_sdk::{
 	frame_executive, frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa,

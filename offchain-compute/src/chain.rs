@@ -1,0 +1,401 @@
+//! The chain client: subxt over WebSocket, typed from the runtime's metadata
+//! (`metadata/tributary.scale`, checked in and compared with the runtime by a
+//! test), and the few reads and writes the worker makes.
+
+use crate::{executor::ModelFiles, journal::Step};
+use subxt::{
+	client::{ClientAtBlock, OnlineClientAtBlockImpl},
+	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
+	rpcs::{methods::LegacyRpcMethods, RpcClient},
+	utils::{AccountId32, H256},
+	OnlineClient, PolkadotConfig,
+};
+use subxt_signer::sr25519::Keypair;
+use tributary_primitives::{JobId, JobStatus, ModelId};
+
+/// The Tributary runtime's types, calls, events, storage and runtime APIs.
+#[subxt::subxt(
+	runtime_metadata_path = "metadata/tributary.scale",
+	derive_for_all_types = "Clone, PartialEq, Eq"
+)]
+pub mod runtime {}
+
+use runtime::runtime_types::{
+	bounded_collections::bounded_vec::BoundedVec,
+	sp_arithmetic::per_things::Perbill,
+	tributary_primitives::compute::{JobStatus as ChainJobStatus, WorkerResult},
+};
+
+/// Tributary's transaction format is Polkadot's: `MultiAddress`,
+/// `MultiSignature`, blake2-256, u32 block numbers.
+pub type Config = PolkadotConfig;
+/// The chain's state at one block.
+pub type AtBlock = ClientAtBlock<Config, OnlineClientAtBlockImpl<Config>>;
+
+/// Why a chain call failed. Every variant means "the node is unreachable,
+/// slow or refused": the caller backs off and retries.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// The node could not be reached or answered with an error.
+	#[error("node: {0}")]
+	Node(String),
+	/// The node refused a transaction.
+	#[error("transaction refused: {0}")]
+	Refused(String),
+}
+
+fn node(e: impl std::fmt::Display) -> ChainError {
+	ChainError::Node(e.to_string())
+}
+
+/// A connection to one node.
+#[derive(Clone)]
+pub struct Chain {
+	client: OnlineClient<Config>,
+	rpc: LegacyRpcMethods<RpcConfigFor<Config>>,
+}
+
+/// A worker's slot in a job, as the chain holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+	/// Assigned, nothing submitted.
+	Assigned,
+	/// Committed to this commitment.
+	Committed(H256),
+	/// Revealed.
+	Revealed,
+	/// Not (or no longer) assigned: dropped after a missed window, or never.
+	Absent,
+}
+
+/// A job as the worker needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobView {
+	/// Its model.
+	pub model_id: ModelId,
+	/// Its input.
+	pub input: Vec<u8>,
+	/// Where it stands.
+	pub status: JobStatus,
+	/// This worker's slot.
+	pub slot: Slot,
+}
+
+impl Chain {
+	/// Connects to the node at `url` (`ws://…`).
+	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		let rpc = RpcClient::from_insecure_url(url).await.map_err(node)?;
+		let client = OnlineClient::<Config>::from_rpc_client(rpc.clone()).await.map_err(node)?;
+		Ok(Chain { client, rpc: LegacyRpcMethods::new(rpc) })
+	}
+
+	/// The client, for streams of blocks and custom reads.
+	pub fn client(&self) -> &OnlineClient<Config> {
+		&self.client
+	}
+
+	/// The chain at the best block now.
+	pub async fn at_best(&self) -> Result<AtBlock, ChainError> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(None)
+			.await
+			.map_err(node)?
+			.ok_or_else(|| node("the node has no best block"))?;
+		self.client.at_block(hash).await.map_err(node)
+	}
+
+	/// Job `job_id` as `worker` sees it, at `at`.
+	pub async fn job(
+		&self,
+		at: &AtBlock,
+		job_id: JobId,
+		worker: &AccountId32,
+	) -> Result<Option<JobView>, ChainError> {
+		let call = runtime::runtime_apis().compute_api().job(job_id);
+		let Some(job) = at.runtime_apis().call(call).await.map_err(node)? else {
+			return Ok(None);
+		};
+		let slot = job
+			.workers
+			.0
+			.iter()
+			.filter(|(who, result)| who == worker && *result != WorkerResult::Dropped)
+			.map(|(_, result)| match result {
+				WorkerResult::Assigned => Slot::Assigned,
+				WorkerResult::Committed(c) => Slot::Committed(*c),
+				WorkerResult::Revealed { .. } => Slot::Revealed,
+				WorkerResult::Dropped => Slot::Absent,
+			})
+			.next()
+			.unwrap_or(Slot::Absent);
+		let status = match job.status {
+			ChainJobStatus::Queued => JobStatus::Queued,
+			ChainJobStatus::Committing => JobStatus::Committing,
+			ChainJobStatus::Revealing => JobStatus::Revealing,
+			ChainJobStatus::Completed => JobStatus::Completed,
+			ChainJobStatus::Failed => JobStatus::Failed,
+			ChainJobStatus::Cancelled => JobStatus::Cancelled,
+		};
+		Ok(Some(JobView { model_id: job.model_id, input: job.input.0, status, slot }))
+	}
+
+	/// The open jobs `worker` is assigned to, at `at`.
+	pub async fn assignments(
+		&self,
+		at: &AtBlock,
+		worker: &AccountId32,
+	) -> Result<Vec<JobId>, ChainError> {
+		let call = runtime::runtime_apis().compute_api().assignments(worker.clone());
+		at.runtime_apis().call(call).await.map_err(node)
+	}
+
+	/// Jobs assigned to `worker` by the block `at` (new, escalated or
+	/// replacement draws).
+	pub async fn new_assignments(
+		&self,
+		at: &AtBlock,
+		worker: &AccountId32,
+	) -> Result<Vec<JobId>, ChainError> {
+		use runtime::compute::events::{JobAssigned, JobEscalated};
+		let events = at.events().fetch().await.map_err(node)?;
+		let mut jobs = Vec::new();
+		for event in events.find::<JobAssigned>() {
+			let event = event.map_err(node)?;
+			if event.workers.contains(worker) {
+				jobs.push(event.job_id);
+			}
+		}
+		for event in events.find::<JobEscalated>() {
+			let event = event.map_err(node)?;
+			if event.workers.contains(worker) {
+				jobs.push(event.job_id);
+			}
+		}
+		Ok(jobs)
+	}
+
+	/// The files of model `model_id`, at `at`.
+	pub async fn model(&self, at: &AtBlock, model_id: ModelId) -> Result<Option<ModelFiles>, ChainError> {
+		let entry = at.storage().entry(runtime::storage().registry().models()).map_err(node)?;
+		let value = entry.try_fetch((model_id,)).await.map_err(node)?;
+		let Some(value) = value else { return Ok(None) };
+		let model = value.decode().map_err(node)?;
+		Ok(Some(ModelFiles {
+			model_id,
+			artifact: model.artifact_hash.0.into(),
+			index: model.attribution_index_hash.0.into(),
+		}))
+	}
+
+	/// `who`'s account nonce in the state at `at`: the nonce of its next
+	/// transaction to be included.
+	pub async fn account_nonce(&self, at: &AtBlock, who: &AccountId32) -> Result<u64, ChainError> {
+		at.transactions().account_nonce(who).await.map_err(node)
+	}
+
+	/// `who`'s next nonce counting the transactions waiting in the node's
+	/// pool: where a gap in the worker's nonces shows.
+	pub async fn pool_nonce(&self, who: &AccountId32) -> Result<u64, ChainError> {
+		self.rpc.system_account_next_index(who).await.map_err(node)
+	}
+
+	/// Signs `step` with `signer` under `nonce` and sends it, without waiting
+	/// for inclusion. For a commit `commitment` is set; for a reveal, `reveal`.
+	pub async fn submit(
+		&self,
+		at: &AtBlock,
+		signer: &Keypair,
+		nonce: u64,
+		call: Call,
+	) -> Result<H256, ChainError> {
+		let params = DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).mortal(64).build();
+		let mut txs = at.transactions();
+		let tx = match call {
+			Call::Commit { job_id, commitment } => txs
+				.create_signed(
+					&runtime::transactions().compute().commit_result(job_id, commitment),
+					signer,
+					params,
+				)
+				.await,
+			Call::Reveal { job_id, output, attribution, salt } => txs
+				.create_signed(
+					&runtime::transactions().compute().reveal_result(
+						job_id,
+						BoundedVec(output),
+						BoundedVec(attribution.into_iter().map(|(c, p)| (c, Perbill(p))).collect()),
+						salt,
+					),
+					signer,
+					params,
+				)
+				.await,
+			Call::Filler => txs
+				.create_signed(
+					&runtime::transactions().system().remark(b"tributary-worker: nonce filler".to_vec()),
+					signer,
+					params,
+				)
+				.await,
+		}
+		.map_err(node)?;
+		tx.submit().await.map_err(|e| ChainError::Refused(e.to_string()))
+	}
+}
+
+/// A contribution the model factory may train on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovedContribution {
+	/// Its id.
+	pub id: tributary_primitives::ContributionId,
+	/// Its datanet.
+	pub datanet: tributary_primitives::DatanetId,
+	/// blake2-256 of its content.
+	pub content_hash: tributary_primitives::Hash,
+}
+
+/// What `register_model` takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelRegistration {
+	/// blake2-256 of the TorchScript module.
+	pub artifact_hash: tributary_primitives::Hash,
+	/// blake2-256 of the attribution index.
+	pub index_hash: tributary_primitives::Hash,
+	/// Where the files can be fetched.
+	pub uri: Vec<u8>,
+	/// Free-form metadata (the card, as JSON).
+	pub metadata: Vec<u8>,
+	/// Training datanets and their shares, in parts per billion.
+	pub training: Vec<(tributary_primitives::DatanetId, u32)>,
+	/// Parent models and their shares, in parts per billion.
+	pub parents: Vec<(ModelId, u32)>,
+	/// Price per inference, in units.
+	pub price: u128,
+}
+
+impl Chain {
+	/// The approved contributions of `datanets`, by id.
+	pub async fn approved_contributions(
+		&self,
+		at: &AtBlock,
+		datanets: &[tributary_primitives::DatanetId],
+	) -> Result<Vec<ApprovedContribution>, ChainError> {
+		use runtime::runtime_types::tributary_primitives::registry::ContributionStatus;
+		let entry = at.storage().entry(runtime::storage().registry().contributions()).map_err(node)?;
+		let mut all = entry.iter(()).await.map_err(node)?;
+		let mut found = Vec::new();
+		while let Some(item) = all.next().await {
+			let item = item.map_err(node)?;
+			let (id,) = item.key().map_err(node)?.decode().map_err(node)?;
+			let c = item.value().decode().map_err(node)?;
+			if c.status == ContributionStatus::Approved && datanets.contains(&c.datanet) {
+				found.push(ApprovedContribution {
+					id,
+					datanet: c.datanet,
+					content_hash: c.content_hash.0.into(),
+				});
+			}
+		}
+		found.sort_by_key(|c| c.id);
+		Ok(found)
+	}
+
+	/// Whether `who` is a registered worker at `at`.
+	pub async fn is_worker(&self, at: &AtBlock, who: &AccountId32) -> Result<bool, ChainError> {
+		let call = runtime::runtime_apis().compute_api().worker(who.clone());
+		Ok(at.runtime_apis().call(call).await.map_err(node)?.is_some())
+	}
+
+	/// Registers `signer` as a worker and waits until a block includes it.
+	pub async fn register_worker(
+		&self,
+		signer: &Keypair,
+		stake: u128,
+		endpoint: &str,
+		capacity: u32,
+		engine: &str,
+	) -> Result<(), ChainError> {
+		let call = runtime::transactions().worker_staking().register_worker(
+			stake,
+			BoundedVec(endpoint.as_bytes().to_vec()),
+			capacity,
+			BoundedVec(engine.as_bytes().to_vec()),
+		);
+		self.submit_and_wait(&call, signer).await.map(drop)
+	}
+
+	/// Registers a model and waits until a block includes it; its new id.
+	pub async fn register_model(
+		&self,
+		signer: &Keypair,
+		model: ModelRegistration,
+	) -> Result<ModelId, ChainError> {
+		let call = runtime::transactions().registry().register_model(
+			model.artifact_hash.0.into(),
+			model.index_hash.0.into(),
+			BoundedVec(model.uri),
+			BoundedVec(model.metadata),
+			BoundedVec(model.training.into_iter().map(|(d, p)| (d, Perbill(p))).collect()),
+			BoundedVec(model.parents.into_iter().map(|(m, p)| (m, Perbill(p))).collect()),
+			model.price,
+		);
+		let events = self.submit_and_wait(&call, signer).await?;
+		events
+			.find_first::<runtime::registry::events::ModelRegistered>()
+			.ok_or_else(|| node("no ModelRegistered event"))?
+			.map(|e| e.model_id)
+			.map_err(node)
+	}
+
+	async fn submit_and_wait<C: subxt::transactions::Payload>(
+		&self,
+		call: &C,
+		signer: &Keypair,
+	) -> Result<subxt::extrinsics::ExtrinsicEvents<Config>, ChainError> {
+		let at = self.at_best().await?;
+		at.transactions()
+			.sign_and_submit_then_watch_default(call, signer)
+			.await
+			.map_err(|e| ChainError::Refused(e.to_string()))?
+			.wait_for_finalized_success()
+			.await
+			.map_err(|e| ChainError::Refused(e.to_string()))
+	}
+}
+
+/// A call the worker signs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call {
+	/// `compute.commit_result(job_id, commitment)`.
+	Commit {
+		/// The job.
+		job_id: JobId,
+		/// The commitment.
+		commitment: H256,
+	},
+	/// `compute.reveal_result(job_id, output, attribution, salt)`.
+	Reveal {
+		/// The job.
+		job_id: JobId,
+		/// The output bytes.
+		output: Vec<u8>,
+		/// The attribution: contribution ids and parts per billion.
+		attribution: Vec<(u64, u32)>,
+		/// The salt.
+		salt: [u8; 32],
+	},
+	/// `system.remark`, to use up a nonce whose step is no longer wanted.
+	Filler,
+}
+
+impl Call {
+	/// The journal's name for what it does.
+	pub fn step(&self) -> Step {
+		match self {
+			Call::Commit { .. } => Step::Commit,
+			Call::Reveal { .. } => Step::Reveal,
+			Call::Filler => Step::Filler,
+		}
+	}
+}

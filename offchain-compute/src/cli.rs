@@ -1,0 +1,313 @@
+//! The command line and the config file: one set of options, filled by
+//! either (the command line wins).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Tributary's compute worker: trains models on datanets, runs the inference
+/// jobs the chain assigns, and proves what each answer owes to which data.
+#[derive(Debug, Parser)]
+#[command(name = "tributary-worker", version, about, long_about = None)]
+pub struct Cli {
+	/// Log filter, as `RUST_LOG` (e.g. `info`, `tributary_worker=debug`).
+	#[arg(long, global = true, default_value = "info", env = "RUST_LOG")]
+	pub log: String,
+	/// What to do.
+	#[command(subcommand)]
+	pub command: Command,
+}
+
+/// The worker's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+	/// Run the daemon: follow a node, run assigned jobs, commit and reveal.
+	Run(RunArgs),
+	/// Train a model on the approved contributions of datanets.
+	Train(TrainArgs),
+	/// Run a model once on an input and print its answer and attribution.
+	Infer(InferArgs),
+	/// Put files into a content directory; prints each one's hash.
+	Put(PutArgs),
+	/// Measure the executor against a bare libtorch loop, and attribution.
+	Bench(BenchArgs),
+}
+
+/// Where models run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceArg {
+	/// CUDA when a GPU is present, else CPU.
+	#[default]
+	Auto,
+	/// The CPU.
+	Cpu,
+	/// The first CUDA GPU.
+	Cuda,
+}
+
+impl DeviceArg {
+	/// The libtorch device, or an error naming why CUDA is not available.
+	pub fn device(self) -> anyhow::Result<tch::Device> {
+		match self {
+			DeviceArg::Auto => Ok(tch::Device::cuda_if_available()),
+			DeviceArg::Cpu => Ok(tch::Device::Cpu),
+			DeviceArg::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
+			DeviceArg::Cuda => anyhow::bail!(
+				"--device cuda: libtorch sees no CUDA device (is this libtorch the CPU build?)"
+			),
+		}
+	}
+}
+
+/// The signing key: a dev account's name or a file.
+#[derive(Clone, Debug, Default, Args)]
+pub struct KeyArgs {
+	/// Sign as a development account derived as `//<Name>` (e.g. `Alice`,
+	/// `Worker1`); for dev and test chains only.
+	#[arg(long, value_name = "NAME", conflicts_with = "key_file")]
+	pub dev_key: Option<String>,
+	/// Sign with the secret in this file: a secret URI (`//Seed`, a mnemonic
+	/// with optional `//derivation`) or a 0x-prefixed 32-byte seed.
+	#[arg(long, value_name = "PATH")]
+	pub key_file: Option<PathBuf>,
+}
+
+/// `run`'s options; each may also come from `--config`.
+#[derive(Clone, Debug, Default, Args, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunArgs {
+	/// A TOML file with any of these options (kebab-case keys).
+	#[arg(long, value_name = "PATH")]
+	#[serde(skip)]
+	pub config: Option<PathBuf>,
+	/// The node's WebSocket URL [default: ws://127.0.0.1:9944].
+	#[arg(long)]
+	pub node: Option<String>,
+	/// Sign as the development account `//<Name>` (dev and test chains only).
+	#[arg(long, value_name = "NAME", conflicts_with = "key_file")]
+	pub dev_key: Option<String>,
+	/// Sign with the secret in this file (see `train --help`).
+	#[arg(long, value_name = "PATH")]
+	pub key_file: Option<PathBuf>,
+	/// The journal's SQLite file [default: tributary-worker.sqlite].
+	#[arg(long, value_name = "PATH")]
+	pub journal: Option<PathBuf>,
+	/// The content directory models are loaded from [default: content].
+	#[arg(long, value_name = "DIR")]
+	pub content_dir: Option<PathBuf>,
+	/// Where models run [default: auto].
+	#[arg(long, value_enum)]
+	pub device: Option<DeviceArg>,
+	/// Executor threads [default: the CPU's cores, or 2 on CUDA].
+	#[arg(long)]
+	pub threads: Option<usize>,
+	/// Register as a worker (if not yet) with this stake, in TRIB.
+	#[arg(long, value_name = "TRIB")]
+	pub register: Option<u128>,
+	/// The capacity to register with: jobs run at once [default: 4].
+	#[arg(long)]
+	pub capacity: Option<u32>,
+	/// The endpoint to register with [default: none].
+	#[arg(long)]
+	pub endpoint: Option<String>,
+	/// Serve Prometheus metrics on this port (127.0.0.1) [default: off].
+	#[arg(long)]
+	pub prometheus_port: Option<u16>,
+	/// The first reconnect delay in milliseconds [default: 250].
+	#[arg(long, value_name = "MS")]
+	pub min_backoff_ms: Option<u64>,
+	/// The longest reconnect delay in milliseconds [default: 15000].
+	#[arg(long, value_name = "MS")]
+	pub max_backoff_ms: Option<u64>,
+}
+
+impl RunArgs {
+	/// These options, with those missing taken from `file`.
+	pub fn or(self, file: RunArgs) -> RunArgs {
+		RunArgs {
+			config: self.config,
+			node: self.node.or(file.node),
+			dev_key: self.dev_key.or(file.dev_key),
+			key_file: self.key_file.or(file.key_file),
+			journal: self.journal.or(file.journal),
+			content_dir: self.content_dir.or(file.content_dir),
+			device: self.device.or(file.device),
+			threads: self.threads.or(file.threads),
+			register: self.register.or(file.register),
+			capacity: self.capacity.or(file.capacity),
+			endpoint: self.endpoint.or(file.endpoint),
+			prometheus_port: self.prometheus_port.or(file.prometheus_port),
+			min_backoff_ms: self.min_backoff_ms.or(file.min_backoff_ms),
+			max_backoff_ms: self.max_backoff_ms.or(file.max_backoff_ms),
+		}
+	}
+
+	/// The signing key options.
+	pub fn key(&self) -> KeyArgs {
+		KeyArgs { dev_key: self.dev_key.clone(), key_file: self.key_file.clone() }
+	}
+}
+
+/// `train`'s options.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+	/// The node's WebSocket URL.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	pub node: String,
+	/// A datanet to train on (repeat for several).
+	#[arg(long = "datanet", required = true)]
+	pub datanets: Vec<u64>,
+	/// The content directory the contributions are in; the model goes there too.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// Passes over the data.
+	#[arg(long, default_value_t = 40)]
+	pub epochs: u32,
+	/// Hidden layer width.
+	#[arg(long, default_value_t = 64)]
+	pub hidden: u32,
+	/// Seeds weights, shuffles and projections.
+	#[arg(long, default_value_t = 7)]
+	pub seed: u64,
+	/// The data's share of what the model earns, in percent, divided among
+	/// the datanets by how many examples each gave.
+	#[arg(long, default_value_t = 40)]
+	pub data_share: u32,
+	/// A parent model and its share in percent, as `ID:PERCENT` (repeatable).
+	#[arg(long = "parent", value_parser = parse_parent)]
+	pub parents: Vec<(u64, u32)>,
+	/// Price per inference, in TRIB (decimals allowed).
+	#[arg(long, default_value = "1")]
+	pub price: String,
+	/// The model's URI: where its files can be fetched.
+	#[arg(long, default_value = "content:")]
+	pub uri: String,
+	/// Submit `register_model` (signed with the key below).
+	#[arg(long)]
+	pub register: bool,
+	/// The signing key for `--register`.
+	#[command(flatten)]
+	pub key: KeyArgs,
+}
+
+fn parse_parent(s: &str) -> Result<(u64, u32), String> {
+	let (id, pct) = s.split_once(':').ok_or("expected ID:PERCENT")?;
+	Ok((
+		id.parse().map_err(|e| format!("model id: {e}"))?,
+		pct.parse().map_err(|e| format!("percent: {e}"))?,
+	))
+}
+
+/// `infer`'s options.
+#[derive(Debug, Args)]
+pub struct InferArgs {
+	/// The content directory the model's files are in.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// blake2-256 of the model's TorchScript module (hex).
+	#[arg(long)]
+	pub artifact: String,
+	/// blake2-256 of its attribution index (hex).
+	#[arg(long)]
+	pub index: String,
+	/// Where to run.
+	#[arg(long, value_enum, default_value = "cpu")]
+	pub device: DeviceArg,
+	/// The input text.
+	pub input: String,
+}
+
+/// `put`'s options.
+#[derive(Debug, Args)]
+pub struct PutArgs {
+	/// The content directory.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// The files.
+	#[arg(required = true)]
+	pub files: Vec<PathBuf>,
+}
+
+/// `bench`'s options.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+	/// Inferences per measurement.
+	#[arg(long, default_value_t = 2000)]
+	pub iterations: usize,
+	/// Where to run.
+	#[arg(long, value_enum, default_value = "cpu")]
+	pub device: DeviceArg,
+	/// Training examples in the synthetic benchmark datanet.
+	#[arg(long, default_value_t = 2000)]
+	pub examples: usize,
+}
+
+/// Logs to standard error, filtered as `RUST_LOG` filters.
+pub fn init_logging(filter: &str) {
+	tracing_subscriber::fmt()
+		.with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+		.with_writer(std::io::stderr)
+		.init();
+}
+
+/// A progress bar over training's epochs, showing the loss.
+pub fn epoch_bar(epochs: u32) -> indicatif::ProgressBar {
+	let bar = indicatif::ProgressBar::new(u64::from(epochs));
+	bar.set_style(
+		indicatif::ProgressStyle::with_template("{bar:40} epoch {pos}/{len} loss {msg}")
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+	);
+	bar
+}
+
+/// Parses a TRIB amount with up to 12 decimals into units.
+pub fn parse_trib(s: &str) -> anyhow::Result<u128> {
+	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+	anyhow::ensure!(frac.len() <= 12, "{s}: TRIB has 12 decimals");
+	let whole: u128 = whole.parse().map_err(|e| anyhow::anyhow!("{s}: {e}"))?;
+	let frac: u128 =
+		if frac.is_empty() { 0 } else { format!("{frac:0<12}").parse().map_err(|e| anyhow::anyhow!("{s}: {e}"))? };
+	whole
+		.checked_mul(1_000_000_000_000)
+		.and_then(|w| w.checked_add(frac))
+		.ok_or_else(|| anyhow::anyhow!("{s}: too large"))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn trib_amounts_parse_to_units() {
+		assert_eq!(parse_trib("1").unwrap(), 1_000_000_000_000);
+		assert_eq!(parse_trib("0.5").unwrap(), 500_000_000_000);
+		assert_eq!(parse_trib("2.000000000001").unwrap(), 2_000_000_000_001);
+		assert!(parse_trib("0.0000000000001").is_err());
+		assert!(parse_trib("x").is_err());
+	}
+
+	#[test]
+	fn the_command_line_wins_over_the_config_file() {
+		let file: RunArgs = toml::from_str(
+			"node = \"ws://10.0.0.1:9944\"\ndev-key = \"Worker1\"\ncapacity = 8\ndevice = \"cpu\"\n",
+		)
+		.unwrap();
+		let cli = RunArgs { capacity: Some(2), ..Default::default() }.or(file);
+		assert_eq!(cli.node.as_deref(), Some("ws://10.0.0.1:9944"));
+		assert_eq!(cli.dev_key.as_deref(), Some("Worker1"));
+		assert_eq!(cli.capacity, Some(2));
+		assert_eq!(cli.device, Some(DeviceArg::Cpu));
+		assert!(toml::from_str::<RunArgs>("nod = \"x\"").is_err());
+	}
+
+	#[test]
+	fn every_command_has_help() {
+		use clap::CommandFactory;
+		Cli::command().debug_assert();
+		for sub in ["run", "train", "infer", "put", "bench"] {
+			let err = Cli::try_parse_from(["tributary-worker", sub, "--help"]).unwrap_err();
+			assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{sub}");
+		}
+	}
+}

@@ -1,0 +1,207 @@
+//! The executor: a bounded pool of threads that run models with libtorch.
+//!
+//! Work is admitted into a queue of fixed depth; a full queue refuses at once
+//! rather than growing, so a worker never accepts more than it can run. Each
+//! thread keeps its own small cache of loaded models (a TorchScript module is
+//! not shareable between threads), loaded only from hash-verified files.
+//!
+//! Determinism: libtorch's intra-op parallelism is pinned to one thread per
+//! executor thread, so reductions always run in the same order; outputs are
+//! quantised before hashing (see [`crate::model::Answer`]).
+
+use crate::{
+	content::{ContentError, ContentStore},
+	model::{Answer, LoadedModel, ModelError},
+};
+use std::{
+	collections::VecDeque,
+	sync::{mpsc, Arc, Mutex},
+	time::{Duration, Instant},
+};
+use tch::Device;
+use tributary_primitives::{Hash, ModelId};
+
+/// How many models each executor thread keeps loaded.
+const CACHED_MODELS: usize = 4;
+
+/// The files that make up a model, as registered on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ModelFiles {
+	/// The model.
+	pub model_id: ModelId,
+	/// blake2-256 of its TorchScript module.
+	pub artifact: Hash,
+	/// blake2-256 of its attribution index.
+	pub index: Hash,
+}
+
+/// Why a task produced no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+	/// A model file is missing or does not match its hash.
+	#[error(transparent)]
+	Content(#[from] ContentError),
+	/// The model could not be loaded or run.
+	#[error(transparent)]
+	Model(#[from] ModelError),
+	/// The input is not UTF-8 text.
+	#[error("the job's input is not UTF-8 text")]
+	InputNotText,
+	/// The executor stopped before the task ran.
+	#[error("the executor stopped")]
+	Stopped,
+}
+
+/// An answer with what it cost.
+#[derive(Debug)]
+pub struct Timed {
+	/// The answer.
+	pub answer: Answer,
+	/// The forward and backward pass.
+	pub inference: Duration,
+	/// Scoring against the attribution index.
+	pub attribution: Duration,
+}
+
+/// The reply to one task.
+pub type Reply = Result<Timed, ExecError>;
+
+struct Task {
+	model: ModelFiles,
+	input: Vec<u8>,
+	reply: Box<dyn FnOnce(Reply) + Send>,
+}
+
+/// The queue was full: the task was not admitted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the executor's queue is full")]
+pub struct QueueFull;
+
+/// The pool.
+pub struct Executor {
+	queue: mpsc::SyncSender<Task>,
+	queued: Arc<std::sync::atomic::AtomicUsize>,
+	threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Executor {
+	/// Starts `threads` executor threads on `device`, with a queue of at most
+	/// `depth` waiting tasks, loading models from `store`.
+	pub fn start(threads: usize, depth: usize, device: Device, store: ContentStore) -> Self {
+		tch::set_num_threads(1);
+		if let Device::Cuda(_) = device {
+			tch::Cuda::cudnn_set_benchmark(false);
+		}
+		let (queue, receiver) = mpsc::sync_channel::<Task>(depth);
+		let receiver = Arc::new(Mutex::new(receiver));
+		let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let threads = (0..threads.max(1))
+			.map(|n| {
+				let receiver = receiver.clone();
+				let store = store.clone();
+				let queued = queued.clone();
+				std::thread::Builder::new()
+					.name(format!("executor-{n}"))
+					.spawn(move || run_thread(receiver, store, device, queued))
+					.expect("spawning an executor thread")
+			})
+			.collect();
+		Executor { queue, queued, threads }
+	}
+
+	/// Admits a task if the queue has room; `reply` is called with its answer
+	/// on an executor thread.
+	pub fn submit(
+		&self,
+		model: ModelFiles,
+		input: Vec<u8>,
+		reply: impl FnOnce(Reply) + Send + 'static,
+	) -> Result<(), QueueFull> {
+		self.queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+		self.queue.try_send(Task { model, input, reply: Box::new(reply) }).map_err(|_| {
+			self.queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+			QueueFull
+		})
+	}
+
+	/// Runs a task and waits for it (for tools and benchmarks).
+	pub fn run(&self, model: ModelFiles, input: Vec<u8>) -> Reply {
+		let (tx, rx) = mpsc::channel();
+		self.queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+		self.queue
+			.send(Task { model, input, reply: Box::new(move |r| drop(tx.send(r))) })
+			.map_err(|_| ExecError::Stopped)?;
+		rx.recv().map_err(|_| ExecError::Stopped)?
+	}
+
+	/// Tasks admitted and not yet finished.
+	pub fn queued(&self) -> usize {
+		self.queued.load(std::sync::atomic::Ordering::SeqCst)
+	}
+
+	/// Stops taking tasks and waits for the threads to finish what they hold.
+	pub fn shutdown(self) {
+		drop(self.queue);
+		for t in self.threads {
+			let _ = t.join();
+		}
+	}
+}
+
+fn run_thread(
+	receiver: Arc<Mutex<mpsc::Receiver<Task>>>,
+	store: ContentStore,
+	device: Device,
+	queued: Arc<std::sync::atomic::AtomicUsize>,
+) {
+	let mut cache: VecDeque<(ModelFiles, LoadedModel)> = VecDeque::new();
+	loop {
+		let task = match receiver.lock() {
+			Ok(rx) => match rx.recv() {
+				Ok(task) => task,
+				Err(_) => return,
+			},
+			Err(_) => return,
+		};
+		let reply = execute(&mut cache, &store, device, task.model, &task.input);
+		queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+		(task.reply)(reply);
+	}
+}
+
+fn execute(
+	cache: &mut VecDeque<(ModelFiles, LoadedModel)>,
+	store: &ContentStore,
+	device: Device,
+	files: ModelFiles,
+	input: &[u8],
+) -> Reply {
+	let input = std::str::from_utf8(input).map_err(|_| ExecError::InputNotText)?;
+	let position = match cache.iter().position(|(f, _)| *f == files) {
+		Some(p) => p,
+		None => {
+			let model = LoadedModel::load(
+				&store.verified(&files.artifact)?,
+				&store.verified(&files.index)?,
+				device,
+			)?;
+			if cache.len() == CACHED_MODELS {
+				cache.pop_front();
+			}
+			cache.push_back((files, model));
+			cache.len() - 1
+		},
+	};
+	let model = &cache[position].1;
+	let start = Instant::now();
+	let (probs, grad) = model.forward(input)?;
+	let inference = start.elapsed();
+	let start = Instant::now();
+	let attribution = model.attribute(&grad);
+	let attribution_time = start.elapsed();
+	Ok(Timed {
+		answer: Answer { output: model.output(&probs), attribution },
+		inference,
+		attribution: attribution_time,
+	})
+}

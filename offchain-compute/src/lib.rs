@@ -1,0 +1,38 @@
+//! # Tributary compute worker
+//!
+//! The daemon compute operators run beside a Tributary node, and its library.
+//! It trains models on datanet contributions (`tributary-worker train`), runs
+//! them with libtorch on the jobs the chain assigns to it, computes each
+//! answer's Proof of Attribution, and commits and reveals the result on chain,
+//! without ever losing a salt or sending a step twice.
+//!
+//! ## Stages
+//!
+//! ```text
+//! best blocks ─▶ assignments ─▶ bounded executor (libtorch) ─▶ journal ─▶ submitter ─▶ node
+//!                  ▲ admission by declared capacity               (SQLite)   ▲ nonces, backoff
+//! ```
+//!
+//! - [`text`]: contributions as labelled examples; text as hashed n-grams.
+//! - [`model`]: training, the TorchScript artifact and its attribution index.
+//! - [`attribution`]: scoring an answer against the index.
+//! - [`content`]: content-addressed, hash-verified files.
+//! - [`executor`]: the bounded pool that runs models.
+//! - [`journal`]: every job's state, result and salt, and every nonce signed.
+//! - [`chain`]: the subxt client, typed from the runtime's metadata.
+//! - [`submitter`]: nonces journaled before sending; gaps repaired.
+//! - [`worker`]: the daemon that joins them, with backoff on node failure.
+//! - [`metrics`]: Prometheus.
+
+pub mod attribution;
+pub mod bench;
+pub mod chain;
+pub mod cli;
+pub mod content;
+pub mod executor;
+pub mod journal;
+pub mod metrics;
+pub mod model;
+pub mod submitter;
+pub mod text;
+pub mod worker;

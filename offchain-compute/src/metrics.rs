@@ -1,0 +1,86 @@
+//! Prometheus metrics, served at `--prometheus-port` (`/metrics`).
+
+use polkadot_sdk::substrate_prometheus_endpoint::{
+	register, CounterVec, Gauge, Histogram, HistogramOpts, Opts, PrometheusError, Registry, U64,
+	Counter,
+};
+
+/// The worker's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+	/// Jobs admitted to the executor and not finished.
+	pub queue_depth: Gauge<U64>,
+	/// Seconds per forward and backward pass.
+	pub inference_seconds: Histogram,
+	/// Seconds per attribution against the index.
+	pub attribution_seconds: Histogram,
+	/// Transactions sent, by step (`commit`, `reveal`, `filler`).
+	pub submissions: CounterVec<U64>,
+	/// Transactions sent again under their nonce after the node lost them.
+	pub resubmissions: Counter<U64>,
+	/// Failures, by kind (`inference`, `node`, `refused`, `admission`).
+	pub failures: CounterVec<U64>,
+	/// Attempts to connect to the node.
+	pub connection_attempts: Counter<U64>,
+	/// Jobs finished by this worker, by outcome (`revealed`, `abandoned`).
+	pub jobs: CounterVec<U64>,
+}
+
+impl Metrics {
+	/// Registers the metrics in `registry`.
+	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
+		let buckets = vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0];
+		Ok(Metrics {
+			queue_depth: register(
+				Gauge::new("tributary_worker_queue_depth", "Jobs admitted and not finished")?,
+				registry,
+			)?,
+			inference_seconds: register(
+				Histogram::with_opts(
+					HistogramOpts::new("tributary_worker_inference_seconds", "Forward and backward pass")
+						.buckets(buckets.clone()),
+				)?,
+				registry,
+			)?,
+			attribution_seconds: register(
+				Histogram::with_opts(
+					HistogramOpts::new("tributary_worker_attribution_seconds", "Scoring against the index")
+						.buckets(buckets),
+				)?,
+				registry,
+			)?,
+			submissions: register(
+				CounterVec::new(
+					Opts::new("tributary_worker_submissions_total", "Transactions sent, by step"),
+					&["step"],
+				)?,
+				registry,
+			)?,
+			resubmissions: register(
+				Counter::new(
+					"tributary_worker_resubmissions_total",
+					"Transactions sent again under their nonce after the node lost them",
+				)?,
+				registry,
+			)?,
+			failures: register(
+				CounterVec::new(
+					Opts::new("tributary_worker_failures_total", "Failures, by kind"),
+					&["kind"],
+				)?,
+				registry,
+			)?,
+			connection_attempts: register(
+				Counter::new("tributary_worker_connection_attempts_total", "Attempts to connect")?,
+				registry,
+			)?,
+			jobs: register(
+				CounterVec::new(
+					Opts::new("tributary_worker_jobs_total", "Jobs finished, by outcome"),
+					&["outcome"],
+				)?,
+				registry,
+			)?,
+		})
+	}
+}

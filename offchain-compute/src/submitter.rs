@@ -1,0 +1,145 @@
+//! The submitter: signs the worker's transactions under nonces it journals
+//! first, and repairs what the node loses.
+//!
+//! Every transaction gets the next nonce, and the journal records the nonce
+//! and the step before the transaction leaves. The chain accepts each nonce
+//! once, so a step resent under its own nonce can never land twice. A node
+//! that restarts or drops transactions leaves a gap: its next index for the
+//! account (`system_accountNextIndex`, which counts the pool) falls below the
+//! worker's next nonce. The submitter resends the journaled step at the gap if
+//! it is still wanted, or a `system.remark` filler if the job has moved on, so
+//! the transactions behind the gap are not stuck.
+
+use crate::{
+	chain::{AtBlock, Call, Chain, ChainError},
+	journal::{Journal, Step},
+	metrics::Metrics,
+	worker::Stop,
+};
+use std::sync::{Arc, Mutex};
+use subxt::utils::AccountId32;
+use subxt_signer::sr25519::Keypair;
+use tributary_primitives::JobId;
+
+/// The nonces of one worker's account.
+pub struct Submitter {
+	me: AccountId32,
+	next: u64,
+	journal: Arc<Mutex<Journal>>,
+	metrics: Metrics,
+}
+
+impl Submitter {
+	/// Picks up from the chain and the journal: the next nonce is past both
+	/// the node's and every nonce the journal has signed with.
+	pub async fn start(
+		chain: &Chain,
+		at: &AtBlock,
+		me: &AccountId32,
+		journal: &Arc<Mutex<Journal>>,
+		metrics: &Metrics,
+	) -> Result<Self, Stop> {
+		let pool = chain.pool_nonce(me).await?;
+		let included = chain.account_nonce(at, me).await?;
+		let journaled = lock(journal)?.highest_nonce()?.map_or(0, |n| n + 1);
+		Ok(Submitter {
+			me: me.clone(),
+			next: pool.max(included).max(journaled),
+			journal: journal.clone(),
+			metrics: metrics.clone(),
+		})
+	}
+
+	/// Forgets the submissions the chain has used the nonces of.
+	pub async fn on_block(&mut self, chain: &Chain, at: &AtBlock) -> Result<(), Stop> {
+		let included = chain.account_nonce(at, &self.me).await?;
+		self.next = self.next.max(included);
+		lock(&self.journal)?.forget_submissions_below(included)?;
+		Ok(())
+	}
+
+	/// Journals `call` under the next nonce, then sends it.
+	pub async fn send(
+		&mut self,
+		chain: &Chain,
+		at: &AtBlock,
+		signer: &Keypair,
+		job_id: Option<JobId>,
+		call: Option<Call>,
+	) -> Result<(), Stop> {
+		let Some(call) = call else { return Ok(()) };
+		let nonce = self.next;
+		lock(&self.journal)?.record_submission(nonce, job_id, call.step())?;
+		self.next += 1;
+		self.transmit(chain, at, signer, nonce, call).await.map(drop)
+	}
+
+	/// Resends, under their own nonces, the journaled steps the node no
+	/// longer holds; `wanted` says whether a job's journaled step is still the
+	/// one to take (and gives its call), otherwise a filler takes the nonce.
+	pub async fn repair(
+		&mut self,
+		chain: &Chain,
+		at: &AtBlock,
+		signer: &Keypair,
+		wanted: impl Fn(JobId) -> Option<Call>,
+	) -> Result<(), Stop> {
+		let mut gap = chain.pool_nonce(&self.me).await?;
+		while gap < self.next {
+			let submission = lock(&self.journal)?.submission(gap)?;
+			let call = submission
+				.and_then(|s| s.job_id.filter(|_| s.step != Step::Filler))
+				.and_then(&wanted);
+			let call = match call {
+				Some(call) => call,
+				None => {
+					lock(&self.journal)?.record_submission(gap, None, Step::Filler)?;
+					Call::Filler
+				},
+			};
+			tracing::info!(nonce = gap, step = ?call.step(), "resending under its nonce");
+			self.metrics.resubmissions.inc();
+			if !self.transmit(chain, at, signer, gap, call).await? {
+				break;
+			}
+			gap += 1;
+		}
+		Ok(())
+	}
+
+	async fn transmit(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		signer: &Keypair,
+		nonce: u64,
+		call: Call,
+	) -> Result<bool, Stop> {
+		let step = call.step();
+		let job_id = match &call {
+			Call::Commit { job_id, .. } | Call::Reveal { job_id, .. } => Some(*job_id),
+			Call::Filler => None,
+		};
+		match chain.submit(at, signer, nonce, call).await {
+			Ok(hash) => {
+				self.metrics.submissions.with_label_values(&[step.as_str()]).inc();
+				tracing::info!(?job_id, nonce, step = ?step, tx = ?hash, "sent");
+				Ok(true)
+			},
+			// Refused (a stale nonce, a full pool): the journal keeps the
+			// step, and the next block's repair decides again.
+			Err(ChainError::Refused(e)) => {
+				self.metrics.failures.with_label_values(&["refused"]).inc();
+				tracing::warn!(?job_id, nonce, step = ?step, error = %e, "the node refused a transaction");
+				Ok(false)
+			},
+			Err(e) => Err(Stop::Node(e)),
+		}
+	}
+}
+
+fn lock(journal: &Arc<Mutex<Journal>>) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
+	journal
+		.lock()
+		.map_err(|_| Stop::Journal(crate::journal::JournalError::Corrupt("poisoned lock".into())))
+}

@@ -1,0 +1,383 @@
+//! The daemon: follows the chain's best blocks, runs the jobs assigned to
+//! this worker, and commits and reveals their results.
+//!
+//! Each block the worker (1) admits the jobs newly assigned to it (from the
+//! block's `JobAssigned` / `JobEscalated` events, and after every (re)connect
+//! from the `ComputeApi`'s `assignments`), (2) compares every open job in its
+//! journal with the job on chain and takes the next step, and (3) lets the
+//! [`Submitter`](crate::submitter::Submitter) resend what the node lost. The
+//! journal is written before each step leaves, so the process may die at any
+//! moment: on restart it reads the journal and carries on.
+//!
+//! When the node is unreachable or too slow, the worker drops the connection
+//! and tries again after a jittered, exponentially growing delay (capped), so a
+//! fleet of workers never storms a recovering node; the executor keeps running
+//! what it admitted meanwhile, and its results wait in the journal.
+
+use crate::{
+	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
+	executor::{Executor, Reply},
+	journal::{JobRecord, JobResult, JobState, Journal, JournalError},
+	metrics::Metrics,
+	submitter::Submitter,
+};
+use backon::BackoffBuilder;
+use rand::RngCore;
+use std::{
+	collections::HashSet,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
+use subxt::utils::AccountId32;
+use subxt_signer::sr25519::Keypair;
+use tokio::sync::mpsc;
+use tributary_primitives::{JobId, JobStatus};
+
+/// How the daemon runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+	/// The node's WebSocket URL.
+	pub node: String,
+	/// The longest a block's work may take before the node counts as slow.
+	pub block_timeout: Duration,
+	/// The first reconnect delay.
+	pub min_backoff: Duration,
+	/// The longest reconnect delay.
+	pub max_backoff: Duration,
+}
+
+/// Why the daemon stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+	/// The journal failed: the worker cannot go on safely.
+	#[error(transparent)]
+	Journal(#[from] JournalError),
+}
+
+/// The daemon's state.
+pub struct Worker {
+	options: Options,
+	signer: Keypair,
+	me: AccountId32,
+	journal: Arc<Mutex<Journal>>,
+	executor: Arc<Executor>,
+	metrics: Metrics,
+	/// Jobs handed to the executor whose answer has not come back.
+	running: Arc<Mutex<HashSet<JobId>>>,
+	answers: mpsc::UnboundedSender<(JobId, Reply)>,
+}
+
+impl Worker {
+	/// A worker signing with `signer`, journaling to `journal`, running jobs
+	/// on `executor`. Answers are recorded by a task this spawns.
+	pub fn new(
+		options: Options,
+		signer: Keypair,
+		journal: Journal,
+		executor: Executor,
+		metrics: Metrics,
+	) -> Self {
+		let me = signer.public_key().to_account_id();
+		let journal = Arc::new(Mutex::new(journal));
+		let running = Arc::new(Mutex::new(HashSet::new()));
+		let (answers, rx) = mpsc::unbounded_channel();
+		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone()));
+		Worker {
+			options,
+			signer,
+			me,
+			journal,
+			executor: Arc::new(executor),
+			metrics,
+			running,
+			answers,
+		}
+	}
+
+	/// This worker's account.
+	pub fn account(&self) -> &AccountId32 {
+		&self.me
+	}
+
+	/// Runs until the journal fails; node failures only make it reconnect.
+	pub async fn run(&self) -> Result<(), WorkerError> {
+		let mut backoff = self.backoff();
+		loop {
+			self.metrics.connection_attempts.inc();
+			tracing::info!(node = %self.options.node, "connecting");
+			match Chain::connect(&self.options.node).await {
+				Ok(chain) => match self.follow(&chain, &mut backoff).await {
+					Ok(()) => tracing::warn!("the node's block stream ended"),
+					Err(Stop::Node(e)) => {
+						self.metrics.failures.with_label_values(&["node"]).inc();
+						tracing::warn!(error = %e, "lost the node")
+					},
+					Err(Stop::Journal(e)) => return Err(e.into()),
+				},
+				Err(e) => {
+					self.metrics.failures.with_label_values(&["node"]).inc();
+					tracing::warn!(error = %e, "cannot reach the node")
+				},
+			}
+			let delay = backoff.next().unwrap_or(self.options.max_backoff);
+			tracing::info!(delay_ms = delay.as_millis() as u64, "backing off before reconnecting");
+			tokio::time::sleep(delay).await;
+		}
+	}
+
+	fn backoff(&self) -> backon::ExponentialBackoff {
+		backon::ExponentialBuilder::new()
+			.with_min_delay(self.options.min_backoff)
+			.with_max_delay(self.options.max_backoff)
+			.with_jitter()
+			.without_max_times()
+			.build()
+	}
+
+	/// Follows best blocks until the node fails.
+	async fn follow(
+		&self,
+		chain: &Chain,
+		backoff: &mut backon::ExponentialBackoff,
+	) -> Result<(), Stop> {
+		let at = chain.at_best().await?;
+		let mut submitter = Submitter::start(chain, &at, &self.me, &self.journal, &self.metrics).await?;
+		// After a (re)connect the events of missed blocks are gone: ask the
+		// chain what this worker is assigned to.
+		let assigned = chain.assignments(&at, &self.me).await?;
+		self.admit(chain, &at, &assigned).await?;
+		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
+		let mut blocks = chain.client().stream_best_blocks().await.map_err(node)?;
+		while let Some(block) = blocks.next().await {
+			let block = block.map_err(node)?;
+			let work = async {
+				let at = block.at().await.map_err(node)?;
+				self.on_block(chain, &at, &mut submitter).await
+			};
+			tokio::time::timeout(self.options.block_timeout, work)
+				.await
+				.map_err(|_| Stop::Node(ChainError::Node("block work timed out".into())))??;
+			*backoff = self.backoff();
+		}
+		Ok(())
+	}
+
+	async fn on_block(&self, chain: &Chain, at: &AtBlock, submitter: &mut Submitter) -> Result<(), Stop> {
+		let new = chain.new_assignments(at, &self.me).await?;
+		self.admit(chain, at, &new).await?;
+		submitter.on_block(chain, at).await?;
+		let open = self.journal()?.open_jobs()?;
+		for job in open {
+			let view = chain.job(at, job.job_id, &self.me).await?;
+			self.step(chain, at, submitter, job, view).await?;
+		}
+		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
+		self.metrics.queue_depth.set(self.executor.queued() as u64);
+		Ok(())
+	}
+
+	/// Journals newly assigned jobs.
+	async fn admit(&self, chain: &Chain, at: &AtBlock, jobs: &[JobId]) -> Result<(), Stop> {
+		for &job_id in jobs {
+			if self.journal()?.job(job_id)?.is_some() {
+				continue;
+			}
+			if let Some(view) = chain.job(at, job_id, &self.me).await? {
+				if self.journal()?.admit(job_id, view.model_id, &view.input)? {
+					tracing::info!(job_id, model_id = view.model_id, "assigned");
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// Takes the next step of one journaled job, given the chain's view.
+	async fn step(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		submitter: &mut Submitter,
+		job: JobRecord,
+		view: Option<JobView>,
+	) -> Result<(), Stop> {
+		let Some(view) = view else {
+			return self.finish(job.job_id, JobState::Abandoned, "the chain has no such job");
+		};
+		let ended = matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
+		match view.slot {
+			Slot::Revealed => return self.finish(job.job_id, JobState::Done, "revealed"),
+			Slot::Absent => return self.finish(job.job_id, JobState::Abandoned, "no longer assigned"),
+			_ if ended => return self.finish(job.job_id, JobState::Abandoned, "the job ended first"),
+			_ => {},
+		}
+		match (job.state, view.slot, view.status) {
+			(JobState::Admitted, Slot::Assigned, _) => self.execute(chain, at, &job).await?,
+			(JobState::Computed, Slot::Assigned, JobStatus::Committing) => {
+				let call = self.commit_call(&job);
+				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
+			},
+			(JobState::Computed | JobState::CommitSent, Slot::Committed(_), _) =>
+				self.journal()?.set_state(job.job_id, JobState::Committed)?,
+			(JobState::Committed, Slot::Committed(_), JobStatus::Revealing) => {
+				let call = self.reveal_call(&job);
+				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
+			},
+			_ => {},
+		}
+		Ok(())
+	}
+
+	/// Whether the step journaled for `job_id` is still the one to take, for
+	/// the submitter deciding between resending it and a filler.
+	fn wanted(&self, job_id: JobId) -> Option<Call> {
+		let job = self.journal().ok()?.job(job_id).ok()??;
+		match job.state {
+			JobState::CommitSent => self.commit_call(&job),
+			JobState::RevealSent => self.reveal_call(&job),
+			_ => None,
+		}
+	}
+
+	fn commit_call(&self, job: &JobRecord) -> Option<Call> {
+		let result = job.result.as_ref()?;
+		let attribution = tributary_primitives::Attribution::truncate_from(
+			result
+				.attribution
+				.iter()
+				.map(|(c, p)| (*c, polkadot_sdk::sp_runtime::Perbill::from_parts(*p)))
+				.collect(),
+		);
+		let commitment = tributary_primitives::commitment(
+			job.job_id,
+			&self.me.0,
+			&tributary_primitives::output_hash(&result.output),
+			&attribution,
+			&result.salt,
+		);
+		Some(Call::Commit { job_id: job.job_id, commitment: commitment.0.into() })
+	}
+
+	fn reveal_call(&self, job: &JobRecord) -> Option<Call> {
+		let result = job.result.as_ref()?;
+		Some(Call::Reveal {
+			job_id: job.job_id,
+			output: result.output.clone(),
+			attribution: result.attribution.clone(),
+			salt: result.salt,
+		})
+	}
+
+	/// Hands an admitted job to the executor, unless it is already running
+	/// or the executor is full (then it waits for the next block).
+	async fn execute(&self, chain: &Chain, at: &AtBlock, job: &JobRecord) -> Result<(), Stop> {
+		if self.running.lock().map(|r| r.contains(&job.job_id)).unwrap_or(true) {
+			return Ok(());
+		}
+		let Some(files) = chain.model(at, job.model_id).await? else {
+			return self.finish(job.job_id, JobState::Abandoned, "its model is not registered");
+		};
+		let answers = self.answers.clone();
+		let job_id = job.job_id;
+		if let Ok(mut running) = self.running.lock() {
+			running.insert(job_id);
+		}
+		let admitted = self.executor.submit(files, job.input.clone(), move |reply| {
+			let _ = answers.send((job_id, reply));
+		});
+		if admitted.is_err() {
+			self.metrics.failures.with_label_values(&["admission"]).inc();
+			if let Ok(mut running) = self.running.lock() {
+				running.remove(&job_id);
+			}
+		}
+		self.metrics.queue_depth.set(self.executor.queued() as u64);
+		Ok(())
+	}
+
+	fn finish(&self, job_id: JobId, state: JobState, why: &str) -> Result<(), Stop> {
+		self.journal()?.set_state(job_id, state)?;
+		let outcome = if state == JobState::Done { "revealed" } else { "abandoned" };
+		self.metrics.jobs.with_label_values(&[outcome]).inc();
+		tracing::info!(job_id, outcome, why, "job finished");
+		Ok(())
+	}
+
+	fn journal(&self) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
+		self.journal
+			.lock()
+			.map_err(|_| Stop::Journal(JournalError::Corrupt("the journal lock is poisoned".into())))
+	}
+}
+
+/// Records the executor's answers in the journal as they come, connected or
+/// not: a result and its fresh salt are stored before anything is sent.
+async fn record_answers(
+	mut rx: mpsc::UnboundedReceiver<(JobId, Reply)>,
+	journal: Arc<Mutex<Journal>>,
+	running: Arc<Mutex<HashSet<JobId>>>,
+	metrics: Metrics,
+) {
+	while let Some((job_id, reply)) = rx.recv().await {
+		if let Ok(mut running) = running.lock() {
+			running.remove(&job_id);
+		}
+		match reply {
+			Ok(timed) => {
+				metrics.inference_seconds.observe(timed.inference.as_secs_f64());
+				metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
+				let mut salt = [0u8; 32];
+				rand::rng().fill_bytes(&mut salt);
+				let result = JobResult {
+					output: timed.answer.output,
+					attribution: timed
+						.answer
+						.attribution
+						.iter()
+						.map(|(c, p)| (*c, p.deconstruct()))
+						.collect(),
+					salt,
+				};
+				let recorded = journal.lock().map_err(|_| ()).and_then(|j| {
+					j.record_result(job_id, &result).map_err(|e| tracing::error!(job_id, error = %e))
+				});
+				if recorded.is_ok() {
+					tracing::info!(
+						job_id,
+						output = %String::from_utf8_lossy(&result.output),
+						attributed = result.attribution.len(),
+						inference_ms = timed.inference.as_secs_f64() * 1e3,
+						attribution_ms = timed.attribution.as_secs_f64() * 1e3,
+						"computed"
+					);
+				}
+			},
+			Err(e) => {
+				metrics.failures.with_label_values(&["inference"]).inc();
+				tracing::error!(job_id, error = %e, "inference failed");
+			},
+		}
+	}
+}
+
+/// Why following the chain stopped.
+#[derive(Debug)]
+pub(crate) enum Stop {
+	Node(ChainError),
+	Journal(JournalError),
+}
+
+impl From<ChainError> for Stop {
+	fn from(e: ChainError) -> Self {
+		Stop::Node(e)
+	}
+}
+
+impl From<JournalError> for Stop {
+	fn from(e: JournalError) -> Self {
+		Stop::Journal(e)
+	}
+}
+
+fn node(e: impl std::fmt::Display) -> Stop {
+	Stop::Node(ChainError::Node(e.to_string()))
+}
