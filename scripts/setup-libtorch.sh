@@ -76,5 +76,8 @@ fi
 rm -rf "$LIBTORCH"
 mkdir -p "$(dirname "$LIBTORCH")"
 mv "$STAGE" "$LIBTORCH"
+rm -f "$LIBTORCH/lib/libtorch_python.so"
+# torch-sys checks this against the version tch expects.
+echo "$TORCH_VERSION" > "$LIBTORCH/build-version"
 echo "torch==$TORCH_VERSION gpu=$gpu" > "$LIBTORCH/.complete"
 log "libtorch $TORCH_VERSION in $LIBTORCH ($(du -sh "$LIBTORCH" | cut -f1), gpu=$gpu)"

@@ -161,7 +161,8 @@ mod tests {
 
 	#[test]
 	fn the_attribution_favours_the_aligned_example() {
-		let gradients = unit_rows(&Tensor::from_slice(&[1.0f32, 0.0, 0.7, 0.7, 0.0, 1.0]).view([3, 2]));
+		let gradients =
+			unit_rows(&Tensor::from_slice(&[1.0f32, 0.0, 0.7, 0.7, 0.0, 1.0]).view([3, 2]));
 		let index = AttributionIndex::new(gradients, vec![10, 11, 12]);
 		let picked = index.attribute(&Tensor::from_slice(&[2.0f32, 0.1]));
 		assert_eq!(picked[0].0, 10);

@@ -52,9 +52,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 	);
 	let dir = tempfile::tempdir()?;
 	let store = ContentStore::open(dir.path())?;
-	let files = ModelFiles { model_id: 0, artifact: store.put(&model.artifact)?, index: store.put(&model.index)? };
-	let inputs: Vec<String> =
-		synthetic_examples(256, 2).into_iter().map(|e| e.text).collect();
+	let files = ModelFiles {
+		model_id: 0,
+		artifact: store.put(&model.artifact)?,
+		index: store.put(&model.index)?,
+	};
+	let inputs: Vec<String> = synthetic_examples(256, 2).into_iter().map(|e| e.text).collect();
 	let n = args.iterations;
 
 	// The baseline: featurise and call the module, nothing else.

@@ -176,7 +176,11 @@ impl Chain {
 	}
 
 	/// The files of model `model_id`, at `at`.
-	pub async fn model(&self, at: &AtBlock, model_id: ModelId) -> Result<Option<ModelFiles>, ChainError> {
+	pub async fn model(
+		&self,
+		at: &AtBlock,
+		model_id: ModelId,
+	) -> Result<Option<ModelFiles>, ChainError> {
 		let entry = at.storage().entry(runtime::storage().registry().models()).map_err(node)?;
 		let value = entry.try_fetch((model_id,)).await.map_err(node)?;
 		let Some(value) = value else { return Ok(None) };
@@ -212,15 +216,16 @@ impl Chain {
 		let params = DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).mortal(64).build();
 		let mut txs = at.transactions();
 		let tx = match call {
-			Call::Commit { job_id, commitment } => txs
-				.create_signed(
+			Call::Commit { job_id, commitment } => {
+				txs.create_signed(
 					&runtime::transactions().compute().commit_result(job_id, commitment),
 					signer,
 					params,
 				)
-				.await,
-			Call::Reveal { job_id, output, attribution, salt } => txs
-				.create_signed(
+				.await
+			}
+			Call::Reveal { job_id, output, attribution, salt } => {
+				txs.create_signed(
 					&runtime::transactions().compute().reveal_result(
 						job_id,
 						BoundedVec(output),
@@ -230,14 +235,18 @@ impl Chain {
 					signer,
 					params,
 				)
-				.await,
-			Call::Filler => txs
-				.create_signed(
-					&runtime::transactions().system().remark(b"tributary-worker: nonce filler".to_vec()),
+				.await
+			}
+			Call::Filler => {
+				txs.create_signed(
+					&runtime::transactions()
+						.system()
+						.remark(b"tributary-worker: nonce filler".to_vec()),
 					signer,
 					params,
 				)
-				.await,
+				.await
+			}
 		}
 		.map_err(node)?;
 		tx.submit().await.map_err(|e| ChainError::Refused(e.to_string()))
@@ -282,7 +291,8 @@ impl Chain {
 		datanets: &[tributary_primitives::DatanetId],
 	) -> Result<Vec<ApprovedContribution>, ChainError> {
 		use runtime::runtime_types::tributary_primitives::registry::ContributionStatus;
-		let entry = at.storage().entry(runtime::storage().registry().contributions()).map_err(node)?;
+		let entry =
+			at.storage().entry(runtime::storage().registry().contributions()).map_err(node)?;
 		let mut all = entry.iter(()).await.map_err(node)?;
 		let mut found = Vec::new();
 		while let Some(item) = all.next().await {

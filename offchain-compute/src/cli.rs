@@ -143,6 +143,14 @@ impl RunArgs {
 		}
 	}
 
+	/// Reads a config file: `run`'s options as kebab-case TOML keys.
+	pub fn from_file(path: &std::path::Path) -> anyhow::Result<RunArgs> {
+		let text = std::fs::read_to_string(path)
+			.map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+		toml::from_str(&text)
+			.map_err(|e| anyhow::anyhow!("{} is not a valid worker config: {e}", path.display()))
+	}
+
 	/// The signing key options.
 	pub fn key(&self) -> KeyArgs {
 		KeyArgs { dev_key: self.dev_key.clone(), key_file: self.key_file.clone() }
@@ -266,8 +274,11 @@ pub fn parse_trib(s: &str) -> anyhow::Result<u128> {
 	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
 	anyhow::ensure!(frac.len() <= 12, "{s}: TRIB has 12 decimals");
 	let whole: u128 = whole.parse().map_err(|e| anyhow::anyhow!("{s}: {e}"))?;
-	let frac: u128 =
-		if frac.is_empty() { 0 } else { format!("{frac:0<12}").parse().map_err(|e| anyhow::anyhow!("{s}: {e}"))? };
+	let frac: u128 = if frac.is_empty() {
+		0
+	} else {
+		format!("{frac:0<12}").parse().map_err(|e| anyhow::anyhow!("{s}: {e}"))?
+	};
 	whole
 		.checked_mul(1_000_000_000_000)
 		.and_then(|w| w.checked_add(frac))

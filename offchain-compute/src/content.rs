@@ -50,7 +50,8 @@ impl ContentStore {
 	/// The store in `dir`, created if missing.
 	pub fn open(dir: impl Into<PathBuf>) -> Result<Self, ContentError> {
 		let dir = dir.into();
-		std::fs::create_dir_all(&dir).map_err(|source| ContentError::Io { path: dir.clone(), source })?;
+		std::fs::create_dir_all(&dir)
+			.map_err(|source| ContentError::Io { path: dir.clone(), source })?;
 		Ok(ContentStore { dir })
 	}
 
@@ -82,8 +83,9 @@ impl ContentStore {
 		let path = self.path(hash);
 		let bytes = match std::fs::read(&path) {
 			Ok(bytes) => bytes,
-			Err(e) if e.kind() == std::io::ErrorKind::NotFound =>
-				return Err(ContentError::Missing(*hash, self.dir.clone())),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+				return Err(ContentError::Missing(*hash, self.dir.clone()))
+			}
 			Err(source) => return Err(ContentError::Io { path, source }),
 		};
 		let actual = content_hash(&bytes);

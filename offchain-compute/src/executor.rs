@@ -190,7 +190,7 @@ fn execute(
 			}
 			cache.push_back((files, model));
 			cache.len() - 1
-		},
+		}
 	};
 	let model = &cache[position].1;
 	let start = Instant::now();

@@ -177,7 +177,12 @@ impl Journal {
 	}
 
 	/// Records a newly assigned job; `false` if it was already known.
-	pub fn admit(&self, job_id: JobId, model_id: ModelId, input: &[u8]) -> Result<bool, JournalError> {
+	pub fn admit(
+		&self,
+		job_id: JobId,
+		model_id: ModelId,
+		input: &[u8],
+	) -> Result<bool, JournalError> {
 		let added = self.db.execute(
 			"INSERT OR IGNORE INTO jobs (job_id, model_id, input, state) VALUES (?1, ?2, ?3, ?4)",
 			params![job_id as i64, model_id as i64, input, JobState::Admitted.as_str()],
@@ -266,8 +271,10 @@ impl Journal {
 
 	/// How many jobs are in each state.
 	pub fn counts(&self) -> Result<Vec<(String, u64)>, JournalError> {
-		let mut stmt = self.db.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?;
-		let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+		let mut stmt =
+			self.db.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?;
+		let rows =
+			stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
 		Ok(rows.collect::<Result<_, _>>()?)
 	}
 
@@ -313,7 +320,8 @@ impl Journal {
 		let model_id = r.get::<_, i64>(1)? as u64;
 		let input: Vec<u8> = r.get(2)?;
 		Ok((|| {
-			let state = JobState::parse(&state).ok_or_else(|| JournalError::Corrupt(state.clone()))?;
+			let state =
+				JobState::parse(&state).ok_or_else(|| JournalError::Corrupt(state.clone()))?;
 			let result = match (output, attribution, salt) {
 				(Some(output), Some(attribution), Some(salt)) => Some(JobResult {
 					output,
@@ -335,7 +343,11 @@ mod tests {
 	use super::*;
 
 	fn result() -> JobResult {
-		JobResult { output: b"{\"label\":\"a\"}".to_vec(), attribution: vec![(3, 500)], salt: [9; 32] }
+		JobResult {
+			output: b"{\"label\":\"a\"}".to_vec(),
+			attribution: vec![(3, 500)],
+			salt: [9; 32],
+		}
 	}
 
 	#[test]

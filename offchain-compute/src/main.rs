@@ -1,5 +1,8 @@
 //! `tributary-worker`: the compute worker's command line.
 
+// The library holds the logic and uses the crate's dependencies.
+#![allow(unused_crate_dependencies)]
+
 use anyhow::{ensure, Context};
 use clap::Parser;
 use std::{str::FromStr, time::Duration};
@@ -7,7 +10,10 @@ use subxt_signer::{sr25519::Keypair, SecretUri};
 use tributary_worker::{
 	bench,
 	chain::{Chain, ModelRegistration},
-	cli::{epoch_bar, init_logging, parse_trib, Cli, Command, InferArgs, KeyArgs, PutArgs, RunArgs, TrainArgs},
+	cli::{
+		epoch_bar, init_logging, parse_trib, Cli, Command, InferArgs, KeyArgs, PutArgs, RunArgs,
+		TrainArgs,
+	},
 	content::ContentStore,
 	executor::Executor,
 	journal::Journal,
@@ -55,10 +61,7 @@ fn keypair(key: &KeyArgs) -> anyhow::Result<Keypair> {
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
 	let file = match &args.config {
-		Some(path) => toml::from_str(
-			&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-		)
-		.with_context(|| format!("{} is not a valid worker config", path.display()))?,
+		Some(path) => RunArgs::from_file(path)?,
 		None => RunArgs::default(),
 	};
 	let args = args.or(file);
@@ -132,7 +135,7 @@ async fn register(
 				tracing::warn!(error = %e, "cannot reach the node to register; retrying");
 				tokio::time::sleep(wait).await;
 				wait = (wait * 2).min(Duration::from_secs(10));
-			},
+			}
 		}
 	};
 	if chain.is_worker(&chain.at_best().await?, &me).await? {
@@ -150,10 +153,15 @@ async fn register(
 }
 
 async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
-	let chain = Chain::connect(&args.node).await.with_context(|| format!("connecting to {}", args.node))?;
+	let chain =
+		Chain::connect(&args.node).await.with_context(|| format!("connecting to {}", args.node))?;
 	let at = chain.at_best().await?;
 	let contributions = chain.approved_contributions(&at, &args.datanets).await?;
-	ensure!(!contributions.is_empty(), "datanets {:?} have no approved contribution", args.datanets);
+	ensure!(
+		!contributions.is_empty(),
+		"datanets {:?} have no approved contribution",
+		args.datanets
+	);
 	let store = ContentStore::open(&args.content_dir)?;
 	let mut examples = Vec::new();
 	for c in &contributions {
@@ -162,7 +170,12 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 			.with_context(|| format!("contribution {} of datanet {}", c.id, c.datanet))?;
 		examples.extend(parse_examples(c.id, &bytes)?);
 	}
-	let config = TrainConfig { epochs: args.epochs, hidden: args.hidden, seed: args.seed, ..Default::default() };
+	let config = TrainConfig {
+		epochs: args.epochs,
+		hidden: args.hidden,
+		seed: args.seed,
+		..Default::default()
+	};
 	eprintln!(
 		"training on {} examples from {} contributions of datanets {:?}",
 		examples.len(),
@@ -193,7 +206,8 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		.map(|(d, n)| (*d, (data_parts * n / total.max(1)) as u32))
 		.filter(|(_, p)| *p > 0)
 		.collect();
-	let parents: Vec<(u64, u32)> = args.parents.iter().map(|(m, pct)| (*m, pct * 10_000_000)).collect();
+	let parents: Vec<(u64, u32)> =
+		args.parents.iter().map(|(m, pct)| (*m, pct * 10_000_000)).collect();
 	let metadata = serde_json::json!({
 		"format": model.card.format,
 		"labels": model.card.labels,
@@ -209,7 +223,11 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		price: parse_trib(&args.price)?,
 	};
 	println!("trained: {} labels {:?}", model.card.format, model.card.labels);
-	println!("  training accuracy {:.1}%, final loss {:.4}", model.train_accuracy * 100.0, model.final_loss);
+	println!(
+		"  training accuracy {:.1}%, final loss {:.4}",
+		model.train_accuracy * 100.0,
+		model.final_loss
+	);
 	println!("  artifact_hash          {artifact_hash:?}");
 	println!("  attribution_index_hash {index_hash:?}");
 	println!("  uri                    {}", args.uri);
@@ -219,7 +237,8 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 	println!("  price_per_inference    {}", registration.price);
 	if args.register {
 		let signer = keypair(&args.key)?;
-		let model_id = chain.register_model(&signer, registration).await.context("register_model")?;
+		let model_id =
+			chain.register_model(&signer, registration).await.context("register_model")?;
 		println!("registered model {model_id}");
 	}
 	Ok(())

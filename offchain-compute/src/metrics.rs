@@ -1,8 +1,8 @@
 //! Prometheus metrics, served at `--prometheus-port` (`/metrics`).
 
 use polkadot_sdk::substrate_prometheus_endpoint::{
-	register, CounterVec, Gauge, Histogram, HistogramOpts, Opts, PrometheusError, Registry, U64,
-	Counter,
+	register, Counter, CounterVec, Gauge, Histogram, HistogramOpts, Opts, PrometheusError,
+	Registry, U64,
 };
 
 /// The worker's metrics.
@@ -37,15 +37,21 @@ impl Metrics {
 			)?,
 			inference_seconds: register(
 				Histogram::with_opts(
-					HistogramOpts::new("tributary_worker_inference_seconds", "Forward and backward pass")
-						.buckets(buckets.clone()),
+					HistogramOpts::new(
+						"tributary_worker_inference_seconds",
+						"Forward and backward pass",
+					)
+					.buckets(buckets.clone()),
 				)?,
 				registry,
 			)?,
 			attribution_seconds: register(
 				Histogram::with_opts(
-					HistogramOpts::new("tributary_worker_attribution_seconds", "Scoring against the index")
-						.buckets(buckets),
+					HistogramOpts::new(
+						"tributary_worker_attribution_seconds",
+						"Scoring against the index",
+					)
+					.buckets(buckets),
 				)?,
 				registry,
 			)?,

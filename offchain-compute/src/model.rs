@@ -135,10 +135,11 @@ impl Weights {
 		Weights {
 			w1: vs.var("w1", &[hidden, inputs], init),
 			b1: vs.zeros("b1", &[hidden]),
-			w2: vs.var("w2", &[classes, hidden], nn::Init::Randn {
-				mean: 0.0,
-				stdev: (1.0 / hidden as f64).sqrt(),
-			}),
+			w2: vs.var(
+				"w2",
+				&[classes, hidden],
+				nn::Init::Randn { mean: 0.0, stdev: (1.0 / hidden as f64).sqrt() },
+			),
 			b2: vs.zeros("b2", &[classes]),
 		}
 	}
@@ -238,8 +239,12 @@ pub fn train(
 	let y = Tensor::from_slice(&y);
 
 	let vs = nn::VarStore::new(device);
-	let weights =
-		Weights::new(&vs.root(), i64::from(card.featurizer.buckets), i64::from(card.hidden), classes);
+	let weights = Weights::new(
+		&vs.root(),
+		i64::from(card.featurizer.buckets),
+		i64::from(card.hidden),
+		classes,
+	);
 	let mut opt = nn::Adam::default().build(&vs, config.learning_rate)?;
 	let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
 	let mut order: Vec<i64> = (0..examples.len() as i64).collect();
@@ -356,10 +361,11 @@ pub fn read_index(path: &Path) -> Result<(ModelCard, AttributionIndex), ModelErr
 			"card" => card = Some(Vec::<u8>::try_from(&tensor)?),
 			"contributions" => contributions = Some(Vec::<i64>::try_from(&tensor)?),
 			"gradients" => gradients = Some(tensor),
-			_ => {},
+			_ => {}
 		}
 	}
-	let (Some(card), Some(contributions), Some(gradients)) = (card, contributions, gradients) else {
+	let (Some(card), Some(contributions), Some(gradients)) = (card, contributions, gradients)
+	else {
 		return Err(ModelError::BadIndex("it lacks card, contributions or gradients".into()));
 	};
 	let card: ModelCard =
@@ -425,10 +431,11 @@ impl LoadedModel {
 	/// The output bytes for class probabilities `probs`: the most probable
 	/// class (ties to the first) and its quantised probability.
 	pub fn output(&self, probs: &[f32]) -> Vec<u8> {
-		let (best, p) = probs
-			.iter()
-			.enumerate()
-			.fold((0, f32::MIN), |(bi, bp), (i, p)| if *p > bp { (i, *p) } else { (bi, bp) });
+		let (best, p) =
+			probs
+				.iter()
+				.enumerate()
+				.fold((0, f32::MIN), |(bi, bp), (i, p)| if *p > bp { (i, *p) } else { (bi, bp) });
 		let basis = (f64::from(p.clamp(0.0, 1.0)) * 10_000.0).round() as u32;
 		let label = serde_json::to_string(&self.card.labels[best]).unwrap_or_default();
 		format!("{{\"label\":{label},\"confidence\":{}.{:04}}}", basis / 10_000, basis % 10_000)

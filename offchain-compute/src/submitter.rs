@@ -95,7 +95,7 @@ impl Submitter {
 				None => {
 					lock(&self.journal)?.record_submission(gap, None, Step::Filler)?;
 					Call::Filler
-				},
+				}
 			};
 			tracing::info!(nonce = gap, step = ?call.step(), "resending under its nonce");
 			self.metrics.resubmissions.inc();
@@ -125,14 +125,14 @@ impl Submitter {
 				self.metrics.submissions.with_label_values(&[step.as_str()]).inc();
 				tracing::info!(?job_id, nonce, step = ?step, tx = ?hash, "sent");
 				Ok(true)
-			},
+			}
 			// Refused (a stale nonce, a full pool): the journal keeps the
 			// step, and the next block's repair decides again.
 			Err(ChainError::Refused(e)) => {
 				self.metrics.failures.with_label_values(&["refused"]).inc();
 				tracing::warn!(?job_id, nonce, step = ?step, error = %e, "the node refused a transaction");
 				Ok(false)
-			},
+			}
 			Err(e) => Err(Stop::Node(e)),
 		}
 	}

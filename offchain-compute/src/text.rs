@@ -92,8 +92,8 @@ impl Featurizer {
 		let mut counts = std::collections::BTreeMap::<usize, f32>::new();
 		for n in 1..=usize::from(self.max_ngram) {
 			for gram in words.windows(n) {
-				let bucket = u64::from_le_bytes(twox_64(gram.join(" ").as_bytes())) %
-					u64::from(self.buckets);
+				let bucket = u64::from_le_bytes(twox_64(gram.join(" ").as_bytes()))
+					% u64::from(self.buckets);
 				*counts.entry(bucket as usize).or_default() += 1.0;
 			}
 		}
@@ -123,12 +123,16 @@ mod tests {
 
 	#[test]
 	fn examples_are_label_tab_text_lines() {
-		let parsed = parse_examples(7, b"# comment\nsport\tThe match went on\n\nweather\t Rain \n")
-			.unwrap();
+		let parsed =
+			parse_examples(7, b"# comment\nsport\tThe match went on\n\nweather\t Rain \n").unwrap();
 		assert_eq!(
 			parsed,
 			vec![
-				Example { contribution: 7, label: "sport".into(), text: "The match went on".into() },
+				Example {
+					contribution: 7,
+					label: "sport".into(),
+					text: "The match went on".into()
+				},
 				Example { contribution: 7, label: "weather".into(), text: "Rain".into() },
 			]
 		);

@@ -111,13 +111,13 @@ impl Worker {
 					Err(Stop::Node(e)) => {
 						self.metrics.failures.with_label_values(&["node"]).inc();
 						tracing::warn!(error = %e, "lost the node")
-					},
+					}
 					Err(Stop::Journal(e)) => return Err(e.into()),
 				},
 				Err(e) => {
 					self.metrics.failures.with_label_values(&["node"]).inc();
 					tracing::warn!(error = %e, "cannot reach the node")
-				},
+				}
 			}
 			let delay = backoff.next().unwrap_or(self.options.max_backoff);
 			tracing::info!(delay_ms = delay.as_millis() as u64, "backing off before reconnecting");
@@ -141,7 +141,8 @@ impl Worker {
 		backoff: &mut backon::ExponentialBackoff,
 	) -> Result<(), Stop> {
 		let at = chain.at_best().await?;
-		let mut submitter = Submitter::start(chain, &at, &self.me, &self.journal, &self.metrics).await?;
+		let mut submitter =
+			Submitter::start(chain, &at, &self.me, &self.journal, &self.metrics).await?;
 		// After a (re)connect the events of missed blocks are gone: ask the
 		// chain what this worker is assigned to.
 		let assigned = chain.assignments(&at, &self.me).await?;
@@ -162,7 +163,12 @@ impl Worker {
 		Ok(())
 	}
 
-	async fn on_block(&self, chain: &Chain, at: &AtBlock, submitter: &mut Submitter) -> Result<(), Stop> {
+	async fn on_block(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		submitter: &mut Submitter,
+	) -> Result<(), Stop> {
 		let new = chain.new_assignments(at, &self.me).await?;
 		self.admit(chain, at, &new).await?;
 		submitter.on_block(chain, at).await?;
@@ -203,26 +209,36 @@ impl Worker {
 		let Some(view) = view else {
 			return self.finish(job.job_id, JobState::Abandoned, "the chain has no such job");
 		};
-		let ended = matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
+		let ended =
+			matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
 		match view.slot {
 			Slot::Revealed => return self.finish(job.job_id, JobState::Done, "revealed"),
-			Slot::Absent => return self.finish(job.job_id, JobState::Abandoned, "no longer assigned"),
-			_ if ended => return self.finish(job.job_id, JobState::Abandoned, "the job ended first"),
-			_ => {},
+			Slot::Absent => {
+				return self.finish(job.job_id, JobState::Abandoned, "no longer assigned")
+			}
+			_ if ended => {
+				return self.finish(job.job_id, JobState::Abandoned, "the job ended first")
+			}
+			_ => {}
 		}
-		match (job.state, view.slot, view.status) {
+		let mut state = job.state;
+		if matches!(state, JobState::Computed | JobState::CommitSent)
+			&& matches!(view.slot, Slot::Committed(_))
+		{
+			self.journal()?.set_state(job.job_id, JobState::Committed)?;
+			state = JobState::Committed;
+		}
+		match (state, view.slot, view.status) {
 			(JobState::Admitted, Slot::Assigned, _) => self.execute(chain, at, &job).await?,
 			(JobState::Computed, Slot::Assigned, JobStatus::Committing) => {
 				let call = self.commit_call(&job);
 				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
-			},
-			(JobState::Computed | JobState::CommitSent, Slot::Committed(_), _) =>
-				self.journal()?.set_state(job.job_id, JobState::Committed)?,
+			}
 			(JobState::Committed, Slot::Committed(_), JobStatus::Revealing) => {
 				let call = self.reveal_call(&job);
 				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
-			},
-			_ => {},
+			}
+			_ => {}
 		}
 		Ok(())
 	}
@@ -303,9 +319,9 @@ impl Worker {
 	}
 
 	fn journal(&self) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
-		self.journal
-			.lock()
-			.map_err(|_| Stop::Journal(JournalError::Corrupt("the journal lock is poisoned".into())))
+		self.journal.lock().map_err(|_| {
+			Stop::Journal(JournalError::Corrupt("the journal lock is poisoned".into()))
+		})
 	}
 }
 
@@ -338,7 +354,8 @@ async fn record_answers(
 					salt,
 				};
 				let recorded = journal.lock().map_err(|_| ()).and_then(|j| {
-					j.record_result(job_id, &result).map_err(|e| tracing::error!(job_id, error = %e))
+					j.record_result(job_id, &result)
+						.map_err(|e| tracing::error!(job_id, error = %e))
 				});
 				if recorded.is_ok() {
 					tracing::info!(
@@ -350,19 +367,21 @@ async fn record_answers(
 						"computed"
 					);
 				}
-			},
+			}
 			Err(e) => {
 				metrics.failures.with_label_values(&["inference"]).inc();
 				tracing::error!(job_id, error = %e, "inference failed");
-			},
+			}
 		}
 	}
 }
 
 /// Why following the chain stopped.
 #[derive(Debug)]
-pub(crate) enum Stop {
+pub enum Stop {
+	/// The node failed, was unreachable or too slow: reconnect.
 	Node(ChainError),
+	/// The journal failed: the worker must stop.
 	Journal(JournalError),
 }
 

@@ -1,6 +1,9 @@
 //! Proof of Attribution end to end: a model trained with libtorch, exported,
 //! loaded from its content-addressed files and asked real questions.
 
+// The library under test uses the crate's other dependencies.
+#![allow(unused_crate_dependencies)]
+
 use polkadot_sdk::sp_runtime::{PerThing, Perbill};
 use std::process::Command;
 use tributary_worker::{

@@ -9,7 +9,7 @@ import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 
-const running = new Set();
+export const running = new Set();
 function killAll() {
   for (const n of running) {
     try { n.proc.kill('SIGKILL'); } catch { /* already gone */ }
@@ -49,8 +49,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Starts one node. `args` are extra flags (e.g. ['--dev'] or ['--chain', 'local', '--alice']).
  * Returns a handle with the RPC url, its log path, and stop().
  */
-export async function startNode(name, args, { basePath } = {}) {
-  const rpcPort = await freePort();
+export async function startNode(name, args, { basePath, rpcPort: fixedRpcPort } = {}) {
+  const rpcPort = fixedRpcPort ?? await freePort();
   const p2pPort = await freePort();
   const promPort = await freePort();
   const base = basePath ?? mkdtempSync(join(tmpdir(), `trib-${name}-`));

@@ -1,0 +1,206 @@
+// The compute worker against a real dev node: data contributed on chain, a
+// model trained on it with libtorch and registered, three worker processes
+// that run jobs with Proof of Attribution, and the failures they must survive:
+// SIGKILL at each step, and the node going away under them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keyring } from '@polkadot/keyring';
+import { blake2AsHex } from '@polkadot/util-crypto';
+import { startNode, connect, waitFor, rpc } from './lib/node.js';
+import { sendOk, eventData } from './lib/tx.js';
+import { startWorker, workerCommand } from './lib/worker.js';
+
+const TRIB = 1_000_000_000_000n;
+const DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../demo/datanets');
+const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave' };
+
+let node;
+let api;
+let dir;
+let content;
+const k = {};
+const workers = {};
+const contributions = {}; // id -> file name
+let modelId;
+let failures = []; // every ExtrinsicFailed seen while the workers run
+let unsubscribeEvents;
+
+async function watchFailures() {
+  unsubscribeEvents = await api.query.system.events((events) => {
+    for (const { event } of events) {
+      if (event.section === 'system' && event.method === 'ExtrinsicFailed') {
+        failures.push(event.toHuman());
+      }
+    }
+  });
+}
+
+async function startWorkers() {
+  for (const [name, key] of Object.entries(WORKERS)) {
+    workers[name] = await startWorker(name, node, {
+      dir, devKey: key, content, extra: ['--register', '200', '--capacity', '2'],
+    });
+  }
+  await waitFor('three registered workers', async () => {
+    const found = await Promise.all(Object.keys(WORKERS).map((w) => rpc(node, 'compute_worker', [k[w].address])));
+    return found.every(Boolean);
+  }, 60_000, 250);
+  await Promise.all(Object.values(workers).map((w) => w.waitLog(/following the chain/)));
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'trib-worker-'));
+  content = join(dir, 'content');
+  node = await startNode('worker-node', ['--dev', '--dev-block-time', '1000']);
+  api = await connect(node);
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
+  for (const name of ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']) {
+    k[name.toLowerCase()] = keyring.addFromUri(`//${name}`);
+  }
+  await watchFailures();
+});
+
+after(async () => {
+  unsubscribeEvents?.();
+  for (const w of Object.values(workers)) await w.kill();
+  await api?.disconnect();
+  await node?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('contributions go into the content directory and on chain from several accounts', async () => {
+  const contributors = [k.bob, k.charlie, k.dave, k.eve, k.ferdie];
+  let n = 0;
+  for (const datanet of ['weather-sport', 'money-kitchen']) {
+    const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), k.alice);
+    const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
+    for (const file of readdirSync(join(DATANETS, datanet)).sort()) {
+      const path = join(DATANETS, datanet, file);
+      const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
+      const bytes = readFileSync(path);
+      assert.equal(hash, blake2AsHex(bytes), 'the content directory names files by blake2-256');
+      const who = contributors[n++ % contributors.length];
+      const events = await sendOk(api, api.tx.registry.contribute(datanetId, hash, bytes.length, file), who);
+      contributions[eventData(api, events, 'registry', 'ContributionSubmitted').contributionId] = file;
+    }
+  }
+  assert.equal(Object.keys(contributions).length, 12);
+});
+
+test('the model factory trains on the approved contributions and registers the model', async () => {
+  const out = workerCommand([
+    'train', '--node', node.url, '--datanet', '0', '--datanet', '1', '--content-dir', content,
+    '--epochs', '60', '--price', '1', '--register', '--dev-key', 'Alice',
+  ]);
+  const registered = /registered model (\d+)/.exec(out);
+  assert.ok(registered, out);
+  modelId = Number(registered[1]);
+  const accuracy = Number(/training accuracy ([0-9.]+)%/.exec(out)[1]);
+  assert.ok(accuracy >= 95, `training accuracy ${accuracy}%`);
+  const model = (await api.query.registry.models(modelId)).unwrap();
+  const artifact = /artifact_hash\s+(0x[0-9a-f]+)/.exec(out)[1];
+  assert.equal(model.artifactHash.toHex(), artifact);
+  // The artifact in the content directory is what the chain names.
+  const file = readFileSync(join(content, artifact.slice(2)));
+  assert.equal(blake2AsHex(file), artifact);
+  const upstream = await api.call.attributionApi.upstreamShares(modelId);
+  assert.equal(upstream.unwrap().length, 2, 'both datanets have a training share');
+});
+
+async function submit(input) {
+  const fee = (await api.call.computeApi.quote(modelId, null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(modelId, input, fee, null), k.ferdie);
+  return eventData(api, events, 'compute', 'JobSubmitted').jobId;
+}
+
+async function completed(jobId, timeoutMs = 90_000) {
+  return waitFor(`job ${jobId} to complete`, async () => {
+    const job = await rpc(node, 'compute_job', [jobId]);
+    if (job?.status === 'failed') throw new Error(`job ${jobId} failed: ${JSON.stringify(job)}`);
+    return job?.status === 'completed' ? job : null;
+  }, timeoutMs, 250);
+}
+
+async function stakes() {
+  const all = {};
+  for (const w of Object.keys(WORKERS)) {
+    all[w] = BigInt((await rpc(node, 'compute_worker', [k[w].address])).stake);
+  }
+  return all;
+}
+
+test('three workers run a job: the answer, its attribution, and every worker paid', async () => {
+  await startWorkers();
+  const before = await stakes();
+  const assignedAt = Date.now();
+  const jobId = await submit('Heavy rain and strong winds will hit the coast tonight');
+  const job = await completed(jobId);
+  const latencyMs = Date.now() - assignedAt;
+  const [outputHash, attribution] = job.outcome;
+  assert.equal(job.workers.length, 3);
+  for (const [, result] of job.workers) assert.ok(result.revealed, JSON.stringify(result));
+  // The answer is the label the model gave; the chain holds its hash.
+  const computed = workers.bob.log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `));
+  assert.match(computed, /output=\{"label":"weather","confidence":0\.\d{4}\}/);
+  const output = /output=(\{[^}]*\})/.exec(computed)[1];
+  assert.equal(outputHash, blake2AsHex(output));
+  // The contribution the question nearly copies is named first.
+  assert.ok(attribution.length > 0 && attribution.length <= 32);
+  assert.equal(contributions[attribution[0][0]], 'storm-warnings.txt', JSON.stringify(attribution));
+  const total = attribution.reduce((s, [, parts]) => s + parts, 0);
+  assert.ok(total <= 1_000_000_000);
+  assert.deepEqual(await stakes(), before, 'nobody was slashed');
+  for (const w of Object.values(workers)) {
+    const m = await w.metrics();
+    assert.equal(m['tributary_worker_submissions_total{step="commit"}'], 1);
+    assert.equal(m['tributary_worker_submissions_total{step="reveal"}'], 1);
+  }
+  console.log(`# one job, submission to completion with 1 s blocks: ${latencyMs} ms`);
+});
+
+for (const [step, marker] of [
+  ['after computing, before committing', (id) => new RegExp(`computed job_id=${id} `)],
+  ['after sending the commitment', (id) => new RegExp(`sent job_id=Some\\(${id}\\) .*step=Commit`)],
+  ['after sending the reveal', (id) => new RegExp(`sent job_id=Some\\(${id}\\) .*step=Reveal`)],
+]) {
+  test(`a worker killed ${step} finishes the job unslashed, each step sent once`, async () => {
+    const before = await stakes();
+    const failed = failures.length;
+    const jobId = await submit('The striker scored a late goal to win the cup final');
+    await workers.bob.waitLog(marker(jobId), 60_000);
+    await workers.bob.kill('SIGKILL');
+    workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content });
+    const job = await completed(jobId);
+    const bob = job.workers.find(([who]) => who === k.bob.address);
+    assert.ok(bob[1].revealed, `bob revealed: ${JSON.stringify(job.workers)}`);
+    assert.deepEqual(await stakes(), before, 'nobody was slashed');
+    assert.deepEqual(failures.slice(failed), [], 'no transaction failed: no step was sent twice');
+  });
+}
+
+test('the node goes away: workers back off without a storm, reconnect, and the job completes', async () => {
+  const jobId = await submit('Stocks rallied after the central bank held interest rates');
+  await waitFor(`job ${jobId} assigned`, async () => (await rpc(node, 'compute_job', [jobId]))?.status === 'committing', 30_000, 100);
+  unsubscribeEvents?.();
+  await api.disconnect();
+  const { rpcPort, base } = node;
+  await node.stop({ keepBase: true });
+  const attempts = async () => (await workers.charlie.metrics()).tributary_worker_connection_attempts_total;
+  const start = await attempts();
+  await new Promise((r) => setTimeout(r, 8000));
+  const during = (await attempts()) - start;
+  assert.ok(during >= 2, `the worker kept trying (${during} attempts)`);
+  assert.ok(during <= 8, `${during} connection attempts in 8 s: no retry storm`);
+  node = await startNode('worker-node', ['--dev', '--dev-block-time', '1000'], { basePath: base, rpcPort });
+  api = await connect(node);
+  await watchFailures();
+  const job = await completed(jobId);
+  assert.equal(job.workers.filter(([, r]) => r.revealed).length, 3);
+  const after = await completed(await submit('Knead the dough and bake the bread until brown'));
+  assert.equal(after.status, 'completed');
+  console.log(`# connection attempts while the node was down for 8 s: ${during}`);
+});
