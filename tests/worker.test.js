@@ -69,7 +69,7 @@ after(async () => {
   for (const w of Object.values(workers)) await w.kill();
   await api?.disconnect();
   await node?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
 test('contributions go into the content directory and on chain from several accounts', async () => {

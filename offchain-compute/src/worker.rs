@@ -38,7 +38,8 @@ use tributary_primitives::{JobId, JobStatus};
 pub struct Options {
 	/// The node's WebSocket URL.
 	pub node: String,
-	/// The longest a block's work may take before the node counts as slow.
+	/// The longest the worker waits for the next block, or spends on one,
+	/// before it counts the node as gone and reconnects.
 	pub block_timeout: Duration,
 	/// The first reconnect delay.
 	pub min_backoff: Duration,
@@ -105,7 +106,13 @@ impl Worker {
 		loop {
 			self.metrics.connection_attempts.inc();
 			tracing::info!(node = %self.options.node, "connecting");
-			match Chain::connect(&self.options.node).await {
+			let connected = tokio::time::timeout(
+				self.options.block_timeout,
+				Chain::connect(&self.options.node),
+			)
+			.await
+			.unwrap_or_else(|_| Err(ChainError::Node("connecting timed out".into())));
+			match connected {
 				Ok(chain) => match self.follow(&chain, &mut backoff).await {
 					Ok(()) => tracing::warn!("the node's block stream ended"),
 					Err(Stop::Node(e)) => {
@@ -141,6 +148,7 @@ impl Worker {
 		backoff: &mut backon::ExponentialBackoff,
 	) -> Result<(), Stop> {
 		let at = chain.at_best().await?;
+		let mut newest = at.block_number();
 		let mut submitter =
 			Submitter::start(chain, &at, &self.me, &self.journal, &self.metrics).await?;
 		// After a (re)connect the events of missed blocks are gone: ask the
@@ -149,8 +157,21 @@ impl Worker {
 		self.admit(chain, &at, &assigned).await?;
 		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
 		let mut blocks = chain.client().stream_best_blocks().await.map_err(node)?;
-		while let Some(block) = blocks.next().await {
+		loop {
+			// A node that stops producing blocks or answering is as good as
+			// gone: reconnect rather than wait on it forever.
+			let next = tokio::time::timeout(self.options.block_timeout, blocks.next())
+				.await
+				.map_err(|_| Stop::Node(ChainError::Node("no new block in time".into())))?;
+			let Some(block) = next else { break };
 			let block = block.map_err(node)?;
+			// A new subscription replays recent blocks first: the worker only
+			// moves forward from the state it started from.
+			if block.number() <= newest {
+				continue;
+			}
+			newest = block.number();
+			tracing::debug!(number = newest, hash = ?block.hash(), "best block");
 			let work = async {
 				let at = block.at().await.map_err(node)?;
 				self.on_block(chain, &at, &mut submitter).await
@@ -206,9 +227,9 @@ impl Worker {
 		job: JobRecord,
 		view: Option<JobView>,
 	) -> Result<(), Stop> {
-		let Some(view) = view else {
-			return self.finish(job.job_id, JobState::Abandoned, "the chain has no such job");
-		};
+		// Jobs are never removed on chain: a block without this one is older
+		// than its submission (a stream may start before it), so wait.
+		let Some(view) = view else { return Ok(()) };
 		let ended =
 			matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
 		match view.slot {

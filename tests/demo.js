@@ -1,0 +1,182 @@
+// The main job: a dev chain where data, models and compute earn. Started by
+// scripts/demo.sh (which builds first); `node demo.js --keep` leaves the
+// network running afterwards.
+//
+// One dev node and three compute workers on loopback; two datanets filled by
+// four contributors; a base model trained with libtorch on both and a child
+// model trained on one, registered with their lineage; a stream of questions;
+// then who earned what, adding up to the fees paid.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keyring } from '@polkadot/keyring';
+import { startNode, connect, waitFor, rpc, freePort } from './lib/node.js';
+import { sendOk, eventData } from './lib/tx.js';
+import { treasuryAddress } from './lib/chain.js';
+import { startWorker, workerCommand } from './lib/worker.js';
+
+const TRIB = 1_000_000_000_000n;
+const DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../demo/datanets');
+const keep = process.argv.includes('--keep');
+const QUESTIONS = [
+  ['base', 'Heavy rain and strong winds will hit the coast tonight'],
+  ['base', 'The striker scored a late goal to win the cup final'],
+  ['base', 'Stocks rallied after the central bank held interest rates'],
+  ['base', 'Knead the dough and bake the bread until the crust is brown'],
+  ['child', 'Snow and freezing temperatures are expected by morning'],
+  ['child', 'The point guard scored thirty points in the playoff game'],
+  ['base', 'Simmer the tomato sauce with garlic for twenty minutes'],
+  ['base', 'The startup closed a funding round led by venture capital'],
+];
+
+const trib = (units) => {
+  const whole = units / TRIB;
+  const frac = (units % TRIB).toString().padStart(12, '0').slice(0, 6);
+  return `${whole}.${frac}`;
+};
+const say = (line = '') => console.log(line);
+
+const started = Date.now();
+const dir = mkdtempSync(join(tmpdir(), 'tributary-demo-'));
+const content = join(dir, 'content');
+// 9944 (polkadot.js Apps' default) when it is free, else any free port.
+const port = process.env.RPC_PORT ? Number(process.env.RPC_PORT) : await new Promise((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => freePort().then(resolve));
+  probe.listen(9944, '127.0.0.1', () => probe.close(() => resolve(9944)));
+});
+say(`Tributary demo (working directory ${dir})`);
+const node = await startNode('demo', ['--dev', '--dev-block-time', '1000'], { basePath: join(dir, 'node'), rpcPort: port });
+const api = await connect(node);
+const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
+const who = {};
+for (const name of ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie', 'Worker1', 'Worker2', 'Worker3', 'Requester']) {
+  who[name] = keyring.addFromUri(`//${name}`);
+}
+const nameOf = (address) => Object.keys(who).find((n) => who[n].address === address) ?? address;
+
+say('\n1. Funding three compute workers and a requester from Alice');
+for (const name of ['Worker1', 'Worker2', 'Worker3', 'Requester']) {
+  await sendOk(api, api.tx.balances.transferKeepAlive(who[name].address, 1000n * TRIB), who.Alice);
+}
+
+say('2. Two datanets; four contributors add labelled text (content-addressed, hashes on chain)');
+const contributions = {};
+const contributors = ['Bob', 'Charlie', 'Dave', 'Eve'];
+let n = 0;
+for (const datanet of ['weather-sport', 'money-kitchen']) {
+  const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), who.Alice);
+  const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
+  for (const file of readdirSync(join(DATANETS, datanet)).sort()) {
+    const path = join(DATANETS, datanet, file);
+    const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
+    const contributor = contributors[n++ % contributors.length];
+    const events = await sendOk(api, api.tx.registry.contribute(datanetId, hash, readFileSync(path).length, file), who[contributor]);
+    const id = eventData(api, events, 'registry', 'ContributionSubmitted').contributionId;
+    contributions[id] = { file: `${datanet}/${file}`, contributor };
+  }
+  say(`   datanet ${datanetId} "${datanet}": ${readdirSync(join(DATANETS, datanet)).length} contributions`);
+}
+
+say('3. Training with libtorch (tributary-worker train) and registering the models');
+const trainModel = (args, key) => {
+  const out = workerCommand(['train', '--node', node.url, '--content-dir', content, '--epochs', '60', '--register', '--dev-key', key, ...args]);
+  const id = Number(/registered model (\d+)/.exec(out)[1]);
+  const accuracy = /training accuracy ([0-9.]+)%/.exec(out)[1];
+  return { id, accuracy };
+};
+const base = trainModel(['--datanet', '0', '--datanet', '1', '--price', '1'], 'Ferdie');
+say(`   model ${base.id} (Ferdie): both datanets, training accuracy ${base.accuracy}%`);
+const child = trainModel(['--datanet', '0', '--parent', `${base.id}:30`, '--price', '0.5'], 'Alice');
+say(`   model ${child.id} (Alice): weather-sport only, child of model ${base.id} with a 30% share`);
+const models = { base: base.id, child: child.id };
+
+say('4. Three compute workers register, stake and follow the chain');
+const workers = [];
+for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
+  workers.push(await startWorker(`worker${i + 1}`, node, {
+    dir, devKey: name, content, extra: ['--register', '200', '--capacity', '2'],
+  }));
+}
+await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
+const treasury = treasuryAddress(api);
+const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
+
+say(`5. ${QUESTIONS.length} questions, each answered by three workers and settled on chain\n`);
+const settled = [];
+let feesPaid = 0n;
+const jobs = [];
+for (const [model, question] of QUESTIONS) {
+  const fee = (await api.call.computeApi.quote(models[model], null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(models[model], question, fee, null), who.Requester);
+  const { jobId, fee: held } = eventData(api, events, 'compute', 'JobSubmitted');
+  feesPaid += BigInt(held);
+  jobs.push({ jobId, model, question });
+}
+for (const { jobId, model, question } of jobs) {
+  const job = await waitFor(`job ${jobId}`, async () => {
+    const j = await rpc(node, 'compute_job', [jobId]);
+    if (j?.status === 'failed') throw new Error(`job ${jobId} failed`);
+    return j?.status === 'completed' ? j : null;
+  }, 120_000, 250);
+  const line = workers[0].log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `)) ??
+    workers[1].log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `)) ?? '';
+  const answer = /output=(\{[^}]*\})/.exec(line)?.[1] ?? '(see the chain)';
+  const [, attribution] = job.outcome;
+  say(`   job ${jobId} [model ${models[model]}] "${question}"`);
+  say(`     answer ${answer}`);
+  for (const [id, parts] of attribution.slice(0, 3)) {
+    const c = contributions[id];
+    say(`     ${(parts / 1e7).toFixed(1).padStart(5)}%  contribution ${id} ${c.file} (${c.contributor})`);
+  }
+  if (attribution.length > 3) say(`            …and ${attribution.length - 3} more named contributions`);
+}
+
+// Every JobSettled so far: the split of every fee.
+const header = await api.rpc.chain.getHeader();
+for (let b = 1; b <= header.number.toNumber(); b++) {
+  const at = await api.at(await api.rpc.chain.getBlockHash(b));
+  for (const { event } of await at.query.system.events()) {
+    if (event.section === 'rewards' && event.method === 'JobSettled') settled.push(event.data);
+  }
+}
+const sum = (f) => settled.reduce((s, d) => s + d[f].toBigInt(), 0n);
+
+say('\n6. Who earned what');
+const rows = [];
+for (const name of ['Worker1', 'Worker2', 'Worker3']) {
+  rows.push([`${name} (compute)`, (await api.call.rewardsApi.claimable(who[name].address)).toBigInt()]);
+}
+for (const [label, id] of [[`Ferdie (model ${models.base} owner)`, models.base], [`Alice (model ${models.child} owner)`, models.child]]) {
+  rows.push([label, (await api.call.rewardsApi.modelEarnings(id)).toBigInt()]);
+}
+const byContributor = {};
+for (const id of Object.keys(contributions)) {
+  const earned = (await api.call.rewardsApi.contributionEarnings(id)).toBigInt();
+  const c = contributions[id].contributor;
+  byContributor[c] = (byContributor[c] ?? 0n) + earned;
+}
+for (const c of contributors) rows.push([`${c} (data contributions)`, byContributor[c] ?? 0n]);
+const treasuryNow = (await api.query.system.account(treasury)).data.free.toBigInt();
+rows.push(['Treasury', treasuryNow - treasuryBefore]);
+const total = rows.reduce((s, [, v]) => s + v, 0n);
+for (const [label, v] of rows) say(`   ${label.padEnd(34)} ${trib(v).padStart(14)} TRIB`);
+say(`   ${'-'.repeat(34)} ${'-'.repeat(14)}`);
+say(`   ${'total earned'.padEnd(34)} ${trib(total).padStart(14)} TRIB`);
+say(`   ${'fees paid by the requester'.padEnd(34)} ${trib(feesPaid).padStart(14)} TRIB`);
+say(`   ${'settled (JobSettled events)'.padEnd(34)} ${trib(sum('workerShare') + sum('modelShare') + sum('upstreamShare') + sum('dataShare') + sum('treasuryShare')).padStart(14)} TRIB`);
+const dust = feesPaid - total;
+say(`   ${'in pools, not yet credited'.padEnd(34)} ${trib(dust).padStart(14)} TRIB  (accumulator rounding carries)`);
+
+say(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+say(`polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A${node.rpcPort}#/explorer`);
+say(`worker metrics:   ${workers.map((w) => `http://127.0.0.1:${w.promPort}/metrics`).join(' ')}`);
+await api.disconnect();
+if (keep) {
+  say('\n--keep: the node and the workers keep running; Ctrl-C stops them.');
+  await new Promise(() => {});
+}
+for (const w of workers) await w.stop();
+await node.stop({ keepBase: true });
