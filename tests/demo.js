@@ -6,19 +6,19 @@
 // four contributors; a base model trained with libtorch on both and a child
 // model trained on one, registered with their lineage; a stream of questions;
 // then who earned what, adding up to the fees paid.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { startNode, connect, waitFor, rpc, freePort } from './lib/node.js';
+import { startNode, connect, freePort } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
-import { startWorker, workerCommand } from './lib/worker.js';
+import {
+  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob,
+} from './lib/worker.js';
 
 const TRIB = 1_000_000_000_000n;
-const DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../demo/datanets');
 const keep = process.argv.includes('--keep');
 const QUESTIONS = [
   ['base', 'Heavy rain and strong winds will hit the coast tonight'],
@@ -63,33 +63,17 @@ for (const name of ['Worker1', 'Worker2', 'Worker3', 'Requester']) {
 }
 
 say('2. Two datanets; four contributors add labelled text (content-addressed, hashes on chain)');
-const contributions = {};
 const contributors = ['Bob', 'Charlie', 'Dave', 'Eve'];
-let n = 0;
-for (const datanet of ['weather-sport', 'money-kitchen']) {
-  const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), who.Alice);
-  const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
-  for (const file of readdirSync(join(DATANETS, datanet)).sort()) {
-    const path = join(DATANETS, datanet, file);
-    const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
-    const contributor = contributors[n++ % contributors.length];
-    const events = await sendOk(api, api.tx.registry.contribute(datanetId, hash, readFileSync(path).length, file), who[contributor]);
-    const id = eventData(api, events, 'registry', 'ContributionSubmitted').contributionId;
-    contributions[id] = { file: `${datanet}/${file}`, contributor };
-  }
-  say(`   datanet ${datanetId} "${datanet}": ${readdirSync(join(DATANETS, datanet)).length} contributions`);
+const { datanets, contributions } = await contributeDemoData(api, content, who.Alice, contributors.map((c) => who[c]));
+for (const id of datanets) {
+  const files = Object.values(contributions).filter((c) => c.datanet === id);
+  say(`   datanet ${id} "${files[0].file.split('/')[0]}": ${files.length} contributions`);
 }
 
 say('3. Training with libtorch (tributary-worker train) and registering the models');
-const trainModel = (args, key) => {
-  const out = workerCommand(['train', '--node', node.url, '--content-dir', content, '--epochs', '60', '--register', '--dev-key', key, ...args]);
-  const id = Number(/registered model (\d+)/.exec(out)[1]);
-  const accuracy = /training accuracy ([0-9.]+)%/.exec(out)[1];
-  return { id, accuracy };
-};
-const base = trainModel(['--datanet', '0', '--datanet', '1', '--price', '1'], 'Ferdie');
+const base = trainModel(node, content, 'Ferdie', ['--datanet', String(datanets[0]), '--datanet', String(datanets[1]), '--price', '1']);
 say(`   model ${base.id} (Ferdie): both datanets, training accuracy ${base.accuracy}%`);
-const child = trainModel(['--datanet', '0', '--parent', `${base.id}:30`, '--price', '0.5'], 'Alice');
+const child = trainModel(node, content, 'Alice', ['--datanet', String(datanets[1]), '--parent', `${base.id}:30`, '--price', '0.5']);
 say(`   model ${child.id} (Alice): weather-sport only, child of model ${base.id} with a 30% share`);
 const models = { base: base.id, child: child.id };
 
@@ -116,20 +100,14 @@ for (const [model, question] of QUESTIONS) {
   jobs.push({ jobId, model, question });
 }
 for (const { jobId, model, question } of jobs) {
-  const job = await waitFor(`job ${jobId}`, async () => {
-    const j = await rpc(node, 'compute_job', [jobId]);
-    if (j?.status === 'failed') throw new Error(`job ${jobId} failed`);
-    return j?.status === 'completed' ? j : null;
-  }, 120_000, 250);
-  const line = workers[0].log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `)) ??
-    workers[1].log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `)) ?? '';
-  const answer = /output=(\{[^}]*\})/.exec(line)?.[1] ?? '(see the chain)';
+  const job = await completedJob(node, jobId, 120_000);
+  const answer = loggedOutput(workers, jobId) ?? '(see the chain)';
   const [, attribution] = job.outcome;
   say(`   job ${jobId} [model ${models[model]}] "${question}"`);
   say(`     answer ${answer}`);
   for (const [id, parts] of attribution.slice(0, 3)) {
     const c = contributions[id];
-    say(`     ${(parts / 1e7).toFixed(1).padStart(5)}%  contribution ${id} ${c.file} (${c.contributor})`);
+    say(`     ${(parts / 1e7).toFixed(1).padStart(5)}%  contribution ${id} ${c.file} (${contributors[c.contributor]})`);
   }
   if (attribution.length > 3) say(`            …and ${attribution.length - 3} more named contributions`);
 }
@@ -155,7 +133,7 @@ for (const [label, id] of [[`Ferdie (model ${models.base} owner)`, models.base],
 const byContributor = {};
 for (const id of Object.keys(contributions)) {
   const earned = (await api.call.rewardsApi.contributionEarnings(id)).toBigInt();
-  const c = contributions[id].contributor;
+  const c = contributors[contributions[id].contributor];
   byContributor[c] = (byContributor[c] ?? 0n) + earned;
 }
 for (const c of contributors) rows.push([`${c} (data contributions)`, byContributor[c] ?? 0n]);

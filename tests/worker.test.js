@@ -4,18 +4,19 @@
 // SIGKILL at each step, and the node going away under them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
-import { startWorker, workerCommand } from './lib/worker.js';
+import {
+  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, DEMO_DATANETS,
+} from './lib/worker.js';
+import { treasuryAddress } from './lib/chain.js';
 
 const TRIB = 1_000_000_000_000n;
-const DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../demo/datanets');
 const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave' };
 
 let node;
@@ -24,7 +25,7 @@ let dir;
 let content;
 const k = {};
 const workers = {};
-const contributions = {}; // id -> file name
+let contributions = {}; // id -> { file, contributor, datanet, hash }
 let modelId;
 let failures = []; // every ExtrinsicFailed seen while the workers run
 let unsubscribeEvents;
@@ -73,57 +74,48 @@ after(async () => {
 });
 
 test('contributions go into the content directory and on chain from several accounts', async () => {
-  const contributors = [k.bob, k.charlie, k.dave, k.eve, k.ferdie];
-  let n = 0;
-  for (const datanet of ['weather-sport', 'money-kitchen']) {
-    const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), k.alice);
-    const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
-    for (const file of readdirSync(join(DATANETS, datanet)).sort()) {
-      const path = join(DATANETS, datanet, file);
-      const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
-      const bytes = readFileSync(path);
-      assert.equal(hash, blake2AsHex(bytes), 'the content directory names files by blake2-256');
-      const who = contributors[n++ % contributors.length];
-      const events = await sendOk(api, api.tx.registry.contribute(datanetId, hash, bytes.length, file), who);
-      contributions[eventData(api, events, 'registry', 'ContributionSubmitted').contributionId] = file;
-    }
-  }
+  // Contributors that are not workers, so that what each earns is told apart.
+  ({ contributions } = await contributeDemoData(api, content, k.alice, [k.alice, k.eve, k.ferdie]));
   assert.equal(Object.keys(contributions).length, 12);
+  for (const { file, hash } of Object.values(contributions)) {
+    const bytes = readFileSync(join(DEMO_DATANETS, file));
+    assert.equal(hash, blake2AsHex(bytes), 'the content directory names files by blake2-256');
+    assert.deepEqual(readFileSync(join(content, hash.slice(2))), bytes);
+  }
 });
 
 test('the model factory trains on the approved contributions and registers the model', async () => {
-  const out = workerCommand([
-    'train', '--node', node.url, '--datanet', '0', '--datanet', '1', '--content-dir', content,
-    '--epochs', '60', '--price', '1', '--register', '--dev-key', 'Alice',
-  ]);
-  const registered = /registered model (\d+)/.exec(out);
-  assert.ok(registered, out);
-  modelId = Number(registered[1]);
-  const accuracy = Number(/training accuracy ([0-9.]+)%/.exec(out)[1]);
-  assert.ok(accuracy >= 95, `training accuracy ${accuracy}%`);
-  const model = (await api.query.registry.models(modelId)).unwrap();
-  const artifact = /artifact_hash\s+(0x[0-9a-f]+)/.exec(out)[1];
-  assert.equal(model.artifactHash.toHex(), artifact);
+  const model = trainModel(node, content, 'Alice', ['--datanet', '0', '--datanet', '1', '--price', '1']);
+  modelId = model.id;
+  assert.ok(model.accuracy >= 95, `training accuracy ${model.accuracy}%`);
+  const registered = (await api.query.registry.models(modelId)).unwrap();
+  const artifact = /artifact_hash\s+(0x[0-9a-f]+)/.exec(model.out)[1];
+  assert.equal(registered.artifactHash.toHex(), artifact);
   // The artifact in the content directory is what the chain names.
-  const file = readFileSync(join(content, artifact.slice(2)));
-  assert.equal(blake2AsHex(file), artifact);
+  assert.equal(blake2AsHex(readFileSync(join(content, artifact.slice(2)))), artifact);
   const upstream = await api.call.attributionApi.upstreamShares(modelId);
   assert.equal(upstream.unwrap().length, 2, 'both datanets have a training share');
 });
 
 async function submit(input) {
-  const fee = (await api.call.computeApi.quote(modelId, null)).unwrap().toBigInt();
-  const events = await sendOk(api, api.tx.compute.submitJob(modelId, input, fee, null), k.ferdie);
-  return eventData(api, events, 'compute', 'JobSubmitted').jobId;
+  const quote = (await api.call.computeApi.quote(modelId, null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(modelId, input, quote, null), k.ferdie);
+  const { jobId, fee } = eventData(api, events, 'compute', 'JobSubmitted');
+  return { jobId, fee: BigInt(fee) };
 }
 
-async function completed(jobId, timeoutMs = 90_000) {
-  return waitFor(`job ${jobId} to complete`, async () => {
-    const job = await rpc(node, 'compute_job', [jobId]);
-    if (job?.status === 'failed') throw new Error(`job ${jobId} failed: ${JSON.stringify(job)}`);
-    return job?.status === 'completed' ? job : null;
-  }, timeoutMs, 250);
+/** The `JobSettled` split of `jobId`, searched in the latest blocks. */
+async function settledSplit(jobId) {
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  for (let b = best; b > Math.max(0, best - 30); b--) {
+    const events = await (await api.at(await api.rpc.chain.getBlockHash(b))).query.system.events();
+    const found = eventData(api, events, 'rewards', 'JobSettled');
+    if (found && found.jobId === jobId) return found;
+  }
+  throw new Error(`no JobSettled for job ${jobId}`);
 }
+
+const completed = (jobId) => completedJob(node, jobId);
 
 async function stakes() {
   const all = {};
@@ -133,26 +125,47 @@ async function stakes() {
   return all;
 }
 
-test('three workers run a job: the answer, its attribution, and every worker paid', async () => {
+test('three workers run a job: the answer, its attribution, and the fee split among all who earned it', async () => {
   await startWorkers();
   const before = await stakes();
-  const assignedAt = Date.now();
-  const jobId = await submit('Heavy rain and strong winds will hit the coast tonight');
+  const treasury = treasuryAddress(api);
+  const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
+  const submittedAt = Date.now();
+  const { jobId, fee } = await submit('Heavy rain and strong winds will hit the coast tonight');
   const job = await completed(jobId);
-  const latencyMs = Date.now() - assignedAt;
+  const latencyMs = Date.now() - submittedAt;
   const [outputHash, attribution] = job.outcome;
   assert.equal(job.workers.length, 3);
   for (const [, result] of job.workers) assert.ok(result.revealed, JSON.stringify(result));
   // The answer is the label the model gave; the chain holds its hash.
-  const computed = workers.bob.log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `));
-  assert.match(computed, /output=\{"label":"weather","confidence":0\.\d{4}\}/);
-  const output = /output=(\{[^}]*\})/.exec(computed)[1];
+  const output = loggedOutput(Object.values(workers), jobId);
+  assert.match(output, /^\{"label":"weather","confidence":0\.\d{4}\}$/);
   assert.equal(outputHash, blake2AsHex(output));
   // The contribution the question nearly copies is named first.
   assert.ok(attribution.length > 0 && attribution.length <= 32);
-  assert.equal(contributions[attribution[0][0]], 'storm-warnings.txt', JSON.stringify(attribution));
-  const total = attribution.reduce((s, [, parts]) => s + parts, 0);
-  assert.ok(total <= 1_000_000_000);
+  assert.equal(contributions[attribution[0][0]].file, 'weather-sport/storm-warnings.txt', JSON.stringify(attribution));
+  assert.ok(attribution.reduce((s, [, parts]) => s + parts, 0) <= 1_000_000_000);
+
+  // Settlement: every worker, the model's owner, the contributions (named and
+  // through their datanets' pools) and the treasury, adding up to the fee.
+  const split = await settledSplit(jobId);
+  const parts = ['workerShare', 'modelShare', 'upstreamShare', 'dataShare', 'treasuryShare'];
+  assert.equal(parts.reduce((s, p) => s + BigInt(split[p]), 0n), fee);
+  for (const w of Object.keys(WORKERS)) {
+    assert.equal((await api.call.rewardsApi.claimable(k[w].address)).toBigInt(), BigInt(split.workerShare) / 3n);
+  }
+  assert.equal((await api.call.rewardsApi.modelEarnings(modelId)).toBigInt(), BigInt(split.modelShare));
+  const earned = {};
+  for (const id of Object.keys(contributions)) {
+    earned[id] = (await api.call.rewardsApi.contributionEarnings(id)).toBigInt();
+  }
+  const toData = Object.values(earned).reduce((s, e) => s + e, 0n);
+  const dust = BigInt(split.upstreamShare) + BigInt(split.dataShare) - toData;
+  assert.ok(dust >= 0n && dust < 12n, `the pools hold back at most rounding carries (${dust})`);
+  const [top] = attribution[0];
+  assert.ok(Object.entries(earned).every(([id, e]) => e <= earned[top] || id === String(top)), 'the top contribution earned most');
+  const treasuryNow = (await api.query.system.account(treasury)).data.free.toBigInt();
+  assert.equal(treasuryNow - treasuryBefore, BigInt(split.treasuryShare));
   assert.deepEqual(await stakes(), before, 'nobody was slashed');
   for (const w of Object.values(workers)) {
     const m = await w.metrics();
@@ -170,7 +183,7 @@ for (const [step, marker] of [
   test(`a worker killed ${step} finishes the job unslashed, each step sent once`, async () => {
     const before = await stakes();
     const failed = failures.length;
-    const jobId = await submit('The striker scored a late goal to win the cup final');
+    const { jobId } = await submit('The striker scored a late goal to win the cup final');
     await workers.bob.waitLog(marker(jobId), 60_000);
     await workers.bob.kill('SIGKILL');
     workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content });
@@ -183,7 +196,7 @@ for (const [step, marker] of [
 }
 
 test('the node goes away: workers back off without a storm, reconnect, and the job completes', async () => {
-  const jobId = await submit('Stocks rallied after the central bank held interest rates');
+  const { jobId } = await submit('Stocks rallied after the central bank held interest rates');
   await waitFor(`job ${jobId} assigned`, async () => (await rpc(node, 'compute_job', [jobId]))?.status === 'committing', 30_000, 100);
   unsubscribeEvents?.();
   await api.disconnect();
@@ -200,7 +213,7 @@ test('the node goes away: workers back off without a storm, reconnect, and the j
   await watchFailures();
   const job = await completed(jobId);
   assert.equal(job.workers.filter(([, r]) => r.revealed).length, 3);
-  const after = await completed(await submit('Knead the dough and bake the bread until brown'));
+  const after = await completed((await submit('Knead the dough and bake the bread until brown')).jobId);
   assert.equal(after.status, 'completed');
   console.log(`# connection attempts while the node was down for 8 s: ${during}`);
 });

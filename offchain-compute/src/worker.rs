@@ -22,6 +22,7 @@ use crate::{
 	submitter::Submitter,
 };
 use backon::BackoffBuilder;
+use futures::{future::join_all, FutureExt};
 use rand::RngCore;
 use std::{
 	collections::HashSet,
@@ -164,17 +165,25 @@ impl Worker {
 				.await
 				.map_err(|_| Stop::Node(ChainError::Node("no new block in time".into())))?;
 			let Some(block) = next else { break };
-			let block = block.map_err(node)?;
+			let mut block = block.map_err(node)?;
+			// When blocks come faster than the worker handles them, it jumps
+			// to the newest: acting on stale state would miss windows.
+			let mut skipped = false;
+			while let Some(Some(newer)) = blocks.next().now_or_never() {
+				block = newer.map_err(node)?;
+				skipped = true;
+			}
 			// A new subscription replays recent blocks first: the worker only
 			// moves forward from the state it started from.
 			if block.number() <= newest {
 				continue;
 			}
+			skipped |= block.number() > newest + 1;
 			newest = block.number();
-			tracing::debug!(number = newest, hash = ?block.hash(), "best block");
+			tracing::debug!(number = newest, hash = ?block.hash(), skipped, "best block");
 			let work = async {
 				let at = block.at().await.map_err(node)?;
-				self.on_block(chain, &at, &mut submitter).await
+				self.on_block(chain, &at, &mut submitter, skipped).await
 			};
 			tokio::time::timeout(self.options.block_timeout, work)
 				.await
@@ -189,14 +198,21 @@ impl Worker {
 		chain: &Chain,
 		at: &AtBlock,
 		submitter: &mut Submitter,
+		skipped: bool,
 	) -> Result<(), Stop> {
-		let new = chain.new_assignments(at, &self.me).await?;
+		// The events of skipped blocks are not read: then the ComputeApi
+		// says what this worker is assigned to.
+		let new = if skipped {
+			chain.assignments(at, &self.me).await?
+		} else {
+			chain.new_assignments(at, &self.me).await?
+		};
 		self.admit(chain, at, &new).await?;
 		submitter.on_block(chain, at).await?;
 		let open = self.journal()?.open_jobs()?;
-		for job in open {
-			let view = chain.job(at, job.job_id, &self.me).await?;
-			self.step(chain, at, submitter, job, view).await?;
+		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
+		for (job, view) in open.into_iter().zip(views) {
+			self.step(chain, at, submitter, job, view?).await?;
 		}
 		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);

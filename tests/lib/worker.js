@@ -2,10 +2,12 @@
 // directory each for the journal, a shared content directory, and a log file
 // the test can watch. Stopped with the node helpers' guarantee.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { running, freePort, waitFor } from './node.js';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { running, freePort, waitFor, rpc } from './node.js';
+import { sendOk, eventData } from './tx.js';
 
 /** The worker binary: $TRIBUTARY_WORKER, else the release build in the shared target dir. */
 export function workerBinary() {
@@ -70,4 +72,68 @@ export async function startWorker(name, node, { dir, devKey, content, extra = []
   proc.on('exit', () => { worker.exited = true; });
   running.add(worker);
   return worker;
+}
+
+/** The demo datanets shipped in the repository: `demo/datanets/<name>/*.txt`. */
+export const DEMO_DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../../demo/datanets');
+
+/**
+ * Creates the demo datanets (owned by `owner`, open), puts each file into the
+ * content directory `content` and contributes it on chain, taking turns among
+ * `contributors`. Returns `{ datanets: [id…], contributions: { id: { file, contributor, datanet } } }`,
+ * contributors named by their index in `contributors`.
+ */
+export async function contributeDemoData(api, content, owner, contributors) {
+  const datanets = [];
+  const contributions = {};
+  let n = 0;
+  for (const datanet of readdirSync(DEMO_DATANETS).sort()) {
+    const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), owner);
+    const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
+    datanets.push(datanetId);
+    for (const file of readdirSync(join(DEMO_DATANETS, datanet)).sort()) {
+      const path = join(DEMO_DATANETS, datanet, file);
+      const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
+      const contributor = n++ % contributors.length;
+      const events = await sendOk(
+        api, api.tx.registry.contribute(datanetId, hash, readFileSync(path).length, file), contributors[contributor],
+      );
+      const id = eventData(api, events, 'registry', 'ContributionSubmitted').contributionId;
+      contributions[id] = { file: `${datanet}/${file}`, contributor, datanet: datanetId, hash };
+    }
+  }
+  return { datanets, contributions };
+}
+
+/**
+ * Trains a model with `tributary-worker train --register` signed by `//<devKey>`;
+ * `args` picks datanets, parents and price. Returns `{ id, accuracy, out }`.
+ */
+export function trainModel(node, content, devKey, args) {
+  const out = workerCommand([
+    'train', '--node', node.url, '--content-dir', content, '--epochs', '60',
+    '--register', '--dev-key', devKey, ...args,
+  ]);
+  const registered = /registered model (\d+)/.exec(out);
+  if (!registered) throw new Error(`train registered no model:\n${out}`);
+  return { id: Number(registered[1]), accuracy: Number(/training accuracy ([0-9.]+)%/.exec(out)[1]), out };
+}
+
+/** The output a worker logged for `jobId` (`{"label":…}`), if any worker did. */
+export function loggedOutput(workers, jobId) {
+  for (const w of workers) {
+    const line = w.log().split('\n').find((l) => l.includes(`computed job_id=${jobId} `));
+    const output = line && /output=(\{[^}]*\})/.exec(line)?.[1];
+    if (output) return output;
+  }
+  return undefined;
+}
+
+/** Waits until job `jobId` completes and returns its record; throws if it fails. */
+export async function completedJob(node, jobId, timeoutMs = 90_000) {
+  return waitFor(`job ${jobId} to complete`, async () => {
+    const job = await rpc(node, 'compute_job', [jobId]);
+    if (job?.status === 'failed') throw new Error(`job ${jobId} failed: ${JSON.stringify(job)}`);
+    return job?.status === 'completed' ? job : null;
+  }, timeoutMs, 250);
 }
