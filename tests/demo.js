@@ -89,7 +89,13 @@ const treasury = treasuryAddress(api);
 const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
 
 say(`5. ${QUESTIONS.length} questions, each answered by three workers and settled on chain\n`);
+// Every JobSettled from here on: the split of every fee.
 const settled = [];
+const unsubscribe = await api.query.system.events((events) => {
+  for (const { event } of events) {
+    if (event.section === 'rewards' && event.method === 'JobSettled') settled.push(event.data);
+  }
+});
 let feesPaid = 0n;
 const jobs = [];
 for (const [model, question] of QUESTIONS) {
@@ -112,16 +118,9 @@ for (const { jobId, model, question } of jobs) {
   if (attribution.length > 3) say(`            …and ${attribution.length - 3} more named contributions`);
 }
 
-// Every JobSettled so far: the split of every fee.
-const header = await api.rpc.chain.getHeader();
-for (let b = 1; b <= header.number.toNumber(); b++) {
-  const at = await api.at(await api.rpc.chain.getBlockHash(b));
-  for (const { event } of await at.query.system.events()) {
-    if (event.section === 'rewards' && event.method === 'JobSettled') settled.push(event.data);
-  }
-}
 const sum = (f) => settled.reduce((s, d) => s + d[f].toBigInt(), 0n);
 
+unsubscribe();
 say('\n6. Who earned what');
 const rows = [];
 for (const name of ['Worker1', 'Worker2', 'Worker3']) {

@@ -83,26 +83,37 @@ test('a flood past the queue bound is refused with QueueFull; the price rises; e
   const senders = [k.alice, k.ferdie];
   const nonces = await Promise.all(senders.map(async (s) => (await api.rpc.system.accountNextIndex(s.address)).toNumber()));
   const total = capacity + 40;
-  // All at once, with explicit nonces, so they land in the same few blocks.
-  const results = await Promise.all(Array.from({ length: total }, (_, i) => {
+  // Outcomes are read from the blocks' events: each submission either
+  // opens a job (JobSubmitted) or fails at dispatch (ExtrinsicFailed).
+  const accepted = [];
+  const refused = [];
+  const unsubscribe = await api.rpc.chain.subscribeNewHeads(async (header) => {
+    const events = await (await api.at(header.hash)).query.system.events();
+    for (const { event } of events) {
+      if (event.section === 'compute' && event.method === 'JobSubmitted') accepted.push(event.data.jobId.toNumber());
+      if (event.section === 'system' && event.method === 'ExtrinsicFailed') {
+        const e = event.data.dispatchError;
+        refused.push(e.isModule ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(e.asModule)) : e.toString());
+      }
+    }
+  });
+  // All at once, signed with explicit nonces, so they land in the same few blocks.
+  await Promise.all(Array.from({ length: total }, async (_, i) => {
     const s = i % senders.length;
     const tx = api.tx.compute.submitJob(modelId, `Flood question ${i}: rain, goals, stocks or bread?`, maxFee, null);
-    return new Promise((resolve, reject) => {
-      tx.signAndSend(senders[s], { nonce: nonces[s] + Math.floor(i / senders.length) }, ({ status, events, dispatchError }) => {
-        if (!status.isInBlock) return;
-        const error = dispatchError?.isModule ? api.registry.findMetaError(dispatchError.asModule) : null;
-        resolve({ error: error && `${error.section}.${error.name}`, jobId: eventData(api, events, 'compute', 'JobSubmitted')?.jobId });
-      }).catch(reject);
-    });
+    await tx.signAsync(senders[s], { nonce: nonces[s] + Math.floor(i / senders.length) });
+    await api.rpc.author.submitExtrinsic(tx);
   }));
-  const accepted = results.filter((r) => r.jobId !== undefined).map((r) => r.jobId);
-  const refused = results.filter((r) => r.error);
+  await waitFor('every submission to be decided', () => accepted.length + refused.length >= total, 60_000, 250);
+  unsubscribe();
   assert.ok(refused.length > 0, 'some submissions were refused');
-  assert.ok(refused.every((r) => r.error === 'compute.QueueFull'), JSON.stringify(refused.slice(0, 3)));
+  const other = refused.filter((e) => e !== 'compute.QueueFull');
+  assert.deepEqual(other, [], `${other.length} submissions failed otherwise`);
   assert.equal(accepted.length + refused.length, total);
   const queue = await api.call.computeApi.queue();
   assert.ok(queue.depth.toNumber() <= capacity);
-  assert.ok(await quote() > priceBefore, 'congestion raised the price');
+  // Congestion moves at the next block's start.
+  await waitFor('congestion to raise the price', async () => (await quote()) > priceBefore, 10_000, 250);
 
   const started = Date.now();
   for (const jobId of accepted) await completedJob(node, jobId, 600_000);

@@ -204,8 +204,9 @@ impl Chain {
 		self.rpc.system_account_next_index(who).await.map_err(node)
 	}
 
-	/// Signs `step` with `signer` under `nonce` and sends it, without waiting
-	/// for inclusion. For a commit `commitment` is set; for a reveal, `reveal`.
+	/// Signs `call` with `signer` under `nonce` (offline, mortal for 64
+	/// blocks from `at`) and hands it to the node's pool, without waiting for
+	/// inclusion: the node answers once it has validated it.
 	pub async fn submit(
 		&self,
 		at: &AtBlock,
@@ -213,43 +214,43 @@ impl Chain {
 		nonce: u64,
 		call: Call,
 	) -> Result<H256, ChainError> {
-		let params = DefaultExtrinsicParamsBuilder::<Config>::new().nonce(nonce).mortal(64).build();
-		let mut txs = at.transactions();
-		let tx = match call {
-			Call::Commit { job_id, commitment } => {
-				txs.create_signed(
+		let params = DefaultExtrinsicParamsBuilder::<Config>::new()
+			.nonce(nonce)
+			.mortal_from_unchecked(64, at.block_number(), at.block_hash())
+			.build();
+		let txs = at.transactions();
+		let signed = match call {
+			Call::Commit { job_id, commitment } => txs
+				.create_signable_offline(
 					&runtime::transactions().compute().commit_result(job_id, commitment),
-					signer,
 					params,
 				)
-				.await
-			}
-			Call::Reveal { job_id, output, attribution, salt } => {
-				txs.create_signed(
+				.and_then(|mut tx| tx.sign(signer)),
+			Call::Reveal { job_id, output, attribution, salt } => txs
+				.create_signable_offline(
 					&runtime::transactions().compute().reveal_result(
 						job_id,
 						BoundedVec(output),
 						BoundedVec(attribution.into_iter().map(|(c, p)| (c, Perbill(p))).collect()),
 						salt,
 					),
-					signer,
 					params,
 				)
-				.await
-			}
-			Call::Filler => {
-				txs.create_signed(
+				.and_then(|mut tx| tx.sign(signer)),
+			Call::Filler => txs
+				.create_signable_offline(
 					&runtime::transactions()
 						.system()
 						.remark(b"tributary-worker: nonce filler".to_vec()),
-					signer,
 					params,
 				)
-				.await
-			}
+				.and_then(|mut tx| tx.sign(signer)),
 		}
 		.map_err(node)?;
-		tx.submit().await.map_err(|e| ChainError::Refused(e.to_string()))
+		self.rpc.author_submit_extrinsic(signed.encoded()).await.map_err(|e| match e {
+			subxt::rpcs::Error::User(e) => ChainError::Refused(e.to_string()),
+			other => node(other),
+		})
 	}
 }
 

@@ -16,6 +16,7 @@ use crate::{
 	metrics::Metrics,
 	worker::Stop,
 };
+use futures::future::join_all;
 use std::sync::{Arc, Mutex};
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::Keypair;
@@ -58,20 +59,28 @@ impl Submitter {
 		Ok(())
 	}
 
-	/// Journals `call` under the next nonce, then sends it.
+	/// Journals each call under the next nonce, in order, then sends them
+	/// all at once: the node's pool orders them by nonce, and a block's steps
+	/// never wait on one another's round trips.
 	pub async fn send(
 		&mut self,
 		chain: &Chain,
 		at: &AtBlock,
 		signer: &Keypair,
-		job_id: Option<JobId>,
-		call: Option<Call>,
+		calls: Vec<(JobId, Call)>,
 	) -> Result<(), Stop> {
-		let Some(call) = call else { return Ok(()) };
-		let nonce = self.next;
-		lock(&self.journal)?.record_submission(nonce, job_id, call.step())?;
-		self.next += 1;
-		self.transmit(chain, at, signer, nonce, call).await.map(drop)
+		let mut signed = Vec::with_capacity(calls.len());
+		for (job_id, call) in calls {
+			let nonce = self.next;
+			lock(&self.journal)?.record_submission(nonce, Some(job_id), call.step())?;
+			self.next += 1;
+			signed.push((nonce, call));
+		}
+		let sent = join_all(
+			signed.into_iter().map(|(nonce, call)| self.transmit(chain, at, signer, nonce, call)),
+		)
+		.await;
+		sent.into_iter().try_for_each(|r| r.map(drop))
 	}
 
 	/// Resends, under their own nonces, the journaled steps the node no

@@ -211,9 +211,14 @@ impl Worker {
 		submitter.on_block(chain, at).await?;
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
+		let mut calls = Vec::new();
 		for (job, view) in open.into_iter().zip(views) {
-			self.step(chain, at, submitter, job, view?).await?;
+			let job_id = job.job_id;
+			if let Some(call) = self.step(chain, at, job, view?).await? {
+				calls.push((job_id, call));
+			}
 		}
+		submitter.send(chain, at, &self.signer, calls).await?;
 		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
 		Ok(())
@@ -234,18 +239,19 @@ impl Worker {
 		Ok(())
 	}
 
-	/// Takes the next step of one journaled job, given the chain's view.
+	/// Takes the next step of one journaled job, given the chain's view:
+	/// journal bookkeeping and inference here, the transaction to send (if
+	/// any) returned.
 	async fn step(
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
-		submitter: &mut Submitter,
 		job: JobRecord,
 		view: Option<JobView>,
-	) -> Result<(), Stop> {
+	) -> Result<Option<Call>, Stop> {
 		// Jobs are never removed on chain: a block without this one is older
 		// than its submission (a stream may start before it), so wait.
-		let Some(view) = view else { return Ok(()) };
+		let Some(view) = view else { return Ok(None) };
 		let ended =
 			matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
 		match view.slot {
@@ -265,19 +271,17 @@ impl Worker {
 			self.journal()?.set_state(job.job_id, JobState::Committed)?;
 			state = JobState::Committed;
 		}
-		match (state, view.slot, view.status) {
-			(JobState::Admitted, Slot::Assigned, _) => self.execute(chain, at, &job).await?,
-			(JobState::Computed, Slot::Assigned, JobStatus::Committing) => {
-				let call = self.commit_call(&job);
-				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
+		Ok(match (state, view.slot, view.status) {
+			(JobState::Admitted, Slot::Assigned, _) => {
+				self.execute(chain, at, &job).await?;
+				None
 			}
+			(JobState::Computed, Slot::Assigned, JobStatus::Committing) => self.commit_call(&job),
 			(JobState::Committed, Slot::Committed(_), JobStatus::Revealing) => {
-				let call = self.reveal_call(&job);
-				submitter.send(chain, at, &self.signer, Some(job.job_id), call).await?;
+				self.reveal_call(&job)
 			}
-			_ => {}
-		}
-		Ok(())
+			_ => None,
+		})
 	}
 
 	/// Whether the step journaled for `job_id` is still the one to take, for
@@ -327,7 +331,9 @@ impl Worker {
 			return Ok(());
 		}
 		let Some(files) = chain.model(at, job.model_id).await? else {
-			return self.finish(job.job_id, JobState::Abandoned, "its model is not registered");
+			return self
+				.finish(job.job_id, JobState::Abandoned, "its model is not registered")
+				.map(drop);
 		};
 		let answers = self.answers.clone();
 		let job_id = job.job_id;
@@ -347,12 +353,12 @@ impl Worker {
 		Ok(())
 	}
 
-	fn finish(&self, job_id: JobId, state: JobState, why: &str) -> Result<(), Stop> {
+	fn finish(&self, job_id: JobId, state: JobState, why: &str) -> Result<Option<Call>, Stop> {
 		self.journal()?.set_state(job_id, state)?;
 		let outcome = if state == JobState::Done { "revealed" } else { "abandoned" };
 		self.metrics.jobs.with_label_values(&[outcome]).inc();
 		tracing::info!(job_id, outcome, why, "job finished");
-		Ok(())
+		Ok(None)
 	}
 
 	fn journal(&self) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
