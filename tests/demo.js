@@ -6,7 +6,7 @@
 // four contributors; a base model trained with libtorch on both and a child
 // model trained on one, registered with their lineage; a stream of questions;
 // then who earned what, adding up to the fees paid.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ const say = (line = '') => console.log(line);
 const started = Date.now();
 const dir = mkdtempSync(join(tmpdir(), 'tributary-demo-'));
 const content = join(dir, 'content');
+mkdirSync(join(dir, 'node'));
 // 9944 (polkadot.js Apps' default) when it is free, else any free port.
 const port = process.env.RPC_PORT ? Number(process.env.RPC_PORT) : await new Promise((resolve) => {
   const probe = createServer();
