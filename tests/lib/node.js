@@ -20,15 +20,21 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => { killAll(); process.exit(130); });
 }
 
-/** The node binary: $TRIBUTARY_NODE, else the release build in the shared target dir. */
-export function nodeBinary() {
+/**
+ * A binary this project builds: `$<envVar>`, else the release build of
+ * `name` in the shared target dir.
+ */
+export function projectBinary(name, envVar) {
   const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/tributary/target');
-  const bin = process.env.TRIBUTARY_NODE || join(target, 'release/tributary-node');
+  const bin = process.env[envVar] || join(target, `release/${name}`);
   if (!existsSync(bin)) {
-    throw new Error(`tributary-node not found at ${bin}: build it with 'cargo build --release -p tributary-node' or set TRIBUTARY_NODE`);
+    throw new Error(`${name} not found at ${bin}: build it with 'cargo build --release -p ${name}' or set ${envVar}`);
   }
   return bin;
 }
+
+/** The node binary: $TRIBUTARY_NODE, else the release build in the shared target dir. */
+export const nodeBinary = () => projectBinary('tributary-node', 'TRIBUTARY_NODE');
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort() {

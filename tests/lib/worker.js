@@ -3,21 +3,13 @@
 // the test can watch. Stopped with the node helpers' guarantee.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { running, freePort, waitFor, rpc } from './node.js';
+import { running, freePort, waitFor, rpc, projectBinary } from './node.js';
 import { sendOk, eventData } from './tx.js';
 
 /** The worker binary: $TRIBUTARY_WORKER, else the release build in the shared target dir. */
-export function workerBinary() {
-  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/tributary/target');
-  const bin = process.env.TRIBUTARY_WORKER || join(target, 'release/tributary-worker');
-  if (!existsSync(bin)) {
-    throw new Error(`tributary-worker not found at ${bin}: build it with 'cargo build --release -p tributary-worker' or set TRIBUTARY_WORKER`);
-  }
-  return bin;
-}
+export const workerBinary = () => projectBinary('tributary-worker', 'TRIBUTARY_WORKER');
 
 /** Runs a one-shot worker command (`put`, `train`, `infer`) and returns its stdout. */
 export function workerCommand(args) {
