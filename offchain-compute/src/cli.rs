@@ -251,10 +251,13 @@ pub struct BenchArgs {
 	pub examples: usize,
 }
 
-/// Logs to standard error, filtered as `RUST_LOG` filters.
+/// Logs to standard error, filtered as `RUST_LOG` filters; colours only on
+/// a terminal, so log files stay plain text.
 pub fn init_logging(filter: &str) {
+	use std::io::IsTerminal;
 	tracing_subscriber::fmt()
 		.with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+		.with_ansi(std::io::stderr().is_terminal())
 		.with_writer(std::io::stderr)
 		.init();
 }
