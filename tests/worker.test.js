@@ -210,10 +210,12 @@ test('the node goes away: workers back off without a storm, reconnect, and the j
   assert.ok(during <= 8, `${during} connection attempts in 8 s: no retry storm`);
   node = await startNode('worker-node', ['--dev', '--dev-block-time', '1000'], { basePath: base, rpcPort });
   api = await connect(node);
+  const failed = failures.length;
   await watchFailures();
   const job = await completed(jobId);
   assert.equal(job.workers.filter(([, r]) => r.revealed).length, 3);
   const after = await completed((await submit('Knead the dough and bake the bread until brown')).jobId);
   assert.equal(after.status, 'completed');
+  assert.deepEqual(failures.slice(failed), [], 'no transaction failed after the restart: no step was sent twice');
   console.log(`# connection attempts while the node was down for 8 s: ${during}`);
 });
