@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
+import { devAccounts } from './lib/chain.js';
 import { startWorker, contributeDemoData, trainModel, completedJob } from './lib/worker.js';
 
 const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave', eve: 'Eve' };
@@ -26,10 +26,7 @@ before(async () => {
   content = join(dir, 'content');
   node = await startNode('network-node', ['--dev', '--dev-block-time', '1000']);
   api = await connect(node);
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
-  for (const name of ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']) {
-    k[name.toLowerCase()] = keyring.addFromUri(`//${name}`);
-  }
+  Object.assign(k, devAccounts(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']));
   const { datanets } = await contributeDemoData(api, content, k.alice, [k.alice, k.ferdie]);
   modelId = trainModel(node, content, 'Alice', datanets.flatMap((d) => ['--datanet', String(d)])).id;
   for (const [name, key] of Object.entries(WORKERS)) {

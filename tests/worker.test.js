@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import {
   startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, DEMO_DATANETS,
 } from './lib/worker.js';
-import { treasuryAddress } from './lib/chain.js';
+import { treasuryAddress, devAccounts } from './lib/chain.js';
 
 const TRIB = 1_000_000_000_000n;
 const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave' };
@@ -58,10 +57,7 @@ before(async () => {
   content = join(dir, 'content');
   node = await startNode('worker-node', ['--dev', '--dev-block-time', '1000']);
   api = await connect(node);
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
-  for (const name of ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']) {
-    k[name.toLowerCase()] = keyring.addFromUri(`//${name}`);
-  }
+  Object.assign(k, devAccounts(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']));
   await watchFailures();
 });
 

@@ -60,26 +60,6 @@ impl AttributionIndex {
 		AttributionIndex { gradients, contributions }
 	}
 
-	/// How many training examples it holds.
-	pub fn len(&self) -> usize {
-		self.contributions.len()
-	}
-
-	/// Whether it holds no example.
-	pub fn is_empty(&self) -> bool {
-		self.contributions.is_empty()
-	}
-
-	/// The contribution of each example.
-	pub fn contributions(&self) -> &[ContributionId] {
-		&self.contributions
-	}
-
-	/// The index's gradients, `[examples, d]`.
-	pub fn gradients(&self) -> &Tensor {
-		&self.gradients
-	}
-
 	/// Moves the gradients to `device`, where the model runs.
 	pub fn to_device(self, device: Device) -> Self {
 		AttributionIndex { gradients: self.gradients.to_device(device), ..self }

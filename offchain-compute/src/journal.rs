@@ -57,11 +57,6 @@ impl JobState {
 			_ => return None,
 		})
 	}
-
-	/// Whether nothing more will happen to the job.
-	pub fn is_final(self) -> bool {
-		matches!(self, JobState::Done | JobState::Abandoned)
-	}
 }
 
 /// What a transaction does.
@@ -267,15 +262,6 @@ impl Journal {
 		)?;
 		let rows = stmt.query_map([], Self::row)?;
 		rows.map(|r| r?).collect()
-	}
-
-	/// How many jobs are in each state.
-	pub fn counts(&self) -> Result<Vec<(String, u64)>, JournalError> {
-		let mut stmt =
-			self.db.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?;
-		let rows =
-			stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
-		Ok(rows.collect::<Result<_, _>>()?)
 	}
 
 	/// The submission signed with `nonce`, if any.

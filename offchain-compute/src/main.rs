@@ -95,19 +95,25 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		});
 	}
 
-	let node = args.node.clone().unwrap_or_else(|| "ws://127.0.0.1:9944".into());
-	if let Some(stake) = args.register {
-		register(&node, &signer, stake, capacity, args.endpoint.as_deref().unwrap_or(""), device)
-			.await?;
-	}
-	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
-	let executor = Executor::start(threads, capacity as usize, device, store);
 	let options = Options {
-		node,
+		node: args.node.clone().unwrap_or_else(|| "ws://127.0.0.1:9944".into()),
 		block_timeout: Duration::from_secs(30),
 		min_backoff: Duration::from_millis(args.min_backoff_ms.unwrap_or(250)),
 		max_backoff: Duration::from_millis(args.max_backoff_ms.unwrap_or(15_000)),
 	};
+	if let Some(stake) = args.register {
+		register(
+			&options,
+			&signer,
+			stake,
+			capacity,
+			args.endpoint.as_deref().unwrap_or(""),
+			device,
+		)
+		.await?;
+	}
+	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
+	let executor = Executor::start(threads, capacity as usize, device, store);
 	let worker = Worker::new(options, signer, journal, executor, metrics);
 	tokio::select! {
 		result = worker.run() => result?,
@@ -119,25 +125,19 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 /// Registers the worker unless it is registered; retries while the node is
 /// not up yet.
 async fn register(
-	node: &str,
+	options: &Options,
 	signer: &Keypair,
 	stake: u128,
 	capacity: u32,
 	endpoint: &str,
 	device: tch::Device,
 ) -> anyhow::Result<()> {
+	use backon::Retryable;
 	let me = signer.public_key().to_account_id();
-	let mut wait = Duration::from_millis(250);
-	let chain = loop {
-		match Chain::connect(node).await {
-			Ok(chain) => break chain,
-			Err(e) => {
-				tracing::warn!(error = %e, "cannot reach the node to register; retrying");
-				tokio::time::sleep(wait).await;
-				wait = (wait * 2).min(Duration::from_secs(10));
-			}
-		}
-	};
+	let chain = (|| Chain::connect(&options.node))
+		.retry(options.backoff())
+		.notify(|e, _| tracing::warn!(error = %e, "cannot reach the node to register; retrying"))
+		.await?;
 	if chain.is_worker(&chain.at_best().await?, &me).await? {
 		tracing::info!(account = %me, "already registered");
 		return Ok(());

@@ -413,11 +413,6 @@ impl LoadedModel {
 		Ok(LoadedModel { module, card, index: index.to_device(device), device })
 	}
 
-	/// The model's card.
-	pub fn card(&self) -> &ModelCard {
-		&self.card
-	}
-
 	/// The answer's class probabilities and projected loss gradient: the
 	/// forward and backward pass, without attribution.
 	pub fn forward(&self, input: &str) -> Result<(Vec<f32>, Tensor), ModelError> {

@@ -48,6 +48,18 @@ pub struct Options {
 	pub max_backoff: Duration,
 }
 
+impl Options {
+	/// The reconnect delays: jittered, doubling from `min_backoff` up to
+	/// `max_backoff`, never giving up.
+	pub fn backoff(&self) -> backon::ExponentialBuilder {
+		backon::ExponentialBuilder::new()
+			.with_min_delay(self.min_backoff)
+			.with_max_delay(self.max_backoff)
+			.with_jitter()
+			.without_max_times()
+	}
+}
+
 /// Why the daemon stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -62,7 +74,7 @@ pub struct Worker {
 	signer: Keypair,
 	me: AccountId32,
 	journal: Arc<Mutex<Journal>>,
-	executor: Arc<Executor>,
+	executor: Executor,
 	metrics: Metrics,
 	/// Jobs handed to the executor whose answer has not come back.
 	running: Arc<Mutex<HashSet<JobId>>>,
@@ -84,21 +96,7 @@ impl Worker {
 		let running = Arc::new(Mutex::new(HashSet::new()));
 		let (answers, rx) = mpsc::unbounded_channel();
 		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone()));
-		Worker {
-			options,
-			signer,
-			me,
-			journal,
-			executor: Arc::new(executor),
-			metrics,
-			running,
-			answers,
-		}
-	}
-
-	/// This worker's account.
-	pub fn account(&self) -> &AccountId32 {
-		&self.me
+		Worker { options, signer, me, journal, executor, metrics, running, answers }
 	}
 
 	/// Runs until the journal fails; node failures only make it reconnect.
@@ -134,12 +132,7 @@ impl Worker {
 	}
 
 	fn backoff(&self) -> backon::ExponentialBackoff {
-		backon::ExponentialBuilder::new()
-			.with_min_delay(self.options.min_backoff)
-			.with_max_delay(self.options.max_backoff)
-			.with_jitter()
-			.without_max_times()
-			.build()
+		self.options.backoff().build()
 	}
 
 	/// Follows best blocks until the node fails.

@@ -1,3 +1,4 @@
+import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
 
 // What tests compute the way the runtime does.
@@ -20,4 +21,10 @@ export function treasuryAddress(api) {
   const bytes = new Uint8Array(32);
   bytes.set(new TextEncoder().encode('modlpy/trsry'));
   return api.createType('AccountId32', bytes).toString();
+}
+
+/** The dev accounts `//<Name>` for `names`, keyed by lower-cased name, with Tributary's SS58 prefix. */
+export function devAccounts(names) {
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
+  return Object.fromEntries(names.map((name) => [name.toLowerCase(), keyring.addFromUri(`//${name}`)]));
 }
