@@ -79,6 +79,8 @@ pub struct JobView {
 	pub status: JobStatus,
 	/// This worker's slot.
 	pub slot: Slot,
+	/// The block at which its current window closes.
+	pub deadline: Option<u32>,
 }
 
 impl Chain {
@@ -137,7 +139,13 @@ impl Chain {
 			ChainJobStatus::Failed => JobStatus::Failed,
 			ChainJobStatus::Cancelled => JobStatus::Cancelled,
 		};
-		Ok(Some(JobView { model_id: job.model_id, input: job.input.0, status, slot }))
+		Ok(Some(JobView {
+			model_id: job.model_id,
+			input: job.input.0,
+			status,
+			slot,
+			deadline: job.deadline,
+		}))
 	}
 
 	/// The open jobs `worker` is assigned to, at `at`.
@@ -150,23 +158,17 @@ impl Chain {
 		at.runtime_apis().call(call).await.map_err(node)
 	}
 
-	/// Jobs assigned to `worker` by the block `at` (new, escalated or
-	/// replacement draws).
+	/// Jobs assigned to `worker` by the block `at` (new or replacement
+	/// draws).
 	pub async fn new_assignments(
 		&self,
 		at: &AtBlock,
 		worker: &AccountId32,
 	) -> Result<Vec<JobId>, ChainError> {
-		use runtime::compute::events::{JobAssigned, JobEscalated};
+		use runtime::compute::events::JobAssigned;
 		let events = at.events().fetch().await.map_err(node)?;
 		let mut jobs = Vec::new();
 		for event in events.find::<JobAssigned>() {
-			let event = event.map_err(node)?;
-			if event.workers.contains(worker) {
-				jobs.push(event.job_id);
-			}
-		}
-		for event in events.find::<JobEscalated>() {
 			let event = event.map_err(node)?;
 			if event.workers.contains(worker) {
 				jobs.push(event.job_id);

@@ -12,7 +12,11 @@
 //! When the node is unreachable or too slow, the worker drops the connection
 //! and tries again after a jittered, exponentially growing delay (capped), so a
 //! fleet of workers never storms a recovering node; the executor keeps running
-//! what it admitted meanwhile, and its results wait in the journal.
+//! what it admitted meanwhile, and its results wait in the journal. While it
+//! owes a commit or reveal, no delay outlasts half the time left in that
+//! window (estimated from the block times it saw), nor goes below one block
+//! time: a worker that must act probes about once a block, and is back within
+//! a block of its node.
 
 use crate::{
 	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
@@ -27,7 +31,7 @@ use rand::RngCore;
 use std::{
 	collections::HashSet,
 	sync::{Arc, Mutex},
-	time::Duration,
+	time::{Duration, Instant},
 };
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::Keypair;
@@ -79,6 +83,51 @@ pub struct Worker {
 	/// Jobs handed to the executor whose answer has not come back.
 	running: Arc<Mutex<HashSet<JobId>>>,
 	answers: mpsc::UnboundedSender<(JobId, Reply)>,
+	/// The chain's pace and this worker's nearest deadline.
+	pace: Mutex<Pace>,
+}
+
+/// What the worker knows of the chain's pace, so that its reconnect delays
+/// never outlast a window it still has to meet.
+#[derive(Debug, Default)]
+struct Pace {
+	/// The newest best block handled, and when.
+	last: Option<(u32, Instant)>,
+	/// The time between best blocks, smoothed.
+	block_time: Option<Duration>,
+	/// The earliest block at which a window this worker still has to act in
+	/// closes.
+	owed_by: Option<u32>,
+}
+
+impl Pace {
+	/// Notes best block `number`, handled now; `measure` is false for the
+	/// first block after a (re)connect, whose gap includes the outage.
+	fn on_block(&mut self, number: u32, measure: bool) {
+		let now = Instant::now();
+		if let (true, Some((previous, at))) = (measure, self.last) {
+			if number > previous {
+				let sample = now.duration_since(at) / (number - previous);
+				self.block_time = Some(match self.block_time {
+					Some(smoothed) => (smoothed * 3 + sample) / 4,
+					None => sample,
+				});
+			}
+		}
+		self.last = Some((number, now));
+	}
+
+	/// The longest reconnect delay allowed now: `max` while nothing is owed;
+	/// otherwise half the time estimated to be left before the nearest
+	/// deadline, but at least one block time.
+	fn cap(&self, max: Duration) -> Duration {
+		let (Some(by), Some((seen, at)), Some(block)) = (self.owed_by, self.last, self.block_time)
+		else {
+			return max;
+		};
+		let left = (block * by.saturating_sub(seen)).saturating_sub(at.elapsed());
+		(left / 2).max(block).min(max)
+	}
 }
 
 impl Worker {
@@ -96,7 +145,17 @@ impl Worker {
 		let running = Arc::new(Mutex::new(HashSet::new()));
 		let (answers, rx) = mpsc::unbounded_channel();
 		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone()));
-		Worker { options, signer, me, journal, executor, metrics, running, answers }
+		Worker {
+			options,
+			signer,
+			me,
+			journal,
+			executor,
+			metrics,
+			running,
+			answers,
+			pace: Mutex::new(Pace::default()),
+		}
 	}
 
 	/// Runs until the journal fails; node failures only make it reconnect.
@@ -125,7 +184,11 @@ impl Worker {
 					tracing::warn!(error = %e, "cannot reach the node")
 				}
 			}
-			let delay = backoff.next().unwrap_or(self.options.max_backoff);
+			let cap = self.pace.lock().map(|pace| pace.cap(self.options.max_backoff));
+			let delay = backoff
+				.next()
+				.unwrap_or(self.options.max_backoff)
+				.min(cap.unwrap_or(self.options.max_backoff));
 			tracing::info!(delay_ms = delay.as_millis() as u64, "backing off before reconnecting");
 			tokio::time::sleep(delay).await;
 		}
@@ -151,6 +214,7 @@ impl Worker {
 		self.admit(chain, &at, &assigned).await?;
 		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
 		let mut blocks = chain.client().stream_best_blocks().await.map_err(node)?;
+		let mut measure = false;
 		loop {
 			// A node that stops producing blocks or answering is as good as
 			// gone: reconnect rather than wait on it forever.
@@ -173,6 +237,10 @@ impl Worker {
 			}
 			skipped |= block.number() > newest + 1;
 			newest = block.number();
+			if let Ok(mut pace) = self.pace.lock() {
+				pace.on_block(newest, measure);
+			}
+			measure = true;
 			tracing::debug!(number = newest, hash = ?block.hash(), skipped, "best block");
 			let work = async {
 				let at = block.at().await.map_err(node)?;
@@ -205,11 +273,19 @@ impl Worker {
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
 		let mut calls = Vec::new();
+		let mut owed_by = None;
 		for (job, view) in open.into_iter().zip(views) {
 			let job_id = job.job_id;
-			if let Some(call) = self.step(chain, at, job, view?).await? {
+			let view = view?;
+			if let Some(deadline) = view.as_ref().and_then(owed) {
+				owed_by = Some(owed_by.map_or(deadline, |by: u32| by.min(deadline)));
+			}
+			if let Some(call) = self.step(chain, at, job, view).await? {
 				calls.push((job_id, call));
 			}
+		}
+		if let Ok(mut pace) = self.pace.lock() {
+			pace.owed_by = owed_by;
 		}
 		submitter.send(chain, at, &self.signer, calls).await?;
 		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
@@ -361,6 +437,17 @@ impl Worker {
 	}
 }
 
+/// The deadline of the window in which this worker still has to act on a
+/// job: its commit while it is assigned, its reveal while it has committed.
+fn owed(view: &JobView) -> Option<u32> {
+	let acts = matches!(
+		(view.status, &view.slot),
+		(JobStatus::Committing, Slot::Assigned)
+			| (JobStatus::Committing | JobStatus::Revealing, Slot::Committed(_))
+	);
+	acts.then_some(view.deadline).flatten()
+}
+
 /// Records the executor's answers in the journal as they come, connected or
 /// not: a result and its fresh salt are stored before anything is sent.
 async fn record_answers(
@@ -435,4 +522,55 @@ impl From<JournalError> for Stop {
 
 fn node(e: impl std::fmt::Display) -> Stop {
 	Stop::Node(ChainError::Node(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn pace(seen: u32, block_ms: u64, owed_by: Option<u32>) -> Pace {
+		Pace {
+			last: Some((seen, Instant::now())),
+			block_time: Some(Duration::from_millis(block_ms)),
+			owed_by,
+		}
+	}
+
+	#[test]
+	fn nothing_owed_leaves_the_longest_delay() {
+		let max = Duration::from_secs(15);
+		assert_eq!(pace(100, 1_000, None).cap(max), max);
+		assert_eq!(Pace::default().cap(max), max);
+	}
+
+	#[test]
+	fn an_owed_window_caps_the_delay_at_half_the_time_left() {
+		let cap = pace(100, 1_000, Some(110)).cap(Duration::from_secs(15));
+		assert!(cap <= Duration::from_secs(5) && cap > Duration::from_millis(4_900), "{cap:?}");
+		assert_eq!(
+			pace(100, 1_000, Some(140)).cap(Duration::from_secs(15)),
+			Duration::from_secs(15)
+		);
+	}
+
+	#[test]
+	fn a_window_about_to_close_is_probed_once_a_block() {
+		let max = Duration::from_secs(15);
+		assert_eq!(pace(100, 1_000, Some(101)).cap(max), Duration::from_secs(1));
+		assert_eq!(pace(100, 1_000, Some(90)).cap(max), Duration::from_secs(1));
+	}
+
+	#[test]
+	fn the_gap_across_a_reconnect_is_not_a_block_time() {
+		let mut pace = Pace::default();
+		pace.on_block(10, false);
+		std::thread::sleep(Duration::from_millis(20));
+		pace.on_block(11, true);
+		let measured = pace.block_time.expect("one interval seen");
+		assert!(measured >= Duration::from_millis(20), "{measured:?}");
+		std::thread::sleep(Duration::from_millis(200));
+		pace.on_block(12, false);
+		assert_eq!(pace.block_time, Some(measured), "the outage is not averaged in");
+		assert_eq!(pace.last.map(|(number, _)| number), Some(12));
+	}
 }

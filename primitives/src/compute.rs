@@ -8,7 +8,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	sp_core::{ConstU32, H256},
 	sp_crypto_hashing::blake2_256,
-	sp_runtime::{BoundedVec, DispatchResult, Perbill},
+	sp_runtime::{BoundedVec, DispatchError, DispatchResult, Perbill},
 	sp_weights::Weight,
 };
 use scale_info::TypeInfo;
@@ -113,8 +113,10 @@ pub struct CompletedJob<'a, AccountId, Balance> {
 pub trait JobSettlement<AccountId, Balance> {
 	/// The account a completed job's fee is paid into before [`Self::settle`].
 	fn account() -> AccountId;
-	/// Settles a completed job whose fee is in [`Self::account`].
-	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> DispatchResult;
+	/// Settles a completed job whose fee is in [`Self::account`]; returns the
+	/// weight the settlement used, at most [`Self::settle_weight`] of its
+	/// workers.
+	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> Result<Weight, DispatchError>;
 	/// The weight of settling one job with `workers` majority workers and an
 	/// attribution and upstream map at their bounds.
 	fn settle_weight(workers: u32) -> Weight;
@@ -136,7 +138,7 @@ pub trait JobSettlement<AccountId, Balance> {
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 pub enum JobStatus {
-	/// Waiting for workers: new, escalated, or replacing one that timed out.
+	/// Waiting for workers: new, or replacing one that did not commit.
 	Queued,
 	/// Its workers are committing.
 	Committing,
@@ -144,9 +146,9 @@ pub enum JobStatus {
 	Revealing,
 	/// A majority agreed; the fee went to settlement.
 	Completed,
-	/// No majority after escalation; the fee was refunded.
+	/// It ended without a result; the fee was refunded.
 	Failed,
-	/// Cancelled by its requester before assignment; the fee was refunded.
+	/// Cancelled by its requester before any commitment; the fee was refunded.
 	Cancelled,
 }
 
@@ -166,10 +168,13 @@ pub enum JobStatus {
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 pub enum FailureReason {
-	/// The results disagreed even after escalation.
+	/// No strict majority of the revealed results agreed.
 	NoQuorum,
 	/// So many workers timed out that the job ran out of room for replacements.
 	TooManyTimeouts,
+	/// Not enough eligible workers were free to staff it within the staffing
+	/// window.
+	Unstaffed,
 }
 
 /// One worker's part in a job.

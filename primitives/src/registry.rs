@@ -18,6 +18,10 @@ pub trait ContributionProvider<AccountId> {
 	fn datanet_exists(datanet: DatanetId) -> bool;
 	/// The contributor and datanet of `contribution` while it is approved.
 	fn approved(contribution: ContributionId) -> Option<(AccountId, DatanetId)>;
+	/// The datanet of `contribution`, whatever its status now: a result is
+	/// judged by what a model was trained on, which a later withdrawal does
+	/// not change.
+	fn datanet_of(contribution: ContributionId) -> Option<DatanetId>;
 }
 
 /// Told when a contribution starts or stops counting in its datanet, so

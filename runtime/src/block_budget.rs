@@ -54,6 +54,15 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 	let job = submit
 		.saturating_add(commit.saturating_mul(redundancy.into()))
 		.saturating_add(reveal.saturating_mul(redundancy.into()));
+	// A typical job: 256 bytes in, 64 bytes out, 8 attribution entries, a
+	// model with 4 upstream entries. Reveals are charged what they ran: only
+	// the last one settles, for its actual sizes.
+	let (typical_entries, typical_upstream) = (8, 4);
+	let typical_reveal = Compute::reveal_result(64, typical_entries);
+	let typical = Compute::submit_job(256)
+		.saturating_add(commit.saturating_mul(redundancy.into()))
+		.saturating_add(typical_reveal.saturating_mul(redundancy.into()))
+		.saturating_add(Rewards::settle(typical_entries, typical_upstream, redundancy));
 
 	let metadata = MaxMetadataLen::get();
 	show("block: all of it", blocks.max_block);
@@ -84,7 +93,12 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 	show("rewards.set_shares", Rewards::set_shares());
 	show("one job of 3 workers: submit + 3 commits + 3 reveals", job);
 	println!("settlements per block (ordinary extrinsics): {}", fits(normal, settle));
-	println!("jobs of 3 workers per block (ordinary extrinsics): {}", fits(normal, job));
+	show("one typical job (8 entries, 4 upstream), reveals charged as run", typical);
+	println!("jobs of 3 workers per block at the bounds (ordinary extrinsics): {}", fits(normal, job));
+	println!(
+		"typical jobs of 3 workers per block (ordinary extrinsics): {}",
+		fits(normal, typical)
+	);
 
 	// The hook runs before any extrinsic: at its bounds it must leave most of
 	// the block to them.

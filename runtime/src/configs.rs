@@ -185,7 +185,7 @@ parameter_types! {
 // `ConstU32`s, which are `Clone` as the RPC's return types must be: a worker
 // declares an endpoint of up to 256 bytes and an engine of up to 128, and
 // has up to 8 chunks unbonding; a job takes up to 4 KiB of input and, at the
-// most redundancy escalated, has room for three replacements in 10 seats.
+// most redundancy, has room for five replacements in 10 seats.
 
 impl pallet_worker_staking::Config for Runtime {
 	type Currency = Balances;
@@ -211,6 +211,9 @@ parameter_types! {
 	pub const TargetQueuedJobs: u32 = 64;
 	pub const DefaultRedundancy: u8 = 3;
 	pub const MaxRedundancy: u8 = 5;
+	/// Long enough for a full queue (256 jobs, 16 drawn a block) to drain
+	/// through busy workers; a job that waits longer fails and is refunded.
+	pub const StaffingWindow: BlockNumber = 150;
 	pub const CommitWindow: BlockNumber = 10;
 	pub const RevealWindow: BlockNumber = 10;
 	pub const MaxAssignmentsPerBlock: u32 = 16;
@@ -234,6 +237,7 @@ impl pallet_compute::Config for Runtime {
 	type DefaultRedundancy = DefaultRedundancy;
 	type MaxRedundancy = MaxRedundancy;
 	type MaxJobWorkers = ConstU32<10>;
+	type StaffingWindow = StaffingWindow;
 	type CommitWindow = CommitWindow;
 	type RevealWindow = RevealWindow;
 	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;

@@ -249,7 +249,6 @@ mod benchmarks {
 					input: input::<T>(T::MaxInputLen::get()),
 					fee,
 					redundancy,
-					escalated: false,
 					status: JobStatus::Revealing,
 					workers: BoundedVec::truncate_from(results.collect::<Vec<_>>()),
 					deadline: Some(now),

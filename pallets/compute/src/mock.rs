@@ -9,7 +9,7 @@ use polkadot_sdk::{
 	pallet_balances,
 	sp_core::H256,
 	sp_io::TestExternalities,
-	sp_runtime::{BuildStorage, DispatchResult, FixedU128, Perbill},
+	sp_runtime::{BuildStorage, DispatchError, FixedU128, Perbill},
 	sp_weights::Weight,
 };
 use tributary_primitives::{
@@ -137,7 +137,7 @@ impl JobSettlement<AccountId, Balance> for RecordSettlement {
 	fn account() -> AccountId {
 		SETTLEMENT
 	}
-	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> DispatchResult {
+	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> Result<Weight, DispatchError> {
 		SETTLED.with(|settled| {
 			settled.borrow_mut().push((
 				job.job_id,
@@ -147,10 +147,10 @@ impl JobSettlement<AccountId, Balance> for RecordSettlement {
 				job.attribution.clone(),
 			))
 		});
-		Ok(())
+		Ok(Weight::from_parts(1_000 * job.workers.len() as u64, 0))
 	}
-	fn settle_weight(_: u32) -> Weight {
-		Weight::zero()
+	fn settle_weight(workers: u32) -> Weight {
+		Weight::from_parts(10_000 * u64::from(workers), 0)
 	}
 }
 
@@ -160,10 +160,11 @@ parameter_types! {
 	pub const MaxInputLen: u32 = 64;
 	pub const MaxOutputLen: u32 = 64;
 	pub const MaxQueuedJobs: u32 = 8;
-	pub const TargetQueuedJobs: u32 = 4;
+	pub const TargetQueuedJobs: u32 = 2;
 	pub const DefaultRedundancy: u8 = 3;
 	pub const MaxRedundancy: u8 = 5;
 	pub const MaxJobWorkers: u32 = 8;
+	pub const StaffingWindow: u64 = 20;
 	pub const CommitWindow: u64 = 5;
 	pub const RevealWindow: u64 = 5;
 	pub const MaxAssignmentsPerBlock: u32 = 4;
@@ -187,6 +188,7 @@ impl pallet_compute::Config for Test {
 	type DefaultRedundancy = DefaultRedundancy;
 	type MaxRedundancy = MaxRedundancy;
 	type MaxJobWorkers = MaxJobWorkers;
+	type StaffingWindow = StaffingWindow;
 	type CommitWindow = CommitWindow;
 	type RevealWindow = RevealWindow;
 	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;

@@ -26,16 +26,14 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	pub input: BoundedVec<u8, MaxInput>,
 	/// The fee held from the requester.
 	pub fee: Balance,
-	/// How many workers must agree, out of how many were asked: a strict
-	/// majority of `redundancy`, or of `redundancy + 2` once escalated.
+	/// How many workers run it; a strict majority of them must agree.
 	pub redundancy: u8,
-	/// Whether two more workers were added after a round without a majority.
-	pub escalated: bool,
 	/// Where it stands.
 	pub status: JobStatus,
 	/// Every worker assigned to it so far, with what it submitted.
 	pub workers: BoundedVec<(AccountId, WorkerResult), MaxWorkers>,
-	/// The block at which the current commit or reveal window closes.
+	/// The block at which the current staffing, commit or reveal window
+	/// closes.
 	pub deadline: Option<BlockNumber>,
 	/// The output hash and attribution the majority agreed on.
 	pub outcome: Option<(polkadot_sdk::sp_core::H256, Attribution)>,
@@ -44,11 +42,6 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 impl<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>>
 	Job<AccountId, Balance, BlockNumber, MaxInput, MaxWorkers>
 {
-	/// How many workers this round asks for.
-	pub fn wanted(&self) -> usize {
-		usize::from(self.redundancy) + if self.escalated { 2 } else { 0 }
-	}
-
 	/// The workers still counting for this job: all but the dropped.
 	pub fn active(&self) -> impl Iterator<Item = &(AccountId, WorkerResult)> {
 		self.workers.iter().filter(|(_, result)| *result != WorkerResult::Dropped)
@@ -56,6 +49,18 @@ impl<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>>
 
 	/// How many more workers the job needs.
 	pub fn needed(&self) -> usize {
-		self.wanted().saturating_sub(self.active().count())
+		usize::from(self.redundancy).saturating_sub(self.active().count())
+	}
+
+	/// How many agreeing results complete it: a strict majority.
+	pub fn majority(&self) -> usize {
+		usize::from(self.redundancy) / 2 + 1
+	}
+
+	/// Whether it is open and no worker has committed to it, so that its
+	/// requester may still take it back.
+	pub fn is_cancellable(&self) -> bool {
+		matches!(self.status, JobStatus::Queued | JobStatus::Committing)
+			&& self.active().all(|(_, result)| *result == WorkerResult::Assigned)
 	}
 }

@@ -649,4 +649,8 @@ impl<T: Config> ContributionProvider<T::AccountId> for Pallet<T> {
 			.filter(|c| c.status == ContributionStatus::Approved)
 			.map(|c| (c.contributor, c.datanet))
 	}
+
+	fn datanet_of(contribution: ContributionId) -> Option<DatanetId> {
+		Contributions::<T>::get(contribution).map(|c| c.datanet)
+	}
 }

@@ -356,7 +356,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Divides a completed job's fee, which is in the pallet's account.
-	fn do_settle(job: CompletedJob<'_, T::AccountId, BalanceOf<T>>) -> DispatchResult {
+	/// Settles a completed job; returns the weight it used, from the
+	/// benchmark of its actual sizes.
+	fn do_settle(
+		job: CompletedJob<'_, T::AccountId, BalanceOf<T>>,
+	) -> Result<Weight, DispatchError> {
 		ensure!(!Settled::<T>::contains_key(job.job_id), Error::<T>::AlreadySettled);
 		let shares = Shares::<T>::get();
 		let fee = job.fee;
@@ -373,6 +377,11 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let split = T::Attribution::split(job.model_id, shares.model * fee);
+		let weight = T::WeightInfo::settle(
+			job.attribution.len() as u32,
+			split.upstream.len() as u32,
+			job.workers.len() as u32,
+		);
 		let model_share = split.model.saturating_sub(Self::pay_model(job.model_id, split.model));
 		let mut upstream_share = BalanceOf::<T>::zero();
 		for (beneficiary, amount) in split.upstream {
@@ -434,7 +443,7 @@ impl<T: Config> Pallet<T> {
 			data_share,
 			treasury_share,
 		});
-		Ok(())
+		Ok(weight)
 	}
 }
 
@@ -443,7 +452,7 @@ impl<T: Config> JobSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Self::account_id()
 	}
 
-	fn settle(job: CompletedJob<'_, T::AccountId, BalanceOf<T>>) -> DispatchResult {
+	fn settle(job: CompletedJob<'_, T::AccountId, BalanceOf<T>>) -> Result<Weight, DispatchError> {
 		Self::do_settle(job)
 	}
 

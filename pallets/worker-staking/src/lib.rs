@@ -14,7 +14,8 @@
 //! - **Stake:** funds held (a `fungible` hold) while the worker is active; at
 //!   least `MinWorkerStake`. Its draw weight grows with it.
 //! - **Unbonding:** stake on its way out. It stays held, and slashable, for
-//!   `UnbondingPeriod` blocks, so a worker cannot escape a slash by leaving.
+//!   `UnbondingPeriod` blocks and until the worker's open jobs have ended, so
+//!   a worker cannot escape a slash by leaving.
 //! - **Capacity:** how many jobs the worker runs at once; it is never assigned
 //!   more.
 //! - **Reputation:** 0 to [`MAX_REPUTATION`], starting at
@@ -313,12 +314,15 @@ pub mod pallet {
 		}
 
 		/// Releases the caller's unbonding stake that has unlocked. A
-		/// deregistered worker's record goes with the last of it.
+		/// deregistered worker's record goes with the last of it. Refused
+		/// while the worker has open jobs: the stake that backs them stays
+		/// slashable until they end.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::withdraw_unbonded())]
 		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
 			let worker = ensure_signed(origin)?;
 			let mut record = Workers::<T>::get(&worker).ok_or(Error::<T>::NotWorker)?;
+			ensure!(record.open_jobs == 0, Error::<T>::HasOpenJobs);
 			let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 			let mut amount = BalanceOf::<T>::zero();
 			record.unbonding.retain(|chunk| {
