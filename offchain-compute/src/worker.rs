@@ -92,22 +92,23 @@ pub struct Worker {
 #[derive(Debug, Default)]
 struct Pace {
 	/// The newest best block handled, and when.
-	last: Option<(u32, Instant)>,
+	last: Option<(u64, Instant)>,
 	/// The time between best blocks, smoothed.
 	block_time: Option<Duration>,
 	/// The earliest block at which a window this worker still has to act in
 	/// closes.
-	owed_by: Option<u32>,
+	owed_by: Option<u64>,
 }
 
 impl Pace {
 	/// Notes best block `number`, handled now; `measure` is false for the
 	/// first block after a (re)connect, whose gap includes the outage.
-	fn on_block(&mut self, number: u32, measure: bool) {
+	fn on_block(&mut self, number: u64, measure: bool) {
 		let now = Instant::now();
 		if let (true, Some((previous, at))) = (measure, self.last) {
 			if number > previous {
-				let sample = now.duration_since(at) / (number - previous);
+				let blocks = u32::try_from(number - previous).unwrap_or(u32::MAX);
+				let sample = now.duration_since(at) / blocks;
 				self.block_time = Some(match self.block_time {
 					Some(smoothed) => (smoothed * 3 + sample) / 4,
 					None => sample,
@@ -125,7 +126,8 @@ impl Pace {
 		else {
 			return max;
 		};
-		let left = (block * by.saturating_sub(seen)).saturating_sub(at.elapsed());
+		let blocks = u32::try_from(by.saturating_sub(seen)).unwrap_or(u32::MAX);
+		let left = block.saturating_mul(blocks).saturating_sub(at.elapsed());
 		(left / 2).max(block).min(max)
 	}
 }
@@ -278,7 +280,7 @@ impl Worker {
 			let job_id = job.job_id;
 			let view = view?;
 			if let Some(deadline) = view.as_ref().and_then(owed) {
-				owed_by = Some(owed_by.map_or(deadline, |by: u32| by.min(deadline)));
+				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
 			if let Some(call) = self.step(chain, at, job, view).await? {
 				calls.push((job_id, call));
@@ -439,13 +441,13 @@ impl Worker {
 
 /// The deadline of the window in which this worker still has to act on a
 /// job: its commit while it is assigned, its reveal while it has committed.
-fn owed(view: &JobView) -> Option<u32> {
+fn owed(view: &JobView) -> Option<u64> {
 	let acts = matches!(
 		(view.status, &view.slot),
 		(JobStatus::Committing, Slot::Assigned)
 			| (JobStatus::Committing | JobStatus::Revealing, Slot::Committed(_))
 	);
-	acts.then_some(view.deadline).flatten()
+	acts.then_some(view.deadline).flatten().map(u64::from)
 }
 
 /// Records the executor's answers in the journal as they come, connected or
@@ -528,7 +530,7 @@ fn node(e: impl std::fmt::Display) -> Stop {
 mod tests {
 	use super::*;
 
-	fn pace(seen: u32, block_ms: u64, owed_by: Option<u32>) -> Pace {
+	fn pace(seen: u64, block_ms: u64, owed_by: Option<u64>) -> Pace {
 		Pace {
 			last: Some((seen, Instant::now())),
 			block_time: Some(Duration::from_millis(block_ms)),

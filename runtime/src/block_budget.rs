@@ -94,7 +94,10 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 	show("one job of 3 workers: submit + 3 commits + 3 reveals", job);
 	println!("settlements per block (ordinary extrinsics): {}", fits(normal, settle));
 	show("one typical job (8 entries, 4 upstream), reveals charged as run", typical);
-	println!("jobs of 3 workers per block at the bounds (ordinary extrinsics): {}", fits(normal, job));
+	println!(
+		"jobs of 3 workers per block at the bounds (ordinary extrinsics): {}",
+		fits(normal, job)
+	);
 	println!(
 		"typical jobs of 3 workers per block (ordinary extrinsics): {}",
 		fits(normal, typical)

@@ -87,7 +87,7 @@ impl<T: Config> Pallet<T> {
 	/// their status now (a withdrawal after training does not make an honest
 	/// result wrong; settlement pays only what can still earn), with non-zero
 	/// weights adding up to at most 100%.
-	fn check_attribution(model: ModelId, attribution: &Attribution) -> DispatchResult {
+	pub(crate) fn check_attribution(model: ModelId, attribution: &Attribution) -> DispatchResult {
 		let training = T::Attribution::training(model);
 		let mut total: u64 = 0;
 		for (i, (contribution, weight)) in attribution.iter().enumerate() {

@@ -1,6 +1,6 @@
 use crate::{
-	draw, mock::*, Assignments, Congestion, Deadlines, Error, Event, HoldReason, Jobs, OpenJobs,
-	Queue,
+	mock::*, staffing::draw, Assignments, Congestion, Deadlines, Error, Event, HoldReason, Jobs,
+	OpenJobs, Queue,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -604,7 +604,6 @@ fn a_job_whose_workers_all_timed_out_fails_when_nobody_is_left_to_staff_it() {
 		let model = Helper::model_on(datanet);
 		workers(1, 3);
 		let job = submit(model);
-		let behind = submit(model);
 		run_to(2);
 		// Nobody commits; the three are dropped at block 7 and there is
 		// nobody else to draw.
@@ -612,12 +611,22 @@ fn a_job_whose_workers_all_timed_out_fails_when_nobody_is_left_to_staff_it() {
 		let stored = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(stored.status, JobStatus::Queued);
 		assert_eq!(slashes().len(), 3);
-		// The job behind it was drawn as soon as the three were free.
-		assert_eq!(Jobs::<Test>::get(behind).unwrap().status, JobStatus::Committing);
+		// A job queued behind it gets the same three at once and completes.
+		let behind = submit(model);
+		run_to(8);
+		assert_eq!(Queue::<Test>::get().into_inner(), vec![job]);
+		answer_all(behind, |w| answer(b"yes", attribution(&[]), w));
+		assert_eq!(Jobs::<Test>::get(behind).unwrap().status, JobStatus::Completed);
 		// Requeued at block 7 with a staffing window of 20 blocks.
+		run_to(26);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Queued);
 		run_to(27);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Failed);
-		assert_eq!(fee_held(REQUESTER), 130, "only the job behind still holds its fee");
+		assert_eq!(
+			events().last(),
+			Some(&Event::JobFailed { job_id: job, reason: FailureReason::Unstaffed })
+		);
+		assert_eq!(fee_held(REQUESTER), 0);
 		assert!(System::block_number() - 1 <= Compute::max_job_lifetime());
 	});
 }
@@ -677,6 +686,8 @@ fn unbonding_does_not_escape_the_slash_of_an_open_job() {
 		assert_eq!(slashes(), vec![(leaver, SlashReason::NoReveal)]);
 		let record = pallet_worker_staking::Workers::<Test>::get(leaver).unwrap();
 		assert_eq!(pallet_worker_staking::Pallet::<Test>::total_held(&record), 1_800);
+		// With the job over, the rest of the unbonded stake comes out.
+		System::set_block_number(20);
 		assert_ok!(WorkerStaking::withdraw_unbonded(RawOrigin::Signed(leaver).into()));
 	});
 }
@@ -1026,7 +1037,7 @@ mod job_streams {
 				let mut submitted = BTreeMap::new();
 				let mut revealed = BTreeMap::new();
 				let mut seen = 0;
-				let mut advance = |count: u64| -> Result<(), TestCaseError> {
+				let advance = |count: u64| -> Result<(), TestCaseError> {
 					for _ in 0..count {
 						block_without_stalls()?;
 					}

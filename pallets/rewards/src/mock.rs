@@ -194,6 +194,7 @@ pub fn settle(
 		workers,
 		attribution,
 	})
+	.map(drop)
 }
 
 /// Funded accounts hold 1 000 000 each and the requester far more; the
