@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Four validators (Alice, Bob, Charlie, Dave: Aura with 6 s slots, GRANDPA
+# Four validators (Alice, Bob, Charlie, Dave: BABE with 6 s slots, GRANDPA
 # finality) and two compute workers (Eve and Ferdie, staking 200 TRIB each)
 # on this machine, all on loopback. Ctrl-C stops everything.
 #

@@ -49,7 +49,7 @@ for (const [flag, name] of [['--rpc-port', 'RPC'], ['--prometheus-port', 'Promet
   });
 }
 
-test('a validator without an Aura key stops and says how to add one', async () => {
+test('a validator without a BABE key stops and says how to add one', async () => {
   const r = run([
     '--chain', 'local', '--validator', '--tmp',
     '--node-key', '11'.repeat(32),
@@ -57,6 +57,6 @@ test('a validator without an Aura key stops and says how to add one', async () =
     '--listen-addr', `/ip4/127.0.0.1/tcp/${await freePort()}`,
   ]);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /keystore holds no Aura key/);
-  assert.match(r.stderr, /key insert --key-type aura/);
+  assert.match(r.stderr, /keystore holds no BABE key/);
+  assert.match(r.stderr, /key insert --key-type babe/);
 });

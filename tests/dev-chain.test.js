@@ -21,7 +21,7 @@ test('metadata is V15 or newer and names the runtime pallets', async () => {
   const versions = (await api.call.metadata.metadataVersions()).map((v) => v.toNumber());
   assert.ok(versions.some((v) => v >= 15), `metadata versions ${versions}`);
   const pallets = api.runtimeMetadata.asLatest.pallets.map((p) => p.name.toString());
-  for (const p of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo']) {
+  for (const p of ['System', 'Timestamp', 'Babe', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo']) {
     assert.ok(pallets.includes(p), `pallet ${p} missing from ${pallets}`);
   }
   assert.equal(api.runtimeVersion.specName.toString(), 'tributary');

@@ -1,4 +1,4 @@
-// The four-validator `local` chain: Aura authoring, GRANDPA finality, and
+// The four-validator `local` chain: BABE authoring, GRANDPA finality, and
 // finality that survives one validator stopping.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,13 +7,17 @@ import { startNode, waitFor, finalizedNumber, rpc } from './lib/node.js';
 const validators = ['alice', 'bob', 'charlie', 'dave'];
 const nodes = [];
 
-// A header's Aura pre-runtime digest: 0x06, engine id "aura", then the SCALE
-// bytes of the slot (compact length 8, u64 little-endian).
-function auraSlot(header) {
-  const prefix = '0x06' + Buffer.from('aura').toString('hex') + '20';
+// A header's BABE pre-runtime digest: 0x06, engine id "BABE", the compact
+// length of the SCALE-encoded pre-digest, then the pre-digest: its kind
+// (1 primary, 2 secondary plain, 3 secondary with VRF) and the author's
+// authority index (u32 little-endian), slot, VRF output and proof.
+function babePreDigest(header) {
+  const prefix = '0x06' + Buffer.from('BABE').toString('hex');
   const log = header.digest.logs.find((l) => l.startsWith(prefix));
-  assert.ok(log, `block ${header.number} has no Aura pre-digest`);
-  return Buffer.from(log.slice(prefix.length, prefix.length + 16), 'hex').readBigUInt64LE();
+  assert.ok(log, `block ${header.number} has no BABE pre-digest`);
+  const bytes = Buffer.from(log.slice(prefix.length), 'hex');
+  const lengthBytes = [1, 2, 4][bytes[0] & 3];
+  return { kind: bytes[lengthBytes], author: bytes.readUInt32LE(lengthBytes + 1) };
 }
 
 before(async () => {
@@ -36,7 +40,7 @@ test('all four validators peer with one another', async () => {
   }
 });
 
-test('GRANDPA finalizes blocks authored by Aura', async () => {
+test('GRANDPA finalizes blocks authored by BABE, each with a VRF output', async () => {
   const start = await finalizedNumber(nodes[0]);
   const target = start + 2;
   await waitFor(`finality past block ${target}`, async () => (await finalizedNumber(nodes[0])) >= target, 90_000, 1000);
@@ -47,12 +51,15 @@ test('GRANDPA finalizes blocks authored by Aura', async () => {
   }
   const hashes = await Promise.all(nodes.map((node) => rpc(node, 'chain_getBlockHash', [n])));
   assert.equal(new Set(hashes).size, 1, `finalized block ${n} differs: ${hashes}`);
-  // Blocks come from several validators: Aura's author of slot s is s mod 4.
+  // Blocks come from several validators, and every block carries a VRF
+  // output (primary or secondary-VRF slots): the compute draw needs one.
   const authors = new Set();
   const best = parseInt((await rpc(nodes[0], 'chain_getHeader')).number, 16);
   for (let b = 1; b <= best; b++) {
     const header = await rpc(nodes[0], 'chain_getHeader', [await rpc(nodes[0], 'chain_getBlockHash', [b])]);
-    authors.add(auraSlot(header) % BigInt(validators.length));
+    const { kind, author } = babePreDigest(header);
+    assert.ok(kind === 1 || kind === 3, `block ${b} has a pre-digest of kind ${kind}, without VRF`);
+    authors.add(author);
   }
   assert.ok(authors.size >= 2, `only ${authors.size} author(s) in ${best} blocks`);
 });

@@ -10,7 +10,7 @@ use polkadot_sdk::{
 	sc_network::config::NetworkBackendType,
 	sc_service::{Configuration, PartialComponents},
 };
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 use tributary_runtime::opaque::Block;
 
 impl SubstrateCli for Cli {
@@ -118,7 +118,8 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
 					service::new_partial(&config)?;
-				let aux_revert = Box::new(|client, _, blocks| {
+				let aux_revert = Box::new(|client: Arc<service::FullClient>, backend, blocks| {
+					polkadot_sdk::sc_consensus_babe::revert(client.clone(), backend, blocks)?;
 					polkadot_sdk::sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
 				});

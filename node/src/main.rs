@@ -1,6 +1,6 @@
 //! # Tributary node
 //!
-//! A validator or full node of the Tributary chain: Aura block authoring,
+//! A validator or full node of the Tributary chain: BABE block authoring,
 //! GRANDPA finality, ParityDB storage, the standard Substrate RPC that
 //! polkadot.js and explorers speak, and Prometheus metrics.
 //!

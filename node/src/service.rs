@@ -1,20 +1,21 @@
 //! Assembles the node: client, transaction pool, network, RPC and consensus.
 //!
 //! A `Development` chain (`--dev`) is sealed by the node itself: a block every
-//! `--dev-block-time` milliseconds, carrying an Aura pre-digest so the runtime
-//! accepts it, finalized at once. Every other chain runs Aura authoring and
-//! GRANDPA finality among its validators.
+//! `--dev-block-time` milliseconds, carrying a BABE pre-digest with the
+//! authority's VRF output (the compute market draws workers with it),
+//! finalized at once. Every other chain runs BABE authoring and GRANDPA
+//! finality among its validators.
 
 use futures::{FutureExt, StreamExt};
 use polkadot_sdk::{
 	sc_basic_authorship::ProposerFactory,
 	sc_chain_spec::ChainType,
 	sc_client_api::{Backend, BlockBackend},
-	sc_consensus::{BasicQueue, LongestChain},
-	sc_consensus_aura::{self, ImportQueueParams, SlotProportion, StartAuraParams},
+	sc_consensus::{BasicQueue, BoxBlockImport, LongestChain},
+	sc_consensus_babe::{self, BabeLink, BabeWorkerHandle, SlotProportion},
 	sc_consensus_grandpa::{self as grandpa, SharedVoterState},
 	sc_consensus_manual_seal::{
-		self as manual_seal, consensus::aura::AuraConsensusDataProvider,
+		self as manual_seal, consensus::babe::BabeConsensusDataProvider,
 		consensus::timestamp::SlotTimestampProvider, EngineCommand, ManualSealParams,
 	},
 	sc_executor::WasmExecutor,
@@ -23,10 +24,7 @@ use polkadot_sdk::{
 	sc_telemetry::{Telemetry, TelemetryWorker},
 	sc_transaction_pool::{self, TransactionPoolHandle},
 	sc_transaction_pool_api::OffchainTransactionPoolFactory,
-	sp_consensus_aura::{
-		self,
-		sr25519::{AuthorityId as AuraId, AuthorityPair as AuraPair},
-	},
+	sp_consensus_babe,
 	sp_core::crypto::{key_types, ByteArray},
 	sp_io,
 	sp_keystore::KeystorePtr,
@@ -42,9 +40,20 @@ pub type FullClient =
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = LongestChain<FullBackend, Block>;
 type FullPool = TransactionPoolHandle<Block, FullClient>;
-type GrandpaBlockImport =
-	grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
 type GrandpaLink = grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
+
+/// What authoring needs from the import side: BABE's block import (wrapping
+/// GRANDPA's on a network of validators), BABE's epoch data, and GRANDPA's
+/// link where it runs.
+pub struct Consensus {
+	block_import: BoxBlockImport<Block>,
+	babe_link: BabeLink<Block>,
+	grandpa_link: Option<GrandpaLink>,
+	/// BABE's worker answers epoch queries for as long as a handle to it
+	/// exists, and the node stops when it ends: the node holds one for its
+	/// lifetime.
+	babe_worker: Option<BabeWorkerHandle<Block>>,
+}
 
 /// GRANDPA proves finality with a justification at least this often.
 const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
@@ -57,7 +66,7 @@ pub type Service = sc_service::PartialComponents<
 	FullSelectChain,
 	BasicQueue<Block>,
 	FullPool,
-	(Option<(GrandpaBlockImport, GrandpaLink)>, Option<Telemetry>),
+	(Consensus, Option<Telemetry>),
 >;
 
 /// Whether the node seals its own blocks: `Development` chains only.
@@ -65,8 +74,22 @@ pub fn is_self_sealing(config: &Configuration) -> bool {
 	config.chain_spec.chain_type() == ChainType::Development
 }
 
-/// Builds the client, pool and import queue. On a self-sealing chain blocks
-/// are imported as sealed; otherwise through Aura's verifier and GRANDPA.
+/// The inherent data of a block at the current time: its BABE slot (first,
+/// where BABE looks for it) and its timestamp.
+fn inherents_now(
+	slot_duration: sp_consensus_babe::SlotDuration,
+) -> (sp_consensus_babe::inherents::InherentDataProvider, sp_timestamp::InherentDataProvider) {
+	let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+	let slot = sp_consensus_babe::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+		*timestamp,
+		slot_duration,
+	);
+	(slot, timestamp)
+}
+
+/// Builds the client, pool and import queue. Every block goes through BABE's
+/// block import, which tracks epochs; on a self-sealing chain blocks are
+/// imported as sealed, otherwise through BABE's verifier and GRANDPA.
 pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	let telemetry = config
 		.telemetry_endpoints
@@ -107,13 +130,31 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		.build(),
 	);
 
-	let (import_queue, grandpa) = if is_self_sealing(config) {
+	let babe_config = sc_consensus_babe::configuration(&*client)?;
+	let slot_duration = babe_config.slot_duration();
+	let offchain_pool = OffchainTransactionPoolFactory::new(transaction_pool.clone());
+	let babe_inherents = move |_, ()| async move { Ok(inherents_now(slot_duration)) };
+	let (import_queue, consensus) = if is_self_sealing(config) {
+		let (babe_import, babe_link) = sc_consensus_babe::block_import(
+			babe_config,
+			client.clone(),
+			client.clone(),
+			babe_inherents,
+			select_chain.clone(),
+			offchain_pool,
+		)?;
 		let queue = manual_seal::import_queue(
-			Box::new(client.clone()),
+			Box::new(babe_import.clone()),
 			&task_manager.spawn_essential_handle(),
 			config.prometheus_registry(),
 		);
-		(queue, None)
+		let consensus = Consensus {
+			block_import: Box::new(babe_import),
+			babe_link,
+			grandpa_link: None,
+			babe_worker: None,
+		};
+		(queue, consensus)
 	} else {
 		let (grandpa_block_import, grandpa_link) = grandpa::block_import(
 			client.clone(),
@@ -122,35 +163,32 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			select_chain.clone(),
 			telemetry.as_ref().map(|x| x.handle()),
 		)?;
-		let cidp_client = client.clone();
-		let queue =
-			sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-				block_import: grandpa_block_import.clone(),
-				justification_import: Some(Box::new(grandpa_block_import.clone())),
+		let (babe_import, babe_link) = sc_consensus_babe::block_import(
+			babe_config,
+			grandpa_block_import.clone(),
+			client.clone(),
+			babe_inherents,
+			select_chain.clone(),
+			offchain_pool,
+		)?;
+		let (queue, babe_worker) =
+			sc_consensus_babe::import_queue(sc_consensus_babe::ImportQueueParams {
+				link: babe_link.clone(),
+				block_import: babe_import.clone(),
+				justification_import: Some(Box::new(grandpa_block_import)),
 				client: client.clone(),
-				create_inherent_data_providers: move |parent_hash, _| {
-					let cidp_client = cidp_client.clone();
-					async move {
-						let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
-							&*cidp_client,
-							parent_hash,
-						)?;
-						let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-						let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-							*timestamp,
-							slot_duration,
-						);
-						Ok((slot, timestamp))
-					}
-				},
+				slot_duration,
 				spawner: &task_manager.spawn_essential_handle(),
 				registry: config.prometheus_registry(),
-				check_for_equivocation: Default::default(),
 				telemetry: telemetry.as_ref().map(|x| x.handle()),
-				compatibility_mode: Default::default(),
 			})?;
-		(queue, Some((grandpa_block_import, grandpa_link)))
+		let consensus = Consensus {
+			block_import: Box::new(babe_import),
+			babe_link,
+			grandpa_link: Some(grandpa_link),
+			babe_worker: Some(babe_worker),
+		};
+		(queue, consensus)
 	};
 
 	Ok(sc_service::PartialComponents {
@@ -161,34 +199,34 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (grandpa, telemetry),
+		other: (consensus, telemetry),
 	})
 }
 
-/// A validator must hold the Aura key of one of the chain's authorities, or
-/// it would run without ever authoring; say so at start, not never.
-fn check_authority_key(client: &FullClient, keystore: &KeystorePtr) -> Result<(), ServiceError> {
-	let ours = keystore.sr25519_public_keys(key_types::AURA);
+/// A validator must hold the BABE key of one of the chain's authorities, or
+/// it would run without ever authoring; say so at start, not never. Returns
+/// the chain's BABE authorities.
+fn check_authority_key(
+	babe_link: &BabeLink<Block>,
+	keystore: &KeystorePtr,
+) -> Result<Vec<(sp_consensus_babe::AuthorityId, u64)>, ServiceError> {
+	let ours = keystore.sr25519_public_keys(key_types::BABE);
 	if ours.is_empty() {
 		return Err(ServiceError::Other(
-			"this node runs as a validator but its keystore holds no Aura key: start it with \
+			"this node runs as a validator but its keystore holds no BABE key: start it with \
 			 one of --alice/--bob/… on a development network, or insert the validator's key \
-			 with `tributary-node key insert --key-type aura --scheme sr25519` (and `gran` \
+			 with `tributary-node key insert --key-type babe --scheme sr25519` (and `gran` \
 			 with ed25519) into the same --base-path and --chain"
 				.into(),
 		));
 	}
-	let authorities = sc_consensus_aura::standalone::fetch_authorities::<AuraId, _, _>(
-		client,
-		client.chain_info().best_hash,
-	)
-	.map_err(|e| ServiceError::Other(format!("cannot read the Aura authorities: {e}")))?;
-	if !authorities.iter().any(|a| ours.iter().any(|k| k.as_slice() == a.as_slice())) {
+	let authorities = babe_link.config().authorities.clone();
+	if !authorities.iter().any(|(a, _)| ours.iter().any(|k| k.as_slice() == a.as_slice())) {
 		log::warn!(
-			"⚠️  none of this node's Aura keys is an authority of this chain; it will not author"
+			"⚠️  none of this node's BABE keys is an authority of this chain; it will not author"
 		);
 	}
-	Ok(())
+	Ok(authorities)
 }
 
 /// Builds and starts the full node.
@@ -205,8 +243,15 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (grandpa, mut telemetry),
+		other: (consensus, mut telemetry),
 	} = new_partial(&config)?;
+	let Consensus { block_import, babe_link, grandpa_link, babe_worker } = consensus;
+	if let Some(handle) = babe_worker {
+		task_manager.spawn_handle().spawn("babe-worker-handle", None, async move {
+			let _held = handle;
+			futures::future::pending::<()>().await
+		});
+	}
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -221,7 +266,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		.flatten()
 		.ok_or_else(|| ServiceError::Other("the database holds no genesis block".into()))?;
 	let grandpa_protocol_name = grandpa::protocol_standard_name(&genesis_hash, &config.chain_spec);
-	let grandpa_notification_service = grandpa.as_ref().map(|_| {
+	let grandpa_notification_service = grandpa_link.as_ref().map(|_| {
 		let (protocol_config, notification_service) = grandpa::grandpa_peers_set_config::<_, N>(
 			grandpa_protocol_name.clone(),
 			metrics.clone(),
@@ -231,7 +276,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		notification_service
 	});
 
-	let warp_sync_config = grandpa.as_ref().map(|(_, link)| {
+	let warp_sync_config = grandpa_link.as_ref().map(|link| {
 		WarpSyncConfig::WithProvider(Arc::new(grandpa::warp_proof::NetworkProvider::new(
 			backend.clone(),
 			link.shared_authority_set().clone(),
@@ -311,7 +356,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		return Ok(task_manager);
 	}
 	// After `spawn_tasks`, which puts `--alice`-style dev keys in the keystore.
-	check_authority_key(&client, &keystore_container.keystore())?;
+	let authorities = check_authority_key(&babe_link, &keystore_container.keystore())?;
 
 	let proposer_factory = ProposerFactory::new(
 		task_manager.spawn_handle(),
@@ -322,48 +367,51 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	);
 
 	if self_sealing {
+		let consensus_data = BabeConsensusDataProvider::new(
+			client.clone(),
+			keystore_container.keystore(),
+			babe_link.epoch_changes().clone(),
+			authorities,
+		)
+		.map_err(|e| ServiceError::Other(format!("cannot seal with BABE: {e}")))?;
 		start_dev_sealing(
 			&task_manager,
 			client,
 			transaction_pool,
 			select_chain,
 			proposer_factory,
+			block_import,
+			consensus_data,
 			dev_block_time,
 		)?;
 		return Ok(task_manager);
 	}
 
-	let (block_import, grandpa_link) = grandpa
+	let grandpa_link = grandpa_link
 		.ok_or_else(|| ServiceError::Other("GRANDPA was not set up for this chain".into()))?;
-	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-	let aura =
-		sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(StartAuraParams {
-			slot_duration,
-			client,
-			select_chain,
-			block_import,
-			proposer_factory,
-			create_inherent_data_providers: move |_, ()| async move {
-				let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-				let slot =
-					sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-						*timestamp,
-						slot_duration,
-					);
-				Ok((slot, timestamp))
-			},
-			force_authoring,
-			backoff_authoring_blocks: Option::<()>::None,
-			keystore: keystore_container.keystore(),
-			sync_oracle: sync_service.clone(),
-			justification_sync_link: sync_service.clone(),
-			block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
-			max_block_proposal_slot_portion: None,
-			telemetry: telemetry.as_ref().map(|x| x.handle()),
-			compatibility_mode: Default::default(),
-		})?;
+	let slot_duration = babe_link.config().slot_duration();
+	let babe = sc_consensus_babe::start_babe(sc_consensus_babe::BabeParams {
+		keystore: keystore_container.keystore(),
+		client,
+		select_chain,
+		env: proposer_factory,
+		block_import,
+		sync_oracle: sync_service.clone(),
+		justification_sync_link: sync_service.clone(),
+		create_inherent_data_providers: move |_, ()| async move { Ok(inherents_now(slot_duration)) },
+		force_authoring,
+		backoff_authoring_blocks: Option::<()>::None,
+		babe_link,
+		block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+		max_block_proposal_slot_portion: None,
+		telemetry: telemetry.as_ref().map(|x| x.handle()),
+	})?;
 	// Authoring is essential: if it stops, the node stops with it.
-	task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
+	task_manager.spawn_essential_handle().spawn_blocking(
+		"babe-proposer",
+		Some("block-authoring"),
+		babe,
+	);
 
 	if enable_grandpa {
 		let grandpa_config = grandpa::GrandpaParams {
@@ -400,14 +448,17 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 }
 
 /// Seals a block every `block_time` and finalizes it at once. The timestamp
-/// advances one Aura slot per block, so the runtime sees strictly increasing
+/// advances one BABE slot per block, so the runtime sees strictly increasing
 /// slots however short `block_time` is.
+#[allow(clippy::too_many_arguments)]
 fn start_dev_sealing(
 	task_manager: &TaskManager,
 	client: Arc<FullClient>,
 	pool: Arc<FullPool>,
 	select_chain: FullSelectChain,
 	env: ProposerFactory<FullPool, FullClient>,
+	block_import: BoxBlockImport<Block>,
+	consensus_data: BabeConsensusDataProvider<Block, FullClient>,
 	block_time: Duration,
 ) -> Result<(), ServiceError> {
 	let mut ticks = tokio::time::interval(block_time);
@@ -427,17 +478,22 @@ fn start_dev_sealing(
 
 	let timestamp_client = client.clone();
 	let sealing = manual_seal::run_manual_seal(ManualSealParams {
-		block_import: client.clone(),
+		block_import,
 		env,
-		client: client.clone(),
+		client,
 		pool,
 		commands_stream,
 		select_chain,
-		consensus_data_provider: Some(Box::new(AuraConsensusDataProvider::new(client))),
+		consensus_data_provider: Some(Box::new(consensus_data)),
 		// Re-read from the parent each block: its slot plus one is the next slot.
 		create_inherent_data_providers: move |_, ()| {
 			let client = timestamp_client.clone();
-			async move { SlotTimestampProvider::new_aura(client).map_err(Into::into) }
+			async move {
+				let timestamp = SlotTimestampProvider::new_babe(client)?;
+				let slot =
+					sp_consensus_babe::inherents::InherentDataProvider::new(timestamp.slot());
+				Ok((slot, timestamp))
+			}
 		},
 	});
 	task_manager.spawn_essential_handle().spawn_blocking(

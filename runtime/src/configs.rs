@@ -1,7 +1,7 @@
 //! How the runtime configures each pallet.
 
 use crate::{
-	AccountId, Attribution, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
+	AccountId, Attribution, Babe, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
 	Registry, Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
 	RuntimeOrigin, RuntimeTask, System, WorkerStaking, EXISTENTIAL_DEPOSIT, MILLI_TRIB,
 	SLOT_DURATION, SS58_PREFIX, TRIB, VERSION,
@@ -11,7 +11,7 @@ use polkadot_sdk::{
 		derive_impl,
 		dispatch::DispatchClass,
 		parameter_types,
-		traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+		traits::{ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 		weights::{
 			constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 			IdentityFee, Weight,
@@ -22,9 +22,8 @@ use polkadot_sdk::{
 		self,
 		limits::{BlockLength, BlockWeights},
 	},
-	pallet_aura, pallet_balances, pallet_grandpa, pallet_sudo, pallet_timestamp,
+	pallet_babe, pallet_balances, pallet_grandpa, pallet_sudo, pallet_timestamp,
 	pallet_transaction_payment::{self, ConstFeeMultiplier, FungibleAdapter, Multiplier},
-	sp_consensus_aura::sr25519::AuthorityId as AuraId,
 	sp_core::Void,
 	sp_runtime::{
 		traits::{AccountIdConversion, One},
@@ -69,13 +68,18 @@ impl frame_system::Config for Runtime {
 	type MaxConsumers = ConstU32<16>;
 }
 
-impl pallet_aura::Config for Runtime {
-	type AuthorityId = AuraId;
+impl pallet_babe::Config for Runtime {
+	type EpochDuration = ConstU64<{ crate::EPOCH_DURATION_IN_SLOTS }>;
+	type ExpectedBlockTime = ConstU64<{ crate::MILLISECS_PER_BLOCK }>;
+	// No session pallet: the genesis authorities author in every epoch.
+	type EpochChangeTrigger = pallet_babe::SameAuthoritiesForever;
 	type DisabledValidators = ();
+	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<32>;
-	// One block per slot: two blocks in one slot would be an equivocation.
-	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type MaxNominators = ConstU32<0>;
+	// No session pallet: equivocations are not reported on chain yet.
+	type KeyOwnerProof = Void;
+	type EquivocationReportSystem = ();
 }
 
 impl pallet_grandpa::Config for Runtime {
@@ -91,7 +95,7 @@ impl pallet_grandpa::Config for Runtime {
 
 impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
-	type OnTimestampSet = Aura;
+	type OnTimestampSet = Babe;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
 	type WeightInfo = ();
 }
@@ -228,6 +232,7 @@ impl pallet_compute::Config for Runtime {
 	type Attribution = Attribution;
 	type Staking = WorkerStaking;
 	type Settlement = Rewards;
+	type Randomness = crate::randomness::BlockVrf;
 	type ComputeFee = ComputeFee;
 	type MaxCongestion = MaxCongestion;
 	type MaxInputLen = ConstU32<4096>;

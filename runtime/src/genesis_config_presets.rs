@@ -2,7 +2,7 @@
 //!
 //! - `development`: Alice alone authors and finalizes; every well-known dev
 //!   account is funded; Alice is sudo.
-//! - `local_testnet`: Alice, Bob, Charlie and Dave author with Aura and
+//! - `local_testnet`: Alice, Bob, Charlie and Dave author with BABE and
 //!   finalize with GRANDPA, so finality (more than two thirds of votes) holds
 //!   with any one of them down.
 
@@ -13,7 +13,7 @@ use crate::{
 use alloc::{vec, vec::Vec};
 use polkadot_sdk::{
 	frame_support::build_struct_json_patch,
-	sp_consensus_aura::sr25519::AuthorityId as AuraId,
+	sp_consensus_babe::AuthorityId as BabeId,
 	sp_consensus_grandpa::AuthorityId as GrandpaId,
 	sp_genesis_builder::{self, PresetId},
 	sp_keyring::{Ed25519Keyring, Sr25519Keyring},
@@ -25,7 +25,7 @@ pub const DEV_ENDOWMENT: u128 = 1_000_000 * TRIB;
 
 /// A genesis with the given authorities, funded accounts and sudo key.
 fn genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	authorities: Vec<(BabeId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -42,8 +42,9 @@ fn genesis(
 				])
 				.collect(),
 		},
-		aura: polkadot_sdk::pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect(),
+		babe: polkadot_sdk::pallet_babe::GenesisConfig {
+			authorities: authorities.iter().map(|(babe, _)| (babe.clone(), 1)).collect(),
+			epoch_config: crate::BABE_GENESIS_EPOCH_CONFIG,
 		},
 		grandpa: polkadot_sdk::pallet_grandpa::GenesisConfig {
 			authorities: authorities.into_iter().map(|(_, grandpa)| (grandpa, 1)).collect(),
@@ -53,7 +54,7 @@ fn genesis(
 }
 
 /// The session keys of a well-known development validator.
-fn dev_authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AuraId, GrandpaId) {
+fn dev_authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (BabeId, GrandpaId) {
 	(sr.public().into(), ed.public().into())
 }
 

@@ -1,7 +1,7 @@
 //! # Tributary runtime
 //!
 //! The state transition function of the Tributary chain: FRAME's system,
-//! consensus (Aura block authoring, GRANDPA finality), balances and fees, and
+//! consensus (BABE block authoring, GRANDPA finality), balances and fees, and
 //! the Tributary pallets for data, models, compute and settlement as they land.
 //!
 //! The runtime builds twice: natively (feature `std`, for the node and tests)
@@ -27,11 +27,12 @@ mod benchmarks;
 mod block_budget;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod randomness;
 #[cfg(test)]
 mod worker_metadata;
 
 use polkadot_sdk::{
-	frame_executive, frame_support, frame_system, pallet_aura, pallet_balances, pallet_grandpa,
+	frame_executive, frame_support, frame_system, pallet_babe, pallet_balances, pallet_grandpa,
 	pallet_sudo, pallet_timestamp, pallet_transaction_payment,
 	sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress},
 	sp_version::{runtime_version, RuntimeVersion},
@@ -55,8 +56,20 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 
 /// Target block time on a network of validators; `--dev` seals faster.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;
-/// Aura's slot length. It cannot change once the chain has started.
+/// BABE's slot length. It cannot change once the chain has started.
 pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+/// BABE's epoch: an hour of slots. Authorities and epoch randomness change
+/// at epoch boundaries.
+pub const EPOCH_DURATION_IN_SLOTS: u64 = 60 * 60 * 1000 / SLOT_DURATION;
+/// BABE's genesis epoch configuration: a slot has a primary (VRF-won) author
+/// with probability 1/4, and every other slot a secondary author chosen by
+/// slot number who still proves a VRF output, so that every block carries
+/// one: the compute market draws workers with it.
+pub const BABE_GENESIS_EPOCH_CONFIG: polkadot_sdk::sp_consensus_babe::BabeEpochConfiguration =
+	polkadot_sdk::sp_consensus_babe::BabeEpochConfiguration {
+		c: (1, 4),
+		allowed_slots: polkadot_sdk::sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+	};
 
 /// One TRIB in its smallest unit (12 decimals).
 pub const TRIB: Balance = 1_000_000_000_000;
@@ -83,9 +96,9 @@ pub mod opaque {
 	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
 
 	impl_opaque_keys! {
-		/// The keys a validator holds: Aura to author, GRANDPA to finalize.
+		/// The keys a validator holds: BABE to author, GRANDPA to finalize.
 		pub struct SessionKeys {
-			pub aura: Aura,
+			pub babe: Babe,
 			pub grandpa: Grandpa,
 		}
 	}
@@ -113,7 +126,7 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
+	pub type Babe = pallet_babe;
 	#[runtime::pallet_index(3)]
 	pub type Grandpa = pallet_grandpa;
 	#[runtime::pallet_index(4)]

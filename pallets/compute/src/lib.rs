@@ -40,8 +40,12 @@
 //! - **Lifetime:** every job ends (completed, failed and refunded, or
 //!   cancelled) within [`Pallet::max_job_lifetime`] blocks of its
 //!   submission, whatever its workers do.
-//! - **Seed:** the randomness that draws workers: the parent hash and every
-//!   revealed salt are mixed into it.
+//! - **Draw randomness:** `Randomness`, the VRF output of the block that
+//!   makes the draw (BABE's, in the runtime). A job admitted in one block is
+//!   drawn in a later one, so neither the requester nor any block author
+//!   knows the draw when the job is submitted, and no author can change it
+//!   by changing what its block contains. A block without VRF output draws
+//!   nothing; its jobs wait for the next.
 //!
 //! ## Interface
 //!
@@ -81,7 +85,10 @@ use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_support::{
 		pallet_prelude::*,
-		traits::fungible::{Inspect, Mutate, MutateHold},
+		traits::{
+			fungible::{Inspect, Mutate, MutateHold},
+			Randomness,
+		},
 	},
 	frame_system::pallet_prelude::*,
 	sp_core::H256,
@@ -143,6 +150,10 @@ pub mod pallet {
 		type Staking: WorkerStaking<Self::AccountId>;
 		/// Where completed jobs' fees go to be divided.
 		type Settlement: JobSettlement<Self::AccountId, BalanceOf<Self>>;
+		/// The randomness workers are drawn with, read in `on_initialize`:
+		/// the VRF output of the block being executed, or `None` in a block
+		/// without one.
+		type Randomness: Randomness<Option<H256>, BlockNumberFor<Self>>;
 		/// The compute fee per worker asked, at a congestion of 1.
 		#[pallet::constant]
 		type ComputeFee: Get<BalanceOf<Self>>;
@@ -243,10 +254,6 @@ pub mod pallet {
 	/// The congestion multiplier on the compute fee.
 	#[pallet::storage]
 	pub type Congestion<T> = StorageValue<_, FixedU128, ValueQuery, NoCongestion>;
-
-	/// The seed workers are drawn with.
-	#[pallet::storage]
-	pub type Seed<T> = StorageValue<_, H256, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -358,8 +365,6 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let parent = polkadot_sdk::frame_system::Pallet::<T>::parent_hash();
-			Self::mix_seed(parent.as_ref());
 			Self::update_congestion();
 			let (expired, settled) = Self::close_windows(now);
 			let (assigned, drawn_from) = Self::assign_queued(now);

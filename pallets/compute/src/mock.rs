@@ -2,6 +2,7 @@
 //! compute; settlement records what it is handed.
 
 use crate as pallet_compute;
+use codec::Encode;
 use core::cell::RefCell;
 use polkadot_sdk::{
 	frame_support::{derive_impl, parameter_types, BoundedVec},
@@ -179,6 +180,7 @@ impl pallet_compute::Config for Test {
 	type Attribution = Attribution;
 	type Staking = WorkerStaking;
 	type Settlement = RecordSettlement;
+	type Randomness = BlockRandomness;
 	type ComputeFee = ComputeFee;
 	type MaxCongestion = MaxCongestion;
 	type MaxInputLen = MaxInputLen;
@@ -196,6 +198,16 @@ impl pallet_compute::Config for Test {
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 	type WeightInfo = ();
+}
+
+/// Randomness that differs from block to block, as a VRF output does.
+pub struct BlockRandomness;
+impl polkadot_sdk::frame_support::traits::Randomness<Option<H256>, u64> for BlockRandomness {
+	fn random(subject: &[u8]) -> (Option<H256>, u64) {
+		let now = System::block_number();
+		let hash = polkadot_sdk::sp_crypto_hashing::blake2_256(&(subject, now).encode());
+		(Some(H256(hash)), now)
+	}
 }
 
 /// Sets up models and workers through the real registry and staking pallets.

@@ -59,7 +59,6 @@ impl<T: Config> Pallet<T> {
 		Self::check_attribution(job.model_id, &attribution)?;
 
 		job.workers[slot].1 = WorkerResult::Revealed { output_hash, attribution };
-		Self::mix_seed(salt);
 		Self::deposit_event(Event::ResultRevealed {
 			job_id,
 			worker: worker.clone(),

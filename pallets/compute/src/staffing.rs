@@ -4,6 +4,9 @@ use crate::*;
 use polkadot_sdk::sp_crypto_hashing::blake2_256;
 use tributary_primitives::{Candidate, WorkerResult};
 
+/// What the draw asks the randomness source for.
+const DRAW_SUBJECT: &[u8] = b"tributary/compute/draw";
+
 impl<T: Config> Pallet<T> {
 	/// Draws workers for the first `MaxAssignmentsPerBlock` queued jobs. A
 	/// job that cannot get all the workers it needs now goes to the back of
@@ -15,8 +18,10 @@ impl<T: Config> Pallet<T> {
 		if queue.is_empty() {
 			return (0, 0);
 		}
+		let (Some(seed), _) = T::Randomness::random(DRAW_SUBJECT) else {
+			return (0, 0);
+		};
 		let mut candidates = T::Staking::candidates();
-		let seed = Seed::<T>::get();
 		let examined = queue.len().min(T::MaxAssignmentsPerBlock::get() as usize);
 		let mut waiting = Vec::new();
 		for &job_id in &queue[..examined] {
@@ -53,13 +58,6 @@ impl<T: Config> Pallet<T> {
 		rest.extend(waiting);
 		Queue::<T>::put(BoundedVec::truncate_from(rest));
 		(examined as u32, <T::Staking as WorkerStaking<T::AccountId>>::MaxWorkers::get())
-	}
-
-	/// Mixes `entropy` into the seed workers are drawn with.
-	pub(crate) fn mix_seed(entropy: &[u8]) {
-		Seed::<T>::mutate(|seed| {
-			*seed = H256((seed.as_bytes(), entropy).using_encoded(blake2_256))
-		});
 	}
 }
 
