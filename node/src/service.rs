@@ -87,6 +87,21 @@ fn inherents_now(
 	(slot, timestamp)
 }
 
+/// The inherent data of the next block of a self-sealing chain: the slot
+/// after the best block's, with that slot's start as the timestamp, so that
+/// the chain's clock advances one slot per block however short the block
+/// time. Sealing and importing read the same clock, so a dev chain that runs
+/// ahead of wall-clock time never fails the timestamp check.
+fn next_dev_block(
+	client: Arc<FullClient>,
+) -> Result<
+	(sp_consensus_babe::inherents::InherentDataProvider, SlotTimestampProvider),
+	Box<dyn std::error::Error + Send + Sync>,
+> {
+	let timestamp = SlotTimestampProvider::new_babe(client)?;
+	Ok((sp_consensus_babe::inherents::InherentDataProvider::new(timestamp.slot()), timestamp))
+}
+
 /// Builds the client, pool and import queue. Every block goes through BABE's
 /// block import, which tracks epochs; on a self-sealing chain blocks are
 /// imported as sealed, otherwise through BABE's verifier and GRANDPA.
@@ -135,11 +150,15 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	let offchain_pool = OffchainTransactionPoolFactory::new(transaction_pool.clone());
 	let babe_inherents = move |_, ()| async move { Ok(inherents_now(slot_duration)) };
 	let (import_queue, consensus) = if is_self_sealing(config) {
+		let dev_client = client.clone();
 		let (babe_import, babe_link) = sc_consensus_babe::block_import(
 			babe_config,
 			client.clone(),
 			client.clone(),
-			babe_inherents,
+			move |_, ()| {
+				let client = dev_client.clone();
+				async move { next_dev_block(client) }
+			},
 			select_chain.clone(),
 			offchain_pool,
 		)?;
@@ -488,12 +507,7 @@ fn start_dev_sealing(
 		// Re-read from the parent each block: its slot plus one is the next slot.
 		create_inherent_data_providers: move |_, ()| {
 			let client = timestamp_client.clone();
-			async move {
-				let timestamp = SlotTimestampProvider::new_babe(client)?;
-				let slot =
-					sp_consensus_babe::inherents::InherentDataProvider::new(timestamp.slot());
-				Ok((slot, timestamp))
-			}
+			async move { next_dev_block(client) }
 		},
 	});
 	task_manager.spawn_essential_handle().spawn_blocking(
