@@ -2,7 +2,7 @@
 //! this worker, and commits and reveals their results.
 //!
 //! Each block the worker (1) admits the jobs newly assigned to it (from the
-//! block's `JobAssigned` / `JobEscalated` events, and after every (re)connect
+//! block's `JobAssigned` events, and after every (re)connect
 //! from the `ComputeApi`'s `assignments`), (2) compares every open job in its
 //! journal with the job on chain and takes the next step, and (3) lets the
 //! [`Submitter`](crate::submitter::Submitter) resend what the node lost. The

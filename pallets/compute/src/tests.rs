@@ -800,7 +800,7 @@ fn two_colluding_liars_out_of_three_win_their_round() {
 	// Redundancy buys safety only while honest workers are the majority: two
 	// of three agreeing on a lie complete the job, and the honest one is
 	// slashed as the minority. Stake-weighted random draws make such a pair
-	// costly to arrange; escalation only helps when the vote splits.
+	// costly to arrange, and the VRF draw keeps anyone from choosing it.
 	new_test_ext().execute_with(|| {
 		let (model, _) = setup();
 		let job = submit(model);
