@@ -559,6 +559,19 @@ fn cancel_refunds_a_job_until_its_first_commitment() {
 	});
 }
 
+/// Runs to `deadline`: `job` waits queued until the block before, then fails
+/// as unstaffed.
+fn fails_unstaffed_at(job: JobId, deadline: u64) {
+	run_to(deadline - 1);
+	assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Queued);
+	run_to(deadline);
+	assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Failed);
+	assert_eq!(
+		events().last(),
+		Some(&Event::JobFailed { job_id: job, reason: FailureReason::Unstaffed })
+	);
+}
+
 #[test]
 fn an_unstaffable_job_never_holds_up_the_jobs_behind_it() {
 	new_test_ext().execute_with(|| {
@@ -582,14 +595,7 @@ fn an_unstaffable_job_never_holds_up_the_jobs_behind_it() {
 		answer_all(small, |w| answer(b"yes", attribution(&[]), w));
 		assert_eq!(Jobs::<Test>::get(small).unwrap().status, JobStatus::Completed);
 		// Submitted at block 1 with a staffing window of 20 blocks.
-		run_to(20);
-		assert_eq!(Jobs::<Test>::get(big).unwrap().status, JobStatus::Queued);
-		run_to(21);
-		assert_eq!(Jobs::<Test>::get(big).unwrap().status, JobStatus::Failed);
-		assert_eq!(
-			events().last(),
-			Some(&Event::JobFailed { job_id: big, reason: FailureReason::Unstaffed })
-		);
+		fails_unstaffed_at(big, 21);
 		assert!(Queue::<Test>::get().is_empty());
 		assert_eq!(OpenJobs::<Test>::get(), 0);
 		assert_eq!(fee_held(REQUESTER), 0);
@@ -618,14 +624,7 @@ fn a_job_whose_workers_all_timed_out_fails_when_nobody_is_left_to_staff_it() {
 		answer_all(behind, |w| answer(b"yes", attribution(&[]), w));
 		assert_eq!(Jobs::<Test>::get(behind).unwrap().status, JobStatus::Completed);
 		// Requeued at block 7 with a staffing window of 20 blocks.
-		run_to(26);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Queued);
-		run_to(27);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Failed);
-		assert_eq!(
-			events().last(),
-			Some(&Event::JobFailed { job_id: job, reason: FailureReason::Unstaffed })
-		);
+		fails_unstaffed_at(job, 27);
 		assert_eq!(fee_held(REQUESTER), 0);
 		assert!(System::block_number() - 1 <= Compute::max_job_lifetime());
 	});
