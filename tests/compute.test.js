@@ -70,7 +70,8 @@ test('four accounts register as workers with their stake held', async () => {
   const record = await rpc(node, 'compute_worker', [k.bob.address]);
   assert.equal(record.capacity, 2);
   assert.equal(record.reputation, 500);
-  assert.equal(BigInt(record.stake), stake);
+  // Amounts come as decimal strings, exact beyond 2^53.
+  assert.equal(record.stake, stake.toString());
 });
 
 test('a datanet with two contributions and a model trained on it', async () => {
@@ -90,7 +91,7 @@ test('a datanet with two contributions and a model trained on it', async () => {
 test('the price is the model price plus the compute fee per worker, quoted the same two ways', async () => {
   const computeFee = api.consts.compute.computeFee.toBigInt();
   const want = TRIB + 3n * computeFee;
-  assert.equal(BigInt(await rpc(node, 'compute_quote', [ids.model, null])), want);
+  assert.equal(await rpc(node, 'compute_quote', [ids.model, null]), want.toString());
   assert.equal((await api.call.computeApi.quote(ids.model, null)).unwrap().toBigInt(), want);
   assert.equal(await rpc(node, 'compute_quote', [999, null]), null);
   ids.price = want;
@@ -105,6 +106,8 @@ test('submissions the chain cannot take are refused with their own errors', asyn
   const queue = (await rpc(node, 'compute_queue'));
   assert.equal(queue.depth, 0);
   assert.equal(queue.capacity, api.consts.compute.maxQueuedJobs.toNumber());
+  assert.equal(queue.computeFee, api.consts.compute.computeFee.toBigInt().toString());
+  assert.equal(queue.congestionPerBillion, '1000000000');
 });
 
 test('a job is drawn three workers who commit, reveal and complete it', async () => {
@@ -139,6 +142,7 @@ test('a job is drawn three workers who commit, reveal and complete it', async ()
 
   const record = await jobRecord(jobId);
   assert.equal(record.status, 'completed');
+  assert.equal(record.fee, ids.price.toString());
   assert.deepEqual(record.outcome, [blake2AsHex('positive'), attribution]);
   // Settlement divided the fee; the treasury's part is 10% (tests/settlement.test.js checks the rest).
   const after = (await api.query.system.account(treasury)).data.free.toBigInt();

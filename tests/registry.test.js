@@ -91,10 +91,11 @@ test('a model trained on the datanet and a child model register with their share
 });
 
 test('the flattened shares read back through api.call and the attribution RPC', async () => {
-  // The child owes its parent 50% × 70% = 35%; the datanet 50% × 30% + 10% = 25%.
+  // The child owes its parent 50% × 70% = 35%; the datanet 50% × 30% + 10% = 25%,
+  // all to snapshot 1: no contribution joined between the two registrations.
   const want = [
     [{ model: ids.base }, pct(35)],
-    [{ datanet: ids.datanet }, pct(25)],
+    [{ datanet: [ids.datanet, 1] }, pct(25)],
   ];
   const viaCall = (await api.call.attributionApi.upstreamShares(ids.child)).unwrap().toJSON();
   assert.deepEqual(viaCall, want);
@@ -103,11 +104,24 @@ test('the flattened shares read back through api.call and the attribution RPC', 
   assert.equal(await rpc(node, 'attribution_upstreamShares', [999]), null);
 });
 
+test('a contribution approved after the models joins the next snapshot: they never pay it', async () => {
+  const text = 'a headline written by eve after the models';
+  const events = await sendOk(api, api.tx.registry.contribute(ids.datanet, blake2AsHex(text), text.length, ''), k.eve);
+  const late = eventData(api, events, 'registry', 'ContributionSubmitted').contributionId;
+  assert.equal((await api.query.rewards.pools(ids.datanet)).taken.toNumber(), 1);
+  assert.equal((await api.query.rewards.memberships(late)).unwrap().join.toNumber(), 2);
+  assert.equal((await api.query.rewards.memberships(ids.contributions[0])).unwrap().join.toNumber(), 1);
+  await sendOk(api, api.tx.registry.withdrawContribution(late), k.eve);
+  assert.ok((await api.query.rewards.memberships(late)).isNone);
+});
+
 test('a contribution record reads back over RPC', async () => {
   const record = await rpc(node, 'attribution_contribution', [ids.contributions[0]]);
   assert.equal(record.datanetId, ids.datanet);
   assert.equal(record.status, 'approved');
   assert.equal(record.sizeBytes, 'a headline written by bob'.length);
+  // Amounts come as decimal strings, exact beyond 2^53.
+  assert.equal(typeof record.deposit, 'string');
   const decoded = (await api.call.attributionApi.contribution(ids.contributions[0])).unwrap();
   assert.equal(decoded.contributor.toString(), k.bob.address);
 });

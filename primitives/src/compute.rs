@@ -202,15 +202,26 @@ pub enum WorkerResult {
 /// The compute market's state, as clients read it through the `ComputeApi`.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+#[cfg_attr(
+	feature = "std",
+	serde(
+		rename_all = "camelCase",
+		bound(
+			serialize = "Balance: core::fmt::Display",
+			deserialize = "Balance: core::str::FromStr, Balance::Err: core::fmt::Display"
+		)
+	)
+)]
 pub struct QueueInfo<Balance> {
 	/// Open jobs: queued, committing or revealing.
 	pub depth: u32,
 	/// The most open jobs the chain accepts.
 	pub capacity: u32,
 	/// The congestion multiplier on the compute fee, in billionths (1e9 = ×1).
+	#[cfg_attr(feature = "std", serde(with = "crate::decimal"))]
 	pub congestion_per_billion: u128,
 	/// The compute fee per execution at the current congestion.
+	#[cfg_attr(feature = "std", serde(with = "crate::decimal"))]
 	pub compute_fee: Balance,
 }
 

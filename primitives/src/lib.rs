@@ -29,13 +29,16 @@ pub type Hash = polkadot_sdk::sp_core::H256;
 pub mod api;
 pub mod attribution;
 pub mod compute;
+pub mod decimal;
+pub mod funds;
 pub mod registry;
 
-pub use attribution::{AttributionGraph, Beneficiary, Split};
+pub use attribution::{AttributionGraph, Beneficiary, Split, TrainingEdge};
 pub use compute::{
 	commitment, output_hash, Attribution, Candidate, CompletedJob, FailureReason, JobSettlement,
 	JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
 };
+pub use funds::funds_error;
 
 pub use registry::{
 	ContributionHooks, ContributionProvider, ContributionRecord, ContributionStatus, ModelProvider,
@@ -43,6 +46,9 @@ pub use registry::{
 
 /// Identifies a datanet: a community dataset.
 pub type DatanetId = u64;
+/// Numbers a datanet's training snapshots from 1: the contributions approved
+/// when a model was registered with the datanet.
+pub type SnapshotId = u32;
 /// Identifies one contribution of data to a datanet.
 pub type ContributionId = u64;
 /// Identifies a registered model.

@@ -1,6 +1,7 @@
 //! What the registry offers other pallets: models and contributions.
 
-use crate::{ContributionId, DatanetId, ModelId};
+use crate::{ContributionId, DatanetId, ModelId, SnapshotId};
+use polkadot_sdk::sp_runtime::DispatchError;
 
 /// Read access to registered models.
 pub trait ModelProvider<AccountId, Balance> {
@@ -25,15 +26,24 @@ pub trait ContributionProvider<AccountId> {
 }
 
 /// Told when a contribution starts or stops counting in its datanet, so
-/// that its datanet's reward pool can let it earn from then on, or stop.
+/// that its datanet's reward pool can let it earn from then on, or stop; and
+/// asked for a training snapshot when a model is registered with a datanet.
 pub trait ContributionHooks<AccountId> {
+	/// A snapshot of `datanet`'s approved contributions, for a model being
+	/// registered with it: the model's payments reach only its members. Fails
+	/// when the datanet can take no more snapshots.
+	fn snapshot(datanet: DatanetId) -> Result<SnapshotId, DispatchError>;
 	/// `contribution` of `datanet` was approved.
 	fn on_approved(contribution: ContributionId, datanet: DatanetId);
 	/// `contribution` of `datanet`, approved until now, was withdrawn by `contributor`.
 	fn on_withdrawn(contribution: ContributionId, datanet: DatanetId, contributor: &AccountId);
 }
 
+/// No pools: every model is trained on snapshot 1.
 impl<AccountId> ContributionHooks<AccountId> for () {
+	fn snapshot(_: DatanetId) -> Result<SnapshotId, DispatchError> {
+		Ok(1)
+	}
 	fn on_approved(_: ContributionId, _: DatanetId) {}
 	fn on_withdrawn(_: ContributionId, _: DatanetId, _: &AccountId) {}
 }
@@ -77,7 +87,14 @@ pub enum ContributionStatus {
 	serde::Serialize,
 	serde::Deserialize,
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(
+	rename_all = "camelCase",
+	bound(
+		serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display",
+		deserialize = "AccountId: serde::Deserialize<'de>, Balance: core::str::FromStr, \
+		               Balance::Err: core::fmt::Display"
+	)
+)]
 pub struct ContributionRecord<AccountId, Balance> {
 	/// The datanet it belongs to.
 	pub datanet_id: DatanetId,
@@ -90,5 +107,6 @@ pub struct ContributionRecord<AccountId, Balance> {
 	/// Where it stands.
 	pub status: ContributionStatus,
 	/// The storage deposit held while it counts.
+	#[serde(with = "crate::decimal")]
 	pub deposit: Balance,
 }

@@ -26,11 +26,13 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for GraphHelper {
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		prepare: fn(tributary_primitives::DatanetId),
 	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
 		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
 			owner,
 			upstream,
 			contributions,
+			prepare,
 		)
 	}
 }
@@ -40,7 +42,12 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		owner: &AccountId,
 		contributions: u32,
 	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
-		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(owner, 1, contributions)
+		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
+			owner,
+			1,
+			contributions,
+			|_| {},
+		)
 	}
 
 	fn worker(who: &AccountId, capacity: u32) {

@@ -256,6 +256,9 @@ parameter_types! {
 	/// The rewards pallet's account holds every fee until it is claimed.
 	pub const RewardsPalletId: PalletId = PalletId(*b"py/rewrd");
 	pub const MaxClaimBatch: u32 = 64;
+	/// 2^16 − 1 training snapshots per datanet: paying one touches at most
+	/// 16 tree nodes.
+	pub const MaxSnapshots: u32 = u16::MAX as u32;
 }
 
 impl pallet_rewards::Config for Runtime {
@@ -266,6 +269,7 @@ impl pallet_rewards::Config for Runtime {
 	type PalletId = RewardsPalletId;
 	type Treasury = TreasuryAccount;
 	type MaxClaimBatch = MaxClaimBatch;
+	type MaxSnapshots = MaxSnapshots;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmarks::GraphHelper;
 	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;

@@ -12,13 +12,13 @@ use polkadot_sdk::{
 };
 use std::sync::Arc;
 use tributary_primitives::{
-	api::AttributionApi, Beneficiary, ContributionId, ContributionRecord, ModelId,
+	api::AttributionApi, Balance, Beneficiary, ContributionId, ContributionRecord, ModelId,
 };
 
 /// `attribution_*` methods for any JSON-RPC client, at the best block unless `at` is
 /// given. polkadot.js reads the same data, typed, as `api.call.attributionApi.*`.
 #[rpc(client, server, namespace = "attribution")]
-pub trait AttributionRpc<BlockHash, AccountId, Balance> {
+pub trait AttributionRpc<BlockHash, AccountId> {
 	/// A model's flattened upstream shares (parts per billion), or null for an
 	/// unknown model.
 	#[method(name = "upstreamShares")]
@@ -51,14 +51,12 @@ impl<C, B> Attribution<C, B> {
 }
 
 #[async_trait]
-impl<C, Block, AccountId, Balance> AttributionRpcServer<Block::Hash, AccountId, Balance>
-	for Attribution<C, Block>
+impl<C, Block, AccountId> AttributionRpcServer<Block::Hash, AccountId> for Attribution<C, Block>
 where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: AttributionApi<Block, AccountId, Balance>,
 	AccountId: codec::Codec + serde::Serialize + Send + Sync + 'static,
-	Balance: codec::Codec + serde::Serialize + Send + Sync + 'static,
 {
 	fn upstream_shares(
 		&self,

@@ -9,25 +9,27 @@ use polkadot_sdk::{
 	sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
 };
 use std::sync::Arc;
-use tributary_primitives::{api::ComputeApi, JobId, ModelId, QueueInfo};
+use tributary_primitives::{api::ComputeApi, Balance, JobId, ModelId, QueueInfo};
 
 /// `compute_*` methods for any JSON-RPC client, at the best block unless `at` is
 /// given. polkadot.js reads the same data, typed, as `api.call.computeApi.*`.
 #[rpc(client, server, namespace = "compute")]
-pub trait ComputeRpc<BlockHash, AccountId, Balance, Job, Worker> {
+pub trait ComputeRpc<BlockHash, AccountId, Job, Worker> {
 	/// A job, whatever its state, or null for an unknown id.
 	#[method(name = "job")]
 	fn job(&self, job_id: JobId, at: Option<BlockHash>) -> RpcResult<Option<Job>>;
 
 	/// What a job for `model_id` with `redundancy` workers (the default when
-	/// null) costs now, or null if the model takes no jobs.
+	/// null) costs now, as a decimal string, or null if the model takes no
+	/// jobs. Every amount these methods return is a decimal string: exact
+	/// beyond JavaScript's safe integers.
 	#[method(name = "quote")]
 	fn quote(
 		&self,
 		model_id: ModelId,
 		redundancy: Option<u8>,
 		at: Option<BlockHash>,
-	) -> RpcResult<Option<Balance>>;
+	) -> RpcResult<Option<String>>;
 
 	/// The queue's depth and bound and the compute fee's congestion.
 	#[method(name = "queue")]
@@ -56,15 +58,14 @@ impl<C, B> Compute<C, B> {
 }
 
 #[async_trait]
-impl<C, Block, AccountId, Balance, Job, Worker>
-	ComputeRpcServer<Block::Hash, AccountId, Balance, Job, Worker> for Compute<C, Block>
+impl<C, Block, AccountId, Job, Worker> ComputeRpcServer<Block::Hash, AccountId, Job, Worker>
+	for Compute<C, Block>
 where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: ComputeApi<Block, AccountId, Balance, Job, Worker>,
 	AccountId:
 		codec::Codec + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-	Balance: codec::Codec + serde::Serialize + Send + Sync + 'static,
 	Job: codec::Codec + serde::Serialize + Send + Sync + 'static,
 	Worker: codec::Codec + serde::Serialize + Send + Sync + 'static,
 {
@@ -78,9 +79,10 @@ where
 		model_id: ModelId,
 		redundancy: Option<u8>,
 		at: Option<Block::Hash>,
-	) -> RpcResult<Option<Balance>> {
+	) -> RpcResult<Option<String>> {
 		let at = best_or(&*self.client, at);
-		self.client.runtime_api().quote(at, model_id, redundancy).map_err(runtime_error)
+		let quote = self.client.runtime_api().quote(at, model_id, redundancy);
+		quote.map(|fee| fee.map(|fee| fee.to_string())).map_err(runtime_error)
 	}
 
 	fn queue(&self, at: Option<Block::Hash>) -> RpcResult<QueueInfo<Balance>> {

@@ -7,7 +7,7 @@ use polkadot_sdk::{
 	frame_support::{ensure, BoundedVec},
 	sp_runtime::{traits::AtLeast32BitUnsigned, DispatchError, Perbill, Saturating},
 };
-use tributary_primitives::{Beneficiary, DatanetId, ModelId, Split};
+use tributary_primitives::{Beneficiary, ModelId, Split, TrainingEdge};
 
 /// The flattened upstream map of a model with these direct edges, sorted by
 /// beneficiary, without zero shares.
@@ -15,7 +15,7 @@ use tributary_primitives::{Beneficiary, DatanetId, ModelId, Split};
 /// Every product rounds down, so the flattened shares never add up to more
 /// than the direct shares: a split can never pay out more than it splits.
 pub(crate) fn flatten<T: Config>(
-	training: &[(DatanetId, Perbill)],
+	training: &[TrainingEdge],
 	parents: &[(ModelId, Perbill)],
 ) -> Result<BoundedVec<(Beneficiary, Perbill), T::MaxUpstream>, DispatchError> {
 	let mut total = Perbill::zero();
@@ -28,10 +28,10 @@ pub(crate) fn flatten<T: Config>(
 	};
 
 	let mut shares: BTreeMap<Beneficiary, Perbill> = BTreeMap::new();
-	for (i, (datanet, share)) in training.iter().enumerate() {
-		ensure!(!training[..i].iter().any(|(d, _)| d == datanet), Error::<T>::DuplicateDatanet);
+	for (i, (datanet, snapshot, share)) in training.iter().enumerate() {
+		ensure!(!training[..i].iter().any(|(d, ..)| d == datanet), Error::<T>::DuplicateDatanet);
 		add_direct(*share)?;
-		credit(&mut shares, Beneficiary::Datanet(*datanet), *share);
+		credit(&mut shares, Beneficiary::Datanet(*datanet, *snapshot), *share);
 	}
 	for (i, (parent, share)) in parents.iter().enumerate() {
 		ensure!(!parents[..i].iter().any(|(p, _)| p == parent), Error::<T>::DuplicateParent);

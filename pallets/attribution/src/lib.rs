@@ -50,7 +50,7 @@ use polkadot_sdk::{
 	frame_support::{ensure, pallet_prelude::*},
 	sp_runtime::{traits::AtLeast32BitUnsigned, Perbill},
 };
-use tributary_primitives::{AgentId, AttributionGraph, Beneficiary, DatanetId, ModelId, Split};
+use tributary_primitives::{AgentId, AttributionGraph, Beneficiary, ModelId, Split, TrainingEdge};
 
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
@@ -76,13 +76,14 @@ pub mod pallet {
 		type MaxAgentModels: Get<u32>;
 	}
 
-	/// The training datanets of each model, with their direct shares.
+	/// The training datanets of each model, with the snapshots it was
+	/// trained on and their direct shares.
 	#[pallet::storage]
 	pub type TrainingEdges<T: Config> = StorageMap<
 		_,
 		Blake2_128Concat,
 		ModelId,
-		BoundedVec<(DatanetId, Perbill), T::MaxTrainingDatanets>,
+		BoundedVec<TrainingEdge, T::MaxTrainingDatanets>,
 		ValueQuery,
 	>;
 
@@ -168,7 +169,7 @@ impl<T: Config, Balance: AtLeast32BitUnsigned + Copy> AttributionGraph<Balance> 
 
 	fn record_model(
 		model: ModelId,
-		training: &[(DatanetId, Perbill)],
+		training: &[TrainingEdge],
 		parents: &[(ModelId, Perbill)],
 	) -> DispatchResult {
 		ensure!(!Upstream::<T>::contains_key(model), Error::<T>::AlreadyRecorded);
@@ -200,7 +201,7 @@ impl<T: Config, Balance: AtLeast32BitUnsigned + Copy> AttributionGraph<Balance> 
 		Ok(())
 	}
 
-	fn training(model: ModelId) -> Vec<(DatanetId, Perbill)> {
+	fn training(model: ModelId) -> Vec<TrainingEdge> {
 		TrainingEdges::<T>::get(model).into_inner()
 	}
 

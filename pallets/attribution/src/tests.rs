@@ -5,16 +5,25 @@ use polkadot_sdk::{
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use tributary_primitives::{AttributionGraph, Beneficiary, DatanetId, ModelId};
+use tributary_primitives::{AttributionGraph, Beneficiary, DatanetId, ModelId, SnapshotId};
 
 type Graph = Attribution;
 
+/// Records `model`, trained on snapshot [`SNAPSHOT`] of each of its datanets.
 fn record(
 	model: ModelId,
 	training: &[(DatanetId, Perbill)],
 	parents: &[(ModelId, Perbill)],
 ) -> polkadot_sdk::sp_runtime::DispatchResult {
-	<Graph as AttributionGraph<u128>>::record_model(model, training, parents)
+	let training: Vec<_> = training.iter().map(|&(d, share)| (d, SNAPSHOT, share)).collect();
+	<Graph as AttributionGraph<u128>>::record_model(model, &training, parents)
+}
+
+const SNAPSHOT: SnapshotId = 1;
+
+/// Datanet `d` at [`SNAPSHOT`].
+fn datanet(d: DatanetId) -> Beneficiary {
+	Beneficiary::Datanet(d, SNAPSHOT)
 }
 
 fn pct(p: u32) -> Perbill {
@@ -29,11 +38,11 @@ fn upstream(model: ModelId) -> Vec<(Beneficiary, Perbill)> {
 fn base_model_owes_its_training_datanets_their_direct_shares() {
 	new_test_ext().execute_with(|| {
 		assert_ok!(record(1, &[(10, pct(20)), (11, pct(10))], &[]));
+		assert_eq!(upstream(1), vec![(datanet(10), pct(20)), (datanet(11), pct(10))]);
 		assert_eq!(
-			upstream(1),
-			vec![(Beneficiary::Datanet(10), pct(20)), (Beneficiary::Datanet(11), pct(10))]
+			TrainingEdges::<Test>::get(1).into_inner(),
+			vec![(10, SNAPSHOT, pct(20)), (11, SNAPSHOT, pct(10))]
 		);
-		assert_eq!(TrainingEdges::<Test>::get(1).into_inner(), vec![(10, pct(20)), (11, pct(10))]);
 		System::assert_last_event(Event::ModelRecorded { model_id: 1, upstream_entries: 2 }.into());
 	});
 }
@@ -48,13 +57,33 @@ fn child_inherits_the_parents_upstream_scaled_by_the_parents_share() {
 		assert_eq!(
 			upstream(2),
 			vec![
-				(Beneficiary::Model(1), pct(35)),    // 50% × 70%
-				(Beneficiary::Datanet(10), pct(10)), // 50% × 20%
-				(Beneficiary::Datanet(11), pct(5)),  // 50% × 10%
-				(Beneficiary::Datanet(12), pct(10)),
+				(Beneficiary::Model(1), pct(35)), // 50% × 70%
+				(datanet(10), pct(10)),           // 50% × 20%
+				(datanet(11), pct(5)),            // 50% × 10%
+				(datanet(12), pct(10)),
 			]
 		);
 		assert_eq!(ParentEdges::<Test>::get(2).into_inner(), vec![(1, pct(50))]);
+	});
+}
+
+#[test]
+fn one_datanet_at_two_snapshots_is_owed_twice() {
+	new_test_ext().execute_with(|| {
+		// Model 1 was trained on snapshot 1 of datanet 10, model 2 on snapshot 2.
+		let graph = <Graph as AttributionGraph<u128>>::record_model;
+		assert_ok!(graph(1, &[(10, 1, pct(40))], &[]));
+		assert_ok!(graph(2, &[(10, 2, pct(20))], &[(1, pct(50))]));
+		// Each snapshot is paid apart: the contributions that joined between
+		// them earn from model 2 only.
+		assert_eq!(
+			upstream(2),
+			vec![
+				(Beneficiary::Model(1), pct(30)),
+				(Beneficiary::Datanet(10, 1), pct(20)),
+				(Beneficiary::Datanet(10, 2), pct(20)),
+			]
+		);
 	});
 }
 
@@ -64,10 +93,7 @@ fn shares_reached_by_two_paths_add_up() {
 		assert_ok!(record(1, &[(10, pct(40))], &[]));
 		assert_ok!(record(2, &[(10, pct(20))], &[(1, pct(50))]));
 		// Datanet 10: 20% directly, plus 50% × 40% through model 1.
-		assert_eq!(
-			upstream(2),
-			vec![(Beneficiary::Model(1), pct(30)), (Beneficiary::Datanet(10), pct(40))]
-		);
+		assert_eq!(upstream(2), vec![(Beneficiary::Model(1), pct(30)), (datanet(10), pct(40))]);
 	});
 }
 
@@ -81,9 +107,9 @@ fn split_pays_each_beneficiary_and_leaves_the_rest_with_the_model() {
 			split.upstream.into_inner(),
 			vec![
 				(Beneficiary::Model(1), 350),
-				(Beneficiary::Datanet(10), 100),
-				(Beneficiary::Datanet(11), 50),
-				(Beneficiary::Datanet(12), 100),
+				(datanet(10), 100),
+				(datanet(11), 50),
+				(datanet(12), 100),
 			]
 		);
 		assert_eq!(split.model, 400);
@@ -96,10 +122,7 @@ fn split_rounds_every_beneficiary_down_and_the_model_keeps_the_dust() {
 		let third = Perbill::from_rational(1u32, 3u32);
 		assert_ok!(record(1, &[(10, third), (11, third)], &[]));
 		let split = <Graph as AttributionGraph<u128>>::split(1, 10);
-		assert_eq!(
-			split.upstream.into_inner(),
-			vec![(Beneficiary::Datanet(10), 3), (Beneficiary::Datanet(11), 3)]
-		);
+		assert_eq!(split.upstream.into_inner(), vec![(datanet(10), 3), (datanet(11), 3)]);
 		assert_eq!(split.model, 4);
 		// Amounts too small to owe anyone anything stay whole with the model.
 		let split = <Graph as AttributionGraph<u128>>::split(1, 2);
@@ -291,7 +314,7 @@ fn exact(
 ) {
 	let (training, parents) = &models[m];
 	for (d, s) in training {
-		*out.entry(Beneficiary::Datanet(*d)).or_default() += weight * s;
+		*out.entry(datanet(*d)).or_default() += weight * s;
 	}
 	for (p, s) in parents {
 		let (pt, pp) = &models[*p];

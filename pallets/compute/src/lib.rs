@@ -301,6 +301,14 @@ pub mod pallet {
 			/// The agreed attribution.
 			attribution: Attribution,
 		},
+		/// The majority's result stands, but its fee could not be settled:
+		/// nothing of it was paid out and it was refunded to the requester.
+		SettlementFailed {
+			/// The job.
+			job_id: JobId,
+			/// Why settlement failed.
+			error: DispatchError,
+		},
 		/// The job failed; its fee was refunded.
 		JobFailed {
 			/// The job.
@@ -330,7 +338,8 @@ pub mod pallet {
 		QueueFull,
 		/// `max_fee` is under the current price.
 		FeeBelowPrice,
-		/// The requester cannot cover the fee.
+		/// The requester's free balance cannot cover the fee. (Other causes,
+		/// such as frozen funds, come as the token error itself.)
 		InsufficientBalance,
 		/// Only the requester may cancel a job.
 		NotRequester,

@@ -130,6 +130,9 @@ thread_local! {
 	/// Every job settlement was handed: id, model, fee, majority, attribution.
 	pub static SETTLED: RefCell<Vec<Settled>> =
 		const { RefCell::new(Vec::new()) };
+	/// When set, settlement fails with this error (as the rewards pallet's
+	/// does when the treasury cannot take its part).
+	pub static SETTLEMENT_FAILS: RefCell<Option<DispatchError>> = const { RefCell::new(None) };
 }
 
 /// Records each settlement; the fee stays in [`SETTLEMENT`].
@@ -139,6 +142,9 @@ impl JobSettlement<AccountId, Balance> for RecordSettlement {
 		SETTLEMENT
 	}
 	fn settle(job: CompletedJob<'_, AccountId, Balance>) -> Result<Weight, DispatchError> {
+		if let Some(error) = SETTLEMENT_FAILS.with(|fails| *fails.borrow()) {
+			return Err(error);
+		}
 		SETTLED.with(|settled| {
 			settled.borrow_mut().push((
 				job.job_id,
@@ -262,7 +268,12 @@ impl Helper {
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper<AccountId> for Helper {
 	fn model(owner: &AccountId, contributions: u32) -> (ModelId, Vec<ContributionId>) {
-		pallet_registry::benchmark_setup::model_with_upstream::<Test>(owner, 1, contributions)
+		pallet_registry::benchmark_setup::model_with_upstream::<Test>(
+			owner,
+			1,
+			contributions,
+			|_| {},
+		)
 	}
 	fn worker(who: &AccountId, capacity: u32) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;

@@ -50,8 +50,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(fee <= max_fee, Error::<T>::FeeBelowPrice);
 		let job_id = NextJobId::<T>::get();
 		let next = job_id.checked_add(1).ok_or(Error::<T>::IdsExhausted)?;
-		T::Currency::hold(&HoldReason::JobFee.into(), requester, fee)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
+		T::Currency::hold(&HoldReason::JobFee.into(), requester, fee).map_err(|error| {
+			tributary_primitives::funds_error(error, Error::<T>::InsufficientBalance)
+		})?;
 		NextJobId::<T>::put(next);
 		OpenJobs::<T>::put(open.saturating_add(1));
 		let mut job = Job {

@@ -3,7 +3,10 @@
 
 use crate::*;
 use polkadot_sdk::{
-	frame_support::traits::tokens::{Fortitude, Precision, Restriction},
+	frame_support::{
+		storage::with_storage_layer,
+		traits::tokens::{Fortitude, Precision, Restriction},
+	},
 	sp_runtime::Perbill,
 };
 use tributary_primitives::{commitment, output_hash, CompletedJob, SlashReason, WorkerResult};
@@ -98,7 +101,7 @@ impl<T: Config> Pallet<T> {
 			let datanet = T::Contributions::datanet_of(*contribution)
 				.ok_or(Error::<T>::UnknownContribution)?;
 			ensure!(
-				training.iter().any(|(trained_on, _)| *trained_on == datanet),
+				training.iter().any(|(trained_on, ..)| *trained_on == datanet),
 				Error::<T>::AttributionOutsideModel
 			);
 			total = total.saturating_add(u64::from(weight.deconstruct()));
@@ -189,34 +192,30 @@ impl<T: Config> Pallet<T> {
 			}
 			Self::free(job_id, worker);
 		}
-		let mut settled = Weight::zero();
-		let paid = T::Currency::transfer_on_hold(
-			&HoldReason::JobFee.into(),
-			&job.requester,
-			&T::Settlement::account(),
-			job.fee,
-			Precision::Exact,
-			Restriction::Free,
-			Fortitude::Polite,
-		);
-		if let Err(error) = paid {
-			log::error!(target: "runtime::compute", "job {job_id}: fee not paid: {error:?}");
-			Self::refund(&job);
-		} else {
-			match T::Settlement::settle(CompletedJob {
+		// Paying the fee in and dividing it succeed or fail together.
+		let settled = with_storage_layer(|| {
+			T::Currency::transfer_on_hold(
+				&HoldReason::JobFee.into(),
+				&job.requester,
+				&T::Settlement::account(),
+				job.fee,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Polite,
+			)?;
+			T::Settlement::settle(CompletedJob {
 				job_id,
 				model_id: job.model_id,
 				fee: job.fee,
 				workers: &majority,
 				attribution: &attribution,
-			}) {
-				Ok(weight) => settled = weight,
-				Err(error) => {
-					settled = T::Settlement::settle_weight(majority.len() as u32);
-					log::error!(target: "runtime::compute", "job {job_id}: settlement failed: {error:?}");
-				}
-			}
-		}
+			})
+		});
+		let settled = settled.unwrap_or_else(|error| {
+			Self::refund(&job);
+			Self::deposit_event(Event::SettlementFailed { job_id, error });
+			T::Settlement::settle_weight(majority.len() as u32)
+		});
 		job.status = JobStatus::Completed;
 		job.outcome = Some((output_hash, attribution.clone()));
 		Self::close(job_id, job);

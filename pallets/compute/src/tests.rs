@@ -13,7 +13,7 @@ use polkadot_sdk::{
 	},
 	frame_system::RawOrigin,
 	sp_core::H256,
-	sp_runtime::{FixedU128, Perbill},
+	sp_runtime::{DispatchError, FixedU128, Perbill, TokenError},
 	sp_weights::Weight,
 };
 use tributary_primitives::{
@@ -217,6 +217,29 @@ fn jobs_get_distinct_workers_within_their_capacity() {
 		run_to(3);
 		assert_eq!(workers_of(jobs[3]).len(), 3);
 		assert!(Queue::<Test>::get().is_empty());
+	});
+}
+
+#[test]
+fn a_fee_that_cannot_be_settled_is_refunded() {
+	new_test_ext().execute_with(|| {
+		let (model, contributions) = setup();
+		let free = Balances::balance(&REQUESTER);
+		let job = submit(model);
+		run_to(2);
+		let error = DispatchError::Token(TokenError::BelowMinimum);
+		SETTLEMENT_FAILS.with(|fails| *fails.borrow_mut() = Some(error));
+		let agreed = attribution(&[(contributions[0], 60)]);
+		answer_all(job, |w| answer(b"yes", agreed.clone(), w));
+
+		// The result stands; nothing of the fee reached settlement.
+		let stored = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(stored.status, JobStatus::Completed);
+		assert!(events().contains(&Event::SettlementFailed { job_id: job, error }));
+		assert!(SETTLED.with(|settled| settled.borrow().is_empty()));
+		assert_eq!(Balances::balance(&SETTLEMENT), 1);
+		assert_eq!(fee_held(REQUESTER), 0);
+		assert_eq!(Balances::balance(&REQUESTER), free);
 	});
 }
 

@@ -14,7 +14,7 @@ use tributary_primitives::{Attribution, JobStatus, ModelId, WorkerResult};
 #[cfg_attr(
 	feature = "std",
 	serde(bound(
-		serialize = "AccountId: serde::Serialize, Balance: serde::Serialize, BlockNumber: serde::Serialize"
+		serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize"
 	))
 )]
 pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>> {
@@ -25,6 +25,7 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	/// The input to run it on.
 	pub input: BoundedVec<u8, MaxInput>,
 	/// The fee held from the requester.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub fee: Balance,
 	/// How many workers run it; a strict majority of them must agree.
 	pub redundancy: u8,

@@ -73,25 +73,32 @@ pub fn model<T: Config>(
 /// A model whose flattened upstream map holds `upstream` entries (at most
 /// `MaxTrainingDatanets + 3 × MaxParents`), trained first on a datanet with
 /// `contributions` approved contributions; returns the model and those.
+/// `prepare` runs on each datanet as soon as it is created (a pallet that
+/// keeps state per datanet puts it at its costliest there).
 pub fn model_with_upstream<T: Config>(
 	owner: &T::AccountId,
 	upstream: u32,
 	contributions: u32,
+	prepare: fn(DatanetId),
 ) -> (ModelId, Vec<ContributionId>) {
 	let contributor = funded::<T>("contributor", 0);
-	let first = datanet::<T>(owner, DatanetPolicy::Open);
+	let datanet = |owner| {
+		let id = datanet::<T>(owner, DatanetPolicy::Open);
+		prepare(id);
+		id
+	};
+	let first = datanet(owner);
 	let ids = (0..contributions).map(|n| contribution::<T>(&contributor, first, n)).collect();
 	let share = Perbill::from_percent(1);
 	let direct = upstream.clamp(1, T::MaxTrainingDatanets::get());
 	let mut training = vec![(first, share)];
-	training.extend((1..direct).map(|_| (datanet::<T>(owner, DatanetPolicy::Open), share)));
+	training.extend((1..direct).map(|_| (datanet(owner), share)));
 	// Each parent adds itself and up to two datanets of its own.
 	let mut left = upstream.saturating_sub(direct);
 	let mut parents = Vec::new();
 	while left > 0 && (parents.len() as u32) < T::MaxParents::get() {
 		let own = left.saturating_sub(1).min(2);
-		let own_training =
-			(0..own).map(|_| (datanet::<T>(owner, DatanetPolicy::Open), share)).collect();
+		let own_training = (0..own).map(|_| (datanet(owner), share)).collect();
 		parents.push((model::<T>(owner, own_training, vec![]), share));
 		left -= 1 + own;
 	}

@@ -19,6 +19,10 @@
 //! - **Deposit:** `ContributionDepositBase + DepositPerByte × metadata bytes`,
 //!   held from the contributor while the record counts; returned when the
 //!   contribution is rejected or withdrawn.
+//! - **Training snapshot:** registering a model with a datanet asks the
+//!   reward pools ([`tributary_primitives::ContributionHooks::snapshot`]) for
+//!   a numbered snapshot of the datanet's approved contributions; the model's
+//!   training edges name it, and its payments reach only its members.
 //! - **Version:** a new model that names its predecessor as a parent; only the
 //!   predecessor's owner may publish one.
 //! - **Retired:** a model that takes no new jobs; its record and edges stay.
@@ -36,6 +40,8 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
+
+use alloc::vec::Vec;
 
 pub use pallet::*;
 
@@ -282,7 +288,8 @@ pub mod pallet {
 		NotPending,
 		/// The contribution was already rejected or withdrawn.
 		NotWithdrawable,
-		/// The contributor cannot cover the storage deposit.
+		/// The contributor's free balance cannot cover the storage deposit.
+		/// (Other causes, such as frozen funds, come as the token error itself.)
 		InsufficientDeposit,
 		/// The model is already retired.
 		AlreadyRetired,
@@ -333,7 +340,9 @@ pub mod pallet {
 			let deposit = Self::deposit_for(metadata.len());
 			let contribution_id = Self::next_id::<NextContributionId<T>>()?;
 			T::Currency::hold(&HoldReason::ContributionDeposit.into(), &contributor, deposit)
-				.map_err(|_| Error::<T>::InsufficientDeposit)?;
+				.map_err(|error| {
+					tributary_primitives::funds_error(error, Error::<T>::InsufficientDeposit)
+				})?;
 
 			ContentIndex::<T>::insert(datanet_id, content_hash, contribution_id);
 			Contributions::<T>::insert(
@@ -604,18 +613,21 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Checks a model's datanets, stores it and records its edges in the
-	/// attribution graph; the graph checks the shares and parents.
+	/// Checks a model's datanets, takes a snapshot of each for it, stores it
+	/// and records its edges in the attribution graph; the graph checks the
+	/// shares and parents.
 	fn do_register_model(
 		model: ModelOf<T>,
 		training: &[(DatanetId, Perbill)],
 		parents: &[(ModelId, Perbill)],
 	) -> Result<ModelId, DispatchError> {
-		for (datanet, _) in training {
+		let mut trained_on = Vec::with_capacity(training.len());
+		for &(datanet, share) in training {
 			ensure!(Datanets::<T>::contains_key(datanet), Error::<T>::UnknownDatanet);
+			trained_on.push((datanet, T::ContributionHooks::snapshot(datanet)?, share));
 		}
 		let model_id = Self::next_id::<NextModelId<T>>()?;
-		T::Attribution::record_model(model_id, training, parents)?;
+		T::Attribution::record_model(model_id, &trained_on, parents)?;
 		let owner = model.owner.clone();
 		Models::<T>::insert(model_id, model);
 		Self::deposit_event(Event::ModelRegistered { model_id, owner });

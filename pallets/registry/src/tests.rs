@@ -233,7 +233,7 @@ fn register_model_records_it_and_its_flattened_upstream() {
 		assert_eq!((m.owner, m.price_per_inference, m.status), (CHARLIE, 50, ModelStatus::Active));
 		assert_eq!(
 			pallet_attribution::Upstream::<Test>::get(child).unwrap().into_inner(),
-			vec![(Beneficiary::Model(base), pct(35)), (Beneficiary::Datanet(d), pct(15))]
+			vec![(Beneficiary::Model(base), pct(35)), (Beneficiary::Datanet(d, 1), pct(15))]
 		);
 		assert_eq!(<Registry as ModelProvider<AccountId, Balance>>::active_price(child), Some(50));
 		assert_eq!(<Registry as ModelProvider<AccountId, Balance>>::owner(child), Some(CHARLIE));

@@ -10,12 +10,19 @@ fn fund<T: Config>(who: &T::AccountId, amount: BalanceOf<T>) {
 	T::Currency::set_balance(who, amount.saturating_add(floor));
 }
 
+/// Makes `datanet`'s next snapshot the one whose payment touches the most
+/// tree nodes.
+fn costliest_pool<T: Config>(datanet: DatanetId) {
+	let taken = crate::pool::costliest_snapshot::<T>().saturating_sub(1);
+	Pools::<T>::insert(datanet, Pool { taken, joined: true });
+}
+
 /// A model with `upstream` flattened entries, `contributions` approved
-/// contributions in its first datanet and a settled job that filled its
-/// pools, so that harvesting has something to move.
-fn settled_model<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<ContributionId>) {
+/// contributions in its first datanet, every datanet snapshot at its
+/// costliest.
+fn graph<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<ContributionId>) {
 	let owner: T::AccountId = account("owner", 0, 0);
-	let graph = T::BenchmarkHelper::model(&owner, upstream, contributions);
+	let graph = T::BenchmarkHelper::model(&owner, upstream, contributions, costliest_pool::<T>);
 	fund::<T>(&T::Treasury::get(), Zero::zero());
 	graph
 }
@@ -49,7 +56,7 @@ mod benchmarks {
 		u: Linear<1, { <T::Attribution as AttributionGraph<BalanceOf<T>>>::MaxUpstream::get() }>,
 		w: Linear<1, 16>,
 	) {
-		let (model, contributions) = settled_model::<T>(u, k);
+		let (model, contributions) = graph::<T>(u, k);
 		let weight = Perbill::from_rational(1, MAX_ATTRIBUTION_ENTRIES);
 		let attribution: Attribution =
 			BoundedVec::truncate_from(contributions.iter().map(|&c| (c, weight)).collect());
@@ -73,7 +80,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn claim() {
-		let (model, _) = settled_model::<T>(1, 0);
+		let (model, _) = graph::<T>(1, 0);
 		let worker: T::AccountId = account("worker", 0, 0);
 		settle_job::<T>(0, model, &Attribution::default(), &[worker.clone()]);
 		#[extrinsic_call]
@@ -83,8 +90,15 @@ mod benchmarks {
 
 	#[benchmark]
 	fn claim_contributions(n: Linear<1, { T::MaxClaimBatch::get() }>) {
-		let (model, contributions) = settled_model::<T>(1, n);
+		let (model, contributions) = graph::<T>(1, n);
 		settle_job::<T>(0, model, &Attribution::default(), &[account("worker", 0, 0)]);
+		// Harvesting walks up from a contribution's join point to the pool's
+		// last node: longest from the first join point of the fullest pool.
+		let (_, datanet) = T::Contributions::approved(contributions[0]).expect("approved");
+		for &c in &contributions {
+			Memberships::<T>::mutate(c, |m| m.as_mut().expect("a member").join = 1);
+		}
+		Pools::<T>::mutate(datanet, |pool| pool.taken = T::MaxSnapshots::get());
 		let contributor: T::AccountId = account("contributor", 0, 0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(contributor.clone()), BoundedVec::truncate_from(contributions));

@@ -19,21 +19,30 @@
 //! - **Data share:** paid to the contributions the job's attribution names, by
 //!   their weights; what the attribution leaves unnamed goes to the model's
 //!   training datanets by their training shares.
-//! - **Pool:** each datanet's pool pays its approved contributions equally
-//!   through a reward-per-contribution **accumulator**: paying the pool adds
-//!   to the accumulator, and a contribution's pending reward is the
-//!   accumulator less its **debt** (the accumulator's value when it joined or
-//!   last harvested). A contribution approved later earns from then on; a
-//!   withdrawn one keeps what it earned and earns no more. The indivisible
-//!   remainder of a payment waits in the pool's **carry** for the next one.
+//! - **Snapshot:** registering a model with a datanet takes a numbered
+//!   snapshot of the datanet's approved contributions; a contribution
+//!   approved later is in later snapshots only. Whatever the model pays the
+//!   datanet, directly or as an ancestor of other models, goes to the members
+//!   of its snapshot that are still approved, the same whole part each, so
+//!   contributions added after a model was trained earn nothing from it and a
+//!   withdrawn contribution earns nothing more. Prefix sums over the snapshot
+//!   numbers (the `pool` module) keep paying a snapshot and harvesting a
+//!   contribution logarithmic in the number of snapshots, never proportional
+//!   to the members.
+//! - **Named contributions** earn their weight of the data share only while
+//!   approved and in the snapshot of the model that answered; otherwise their
+//!   part goes to the model's training snapshots.
 //! - **Claimable:** what an account has earned and not yet claimed. Claims
 //!   pull it from the pallet's account; an amount below the existential
 //!   deposit of an account that does not exist stays claimable.
 //!
-//! Settlement moves no funds in or out except the treasury's part, so the
-//! total issuance never changes, every fee is accounted for to the unit
-//! (claimable + pending in pools + pool carries + treasury), and a job
-//! settles at most once.
+//! Every part of a fee rounds down, and everything nobody can take (rounding,
+//! snapshots without members, models without owners) goes to the treasury,
+//! the one home of every remainder: what is credited plus what the treasury
+//! takes is the fee, exactly. Settlement is all or nothing: it runs in one
+//! storage layer, so a failure leaves no credit behind. It moves no funds in
+//! or out except the treasury's part, so the total issuance never changes,
+//! and a job settles at most once.
 //!
 //! ## Interface
 //!
@@ -52,6 +61,8 @@ pub use pallet::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod pool;
+mod settle;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -72,12 +83,12 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::*,
 	sp_runtime::{
 		traits::{AccountIdConversion, Saturating, Zero},
-		Perbill,
+		Perbill, TokenError,
 	},
 };
 use tributary_primitives::{
-	AttributionGraph, Beneficiary, CompletedJob, ContributionHooks, ContributionId,
-	ContributionProvider, DatanetId, JobId, JobSettlement, ModelId, ModelProvider,
+	AttributionGraph, CompletedJob, ContributionHooks, ContributionId, ContributionProvider,
+	DatanetId, JobId, JobSettlement, ModelId, ModelProvider, SnapshotId,
 };
 
 /// Sets up what the rewards benchmarks need from the registry.
@@ -85,11 +96,13 @@ use tributary_primitives::{
 pub trait BenchmarkHelper<AccountId> {
 	/// A model of `owner` whose flattened upstream map holds `upstream`
 	/// entries, trained on a datanet with `contributions` approved
-	/// contributions; returns the model and those contributions.
+	/// contributions; returns the model and those contributions. `prepare`
+	/// runs on each datanet as soon as it is created.
 	fn model(
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		prepare: fn(DatanetId),
 	) -> (ModelId, alloc::vec::Vec<ContributionId>);
 }
 
@@ -123,6 +136,11 @@ pub mod pallet {
 		/// The most contributions one `claim_contributions` may harvest.
 		#[pallet::constant]
 		type MaxClaimBatch: Get<u32>;
+		/// The most training snapshots one datanet may take: it bounds the
+		/// cost of paying a snapshot and harvesting a contribution, which is
+		/// logarithmic in it.
+		#[pallet::constant]
+		type MaxSnapshots: Get<SnapshotId>;
 		/// Sets up models and contributions for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
@@ -151,16 +169,27 @@ pub mod pallet {
 	pub type Claimable<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>, ValueQuery>;
 
-	/// Each datanet's reward pool.
+	/// Each datanet's reward pool: its snapshots.
 	#[pallet::storage]
-	pub type Pools<T: Config> =
-		StorageMap<_, Blake2_128Concat, DatanetId, Pool<BalanceOf<T>>, ValueQuery>;
+	pub type Pools<T: Config> = StorageMap<_, Blake2_128Concat, DatanetId, Pool, ValueQuery>;
 
-	/// Each approved contribution's debt: its pool's accumulator when it joined
-	/// or last harvested.
+	/// The nodes of each datanet's tree over join points: members and what
+	/// was paid per member (see the `pool` module).
 	#[pallet::storage]
-	pub type Debts<T: Config> =
-		StorageMap<_, Blake2_128Concat, ContributionId, BalanceOf<T>, OptionQuery>;
+	pub type PoolNodes<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		DatanetId,
+		Twox64Concat,
+		SnapshotId,
+		PoolNode<BalanceOf<T>>,
+		ValueQuery,
+	>;
+
+	/// Each approved contribution's place in its datanet's pool.
+	#[pallet::storage]
+	pub type Memberships<T: Config> =
+		StorageMap<_, Blake2_128Concat, ContributionId, Membership<BalanceOf<T>>, OptionQuery>;
 
 	/// What each contribution has earned and been credited with so far (named
 	/// in attributions, and harvested from its pool).
@@ -221,8 +250,19 @@ pub mod pallet {
 		InvalidShares,
 		/// The caller is not the contributor of a contribution it named.
 		NotContributor,
+		/// A contribution named is not approved (pending, rejected, withdrawn
+		/// or unknown), so it has nothing in a pool to harvest; a withdrawn
+		/// one's earnings were made claimable when it was withdrawn.
+		NotEarning,
 		/// The job was settled already.
 		AlreadySettled,
+		/// The parts of a fee added up to more than the fee, so nothing was
+		/// settled. Shares add up to 100% and every part rounds down, so this
+		/// means a defect, never a user's doing.
+		Overpaid,
+		/// The datanet has taken `MaxSnapshots` training snapshots; no more
+		/// models can be registered with it.
+		SnapshotsExhausted,
 	}
 
 	#[pallet::call]
@@ -246,9 +286,10 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			for &id in &ids {
 				let (contributor, datanet) =
-					T::Contributions::approved(id).ok_or(Error::<T>::NotContributor)?;
+					T::Contributions::approved(id).ok_or(Error::<T>::NotEarning)?;
 				ensure!(contributor == who, Error::<T>::NotContributor);
-				Self::harvest(id, datanet, &who);
+				let owed = Self::take_pending(id, datanet);
+				Self::credit_contribution(id, &who, owed);
 			}
 			Self::pay_out(who)
 		}
@@ -281,169 +322,46 @@ impl<T: Config> Pallet<T> {
 		credited.saturating_add(pending)
 	}
 
-	/// What `contribution` has earned in its pool since it last harvested.
-	fn pending(contribution: ContributionId, datanet: DatanetId) -> BalanceOf<T> {
-		Debts::<T>::get(contribution)
-			.map(|debt| Pools::<T>::get(datanet).accumulator.saturating_sub(debt))
-			.unwrap_or_default()
-	}
-
-	/// Credits `contribution`'s pending pool reward to `contributor`.
-	fn harvest(contribution: ContributionId, datanet: DatanetId, contributor: &T::AccountId) {
-		let accumulator = Pools::<T>::get(datanet).accumulator;
-		let Some(debt) = Debts::<T>::get(contribution) else { return };
-		let pending = accumulator.saturating_sub(debt);
-		if !pending.is_zero() {
-			Self::credit(contributor, pending);
-			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(pending));
-		}
-		Debts::<T>::insert(contribution, accumulator);
-	}
-
 	fn credit(who: &T::AccountId, amount: BalanceOf<T>) {
 		if !amount.is_zero() {
 			Claimable::<T>::mutate(who, |c| *c = c.saturating_add(amount));
 		}
 	}
 
+	/// Credits `amount` earned by `contribution` to its `contributor`.
+	fn credit_contribution(
+		contribution: ContributionId,
+		contributor: &T::AccountId,
+		amount: BalanceOf<T>,
+	) {
+		if !amount.is_zero() {
+			Self::credit(contributor, amount);
+			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(amount));
+		}
+	}
+
 	fn pay_out(who: T::AccountId) -> DispatchResult {
 		let amount = Claimable::<T>::get(&who);
 		ensure!(!amount.is_zero(), Error::<T>::NothingToClaim);
-		T::Currency::transfer(&Self::account_id(), &who, amount, Preservation::Preserve)
-			.map_err(|_| Error::<T>::BelowExistentialDeposit)?;
+		T::Currency::transfer(&Self::account_id(), &who, amount, Preservation::Preserve).map_err(
+			|error| match error {
+				DispatchError::Token(TokenError::BelowMinimum) => {
+					Error::<T>::BelowExistentialDeposit.into()
+				}
+				// The account holds every unclaimed credit, so nothing else
+				// can fail unless that invariant broke.
+				other => {
+					polkadot_sdk::frame_support::defensive!(
+						"rewards account cannot pay a claim",
+						other
+					);
+					other
+				}
+			},
+		)?;
 		Claimable::<T>::remove(&who);
 		Self::deposit_event(Event::RewardsClaimed { who, amount });
 		Ok(())
-	}
-
-	/// Pays `amount` into `datanet`'s pool; returns what it could not take
-	/// because no contribution of the datanet is approved.
-	fn pay_pool(datanet: DatanetId, amount: BalanceOf<T>) -> BalanceOf<T> {
-		if amount.is_zero() {
-			return amount;
-		}
-		Pools::<T>::mutate(datanet, |pool| {
-			if pool.members == 0 {
-				return amount;
-			}
-			let members: BalanceOf<T> = pool.members.into();
-			let total = amount.saturating_add(pool.carry);
-			let each = total / members;
-			pool.carry = total.saturating_sub(each.saturating_mul(members));
-			pool.accumulator = pool.accumulator.saturating_add(each);
-			Zero::zero()
-		})
-	}
-
-	/// Pays `amount` owed to an upstream beneficiary; returns what the
-	/// beneficiary could not take.
-	fn pay_upstream(beneficiary: Beneficiary, amount: BalanceOf<T>) -> BalanceOf<T> {
-		match beneficiary {
-			Beneficiary::Model(model) => Self::pay_model(model, amount),
-			Beneficiary::Datanet(datanet) => Self::pay_pool(datanet, amount),
-		}
-	}
-
-	fn pay_model(model: ModelId, amount: BalanceOf<T>) -> BalanceOf<T> {
-		match T::Models::owner(model) {
-			Some(owner) => {
-				Self::credit(&owner, amount);
-				ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
-				Zero::zero()
-			}
-			None => amount,
-		}
-	}
-
-	/// Divides a completed job's fee, which is in the pallet's account.
-	/// Settles a completed job; returns the weight it used, from the
-	/// benchmark of its actual sizes.
-	fn do_settle(
-		job: CompletedJob<'_, T::AccountId, BalanceOf<T>>,
-	) -> Result<Weight, DispatchError> {
-		ensure!(!Settled::<T>::contains_key(job.job_id), Error::<T>::AlreadySettled);
-		let shares = Shares::<T>::get();
-		let fee = job.fee;
-
-		let worker_pot = shares.worker * fee;
-		let workers: BalanceOf<T> = (job.workers.len() as u32).into();
-		let mut worker_share = BalanceOf::<T>::zero();
-		if !workers.is_zero() {
-			let each = worker_pot / workers;
-			for worker in job.workers {
-				Self::credit(worker, each);
-			}
-			worker_share = each.saturating_mul(workers);
-		}
-
-		let split = T::Attribution::split(job.model_id, shares.model * fee);
-		let weight = T::WeightInfo::settle(
-			job.attribution.len() as u32,
-			split.upstream.len() as u32,
-			job.workers.len() as u32,
-		);
-		let model_share = split.model.saturating_sub(Self::pay_model(job.model_id, split.model));
-		let mut upstream_share = BalanceOf::<T>::zero();
-		for (beneficiary, amount) in split.upstream {
-			let taken = amount.saturating_sub(Self::pay_upstream(beneficiary, amount));
-			upstream_share = upstream_share.saturating_add(taken);
-		}
-
-		let data_pot = shares.data * fee;
-		let mut data_share = BalanceOf::<T>::zero();
-		for &(contribution, weight) in job.attribution.iter() {
-			let Some((contributor, _)) = T::Contributions::approved(contribution) else {
-				continue;
-			};
-			let amount = weight * data_pot;
-			Self::credit(&contributor, amount);
-			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(amount));
-			data_share = data_share.saturating_add(amount);
-		}
-		// Weights add up to at most 100% and each part rounds down, so the
-		// named part never exceeds the pot.
-		let unnamed = data_pot.saturating_sub(data_share);
-		let training = T::Attribution::training(job.model_id);
-		let trained_on: u64 =
-			training.iter().map(|(_, share)| u64::from(share.deconstruct())).sum();
-		let mut left = unnamed;
-		for (i, &(datanet, share)) in training.iter().enumerate() {
-			// The last datanet takes what is left, so the parts add up exactly.
-			let amount = if i + 1 == training.len() {
-				left
-			} else {
-				(Perbill::from_rational(u64::from(share.deconstruct()), trained_on) * unnamed)
-					.min(left)
-			};
-			left = left.saturating_sub(amount);
-			data_share =
-				data_share.saturating_add(amount.saturating_sub(Self::pay_pool(datanet, amount)));
-		}
-
-		// Everything nobody above could take, rounding included.
-		let treasury_share = fee
-			.saturating_sub(worker_share)
-			.saturating_sub(model_share)
-			.saturating_sub(upstream_share)
-			.saturating_sub(data_share);
-		if !treasury_share.is_zero() {
-			T::Currency::transfer(
-				&Self::account_id(),
-				&T::Treasury::get(),
-				treasury_share,
-				Preservation::Preserve,
-			)?;
-		}
-		Settled::<T>::insert(job.job_id, ());
-		Self::deposit_event(Event::JobSettled {
-			job_id: job.job_id,
-			worker_share,
-			model_share,
-			upstream_share,
-			data_share,
-			treasury_share,
-		});
-		Ok(weight)
 	}
 }
 
@@ -453,7 +371,7 @@ impl<T: Config> JobSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn settle(job: CompletedJob<'_, T::AccountId, BalanceOf<T>>) -> Result<Weight, DispatchError> {
-		Self::do_settle(job)
+		polkadot_sdk::frame_support::storage::with_storage_layer(|| Self::do_settle(job))
 	}
 
 	fn settle_weight(workers: u32) -> Weight {
@@ -466,17 +384,16 @@ impl<T: Config> JobSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 }
 
 impl<T: Config> ContributionHooks<T::AccountId> for Pallet<T> {
+	fn snapshot(datanet: DatanetId) -> Result<SnapshotId, DispatchError> {
+		Ok(Self::take_snapshot(datanet)?)
+	}
+
 	fn on_approved(contribution: ContributionId, datanet: DatanetId) {
-		let accumulator = Pools::<T>::mutate(datanet, |pool| {
-			pool.members = pool.members.saturating_add(1);
-			pool.accumulator
-		});
-		Debts::<T>::insert(contribution, accumulator);
+		Self::join(contribution, datanet);
 	}
 
 	fn on_withdrawn(contribution: ContributionId, datanet: DatanetId, contributor: &T::AccountId) {
-		Self::harvest(contribution, datanet, contributor);
-		Debts::<T>::remove(contribution);
-		Pools::<T>::mutate(datanet, |pool| pool.members = pool.members.saturating_sub(1));
+		let owed = Self::leave(contribution, datanet);
+		Self::credit_contribution(contribution, contributor, owed);
 	}
 }

@@ -72,6 +72,7 @@ parameter_types! {
 	pub const RewardsPalletId: PalletId = PalletId(*b"py/rewrd");
 	pub const Treasury: AccountId = TREASURY;
 	pub const MaxClaimBatch: u32 = 4;
+	pub const MaxSnapshots: u32 = 1_000;
 }
 
 impl pallet_attribution::Config for Test {
@@ -104,6 +105,7 @@ impl pallet_rewards::Config for Test {
 	type PalletId = RewardsPalletId;
 	type Treasury = Treasury;
 	type MaxClaimBatch = MaxClaimBatch;
+	type MaxSnapshots = MaxSnapshots;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 	type WeightInfo = ();
@@ -119,11 +121,13 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for Helper {
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		prepare: fn(DatanetId),
 	) -> (ModelId, Vec<ContributionId>) {
 		pallet_registry::benchmark_setup::model_with_upstream::<Test>(
 			owner,
 			upstream,
 			contributions,
+			prepare,
 		)
 	}
 }

@@ -1,14 +1,21 @@
 use crate::{
-	mock::*, Claimable, ContributionEarnings, Debts, Error, Event, ModelEarnings, Pools,
+	mock::*, Claimable, ContributionEarnings, Error, Event, Memberships, ModelEarnings, Pools,
 	RewardShares, Shares,
 };
 use polkadot_sdk::{
 	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec},
 	frame_system::RawOrigin,
-	sp_runtime::{DispatchError, Perbill},
+	sp_core::H256,
+	sp_runtime::{DispatchError, Perbill, Saturating},
 };
 use proptest::prelude::*;
-use tributary_primitives::{Attribution, ContributionId};
+use std::collections::{BTreeMap, BTreeSet};
+use tributary_primitives::{
+	Attribution, AttributionGraph, Beneficiary, ContributionId, DatanetId, ModelId, SnapshotId,
+};
+
+/// The mock runtime's attribution pallet.
+type Graph = crate::mock::Attribution;
 
 fn pct(p: u32) -> Perbill {
 	Perbill::from_percent(p)
@@ -56,7 +63,6 @@ fn a_fee_is_divided_among_workers_model_data_and_treasury() {
 		// The pool took 120 + 150 for its two contributions: 135 each, pending.
 		assert_eq!(Rewards::contribution_earnings(c0), 150 + 135);
 		assert_eq!(Rewards::contribution_earnings(c1), 135);
-		assert_eq!(Pools::<Test>::get(0).carry, 0);
 		assert_eq!(Balances::balance(&TREASURY), ED + 100);
 		assert_eq!(
 			last_event(),
@@ -137,17 +143,100 @@ fn a_withdrawn_contribution_named_in_an_attribution_earns_nothing_more() {
 }
 
 #[test]
-fn a_contribution_approved_later_earns_only_from_then_on() {
+fn a_contribution_approved_after_a_model_earns_nothing_from_it() {
 	new_test_ext().execute_with(|| {
-		let (m, [c0, _]) = one_model();
-		assert_ok!(settle(1, m, 1_000, &[1], &attribution(&[])));
+		let (m, [c0, c1]) = one_model();
 		let late = contribute(13, 0);
+		assert_eq!(Memberships::<Test>::get(late).map(|m| m.join), Some(2));
+		// 120 upstream + 300 of data to model m's snapshot: c0 and c1 only.
+		assert_ok!(settle(1, m, 1_000, &[1], &attribution(&[(late, 50)])));
 		assert_eq!(Rewards::contribution_earnings(late), 0);
-		assert_eq!(Debts::<Test>::get(late), Some(Pools::<Test>::get(0).accumulator));
-		// 120 + 300 = 420 to three members: 140 each.
-		assert_ok!(settle(2, m, 1_000, &[1], &attribution(&[])));
-		assert_eq!(Rewards::contribution_earnings(late), 140);
-		assert_eq!(Rewards::contribution_earnings(c0), 210 + 140);
+		assert_eq!(Rewards::contribution_earnings(c0), 210);
+		assert_eq!(Rewards::contribution_earnings(c1), 210);
+		// A model registered after it was approved pays it: 30% of 300 named,
+		// and a third of 120 + 150 in the pool.
+		let newer = model(14, &[(0, pct(40))], &[]);
+		assert_ok!(settle(2, newer, 1_000, &[1], &attribution(&[(late, 50)])));
+		assert_eq!(Rewards::contribution_earnings(late), 150 + 90);
+		assert_eq!(Rewards::contribution_earnings(c0), 210 + 90);
+	});
+}
+
+#[test]
+fn models_share_a_snapshot_until_a_contribution_joins() {
+	new_test_ext().execute_with(|| {
+		let d = datanet(10);
+		let first = model(10, &[(d, pct(10))], &[]);
+		let second = model(10, &[(d, pct(10))], &[]);
+		contribute(11, d);
+		let third = model(10, &[(d, pct(10))], &[]);
+		let snapshot = |m| <Graph as AttributionGraph<Balance>>::training(m)[0].1;
+		assert_eq!([snapshot(first), snapshot(second), snapshot(third)], [1, 1, 2]);
+		assert_eq!(Pools::<Test>::get(d).taken, 2);
+	});
+}
+
+#[test]
+fn a_datanet_takes_at_most_max_snapshots() {
+	new_test_ext().execute_with(|| {
+		let d = datanet(10);
+		Pools::<Test>::insert(d, crate::Pool { taken: MaxSnapshots::get() - 1, joined: true });
+		model(10, &[(d, pct(10))], &[]);
+		contribute(11, d);
+		let registered = pallet_registry::NextModelId::<Test>::get();
+		assert_noop!(
+			Registry::register_model(
+				RawOrigin::Signed(10).into(),
+				H256::zero(),
+				H256::zero(),
+				BoundedVec::new(),
+				BoundedVec::new(),
+				BoundedVec::truncate_from(vec![(d, pct(10))]),
+				BoundedVec::new(),
+				1,
+			),
+			Error::<Test>::SnapshotsExhausted
+		);
+		assert_eq!(pallet_registry::NextModelId::<Test>::get(), registered);
+	});
+}
+
+/// The dilution attack on an open datanet: after model `m` was trained on
+/// ten honest contributions, an attacker adds ninety junk ones (0.9 TRIB of
+/// refundable deposits on the live chain). Returns what the honest
+/// contributions and the attacker's earn from one job of `m`.
+fn dilution_attack() -> (Balance, Balance) {
+	let d = datanet(10);
+	let honest: Vec<_> = (0..10).map(|_| contribute(11, d)).collect();
+	let m = model(10, &[(d, pct(40))], &[]);
+	let junk: Vec<_> = (0..90).map(|_| contribute(12, d)).collect();
+	assert_ok!(settle(1, m, 1_000_000, &[1], &attribution(&[])));
+	let earned =
+		|ids: &[ContributionId]| ids.iter().map(|&c| Rewards::contribution_earnings(c)).sum();
+	(earned(&honest), earned(&junk))
+}
+
+#[test]
+fn junk_contributions_added_after_a_model_take_nothing_from_it() {
+	new_test_ext().execute_with(|| {
+		let (honest, attacker) = dilution_attack();
+		println!("dilution attack, one job of 1 000 000: honest {honest}, attacker {attacker}");
+		assert_eq!(attacker, 0);
+		// 40% of the model's 300 000 upstream, and the data share's 300 000.
+		assert_eq!(honest, 120_000 + 300_000);
+	});
+}
+
+#[test]
+fn joining_before_a_payment_and_leaving_after_earns_nothing() {
+	new_test_ext().execute_with(|| {
+		let (m, [c0, c1]) = one_model();
+		let drive_by = contribute(13, 0);
+		assert_ok!(settle(1, m, 1_000, &[1], &attribution(&[])));
+		assert_ok!(Registry::withdraw_contribution(RawOrigin::Signed(13).into(), drive_by));
+		assert_eq!(claimable(13), 0);
+		assert_eq!(Rewards::contribution_earnings(drive_by), 0);
+		assert_eq!(Rewards::contribution_earnings(c0) + Rewards::contribution_earnings(c1), 420);
 	});
 }
 
@@ -160,7 +249,7 @@ fn a_withdrawn_contribution_keeps_what_it_earned() {
 		// Its 210 were harvested into its contributor's claimable.
 		assert_eq!(claimable(11), 210);
 		assert_eq!(ContributionEarnings::<Test>::get(c0), 210);
-		assert_eq!(Pools::<Test>::get(0).members, 1);
+		assert_eq!(Memberships::<Test>::get(c0), None);
 		assert_ok!(settle(2, m, 1_000, &[1], &attribution(&[])));
 		assert_eq!(Rewards::contribution_earnings(c0), 210);
 		assert_eq!(Rewards::contribution_earnings(c1), 210 + 420);
@@ -168,18 +257,61 @@ fn a_withdrawn_contribution_keeps_what_it_earned() {
 }
 
 #[test]
-fn an_indivisible_remainder_waits_in_the_pool() {
+fn an_indivisible_remainder_goes_to_the_treasury() {
 	new_test_ext().execute_with(|| {
 		let d = datanet(10);
 		let contributions = [contribute(11, d), contribute(12, d), contribute(13, d)];
 		let m = model(10, &[(d, pct(100))], &[]);
-		// 30% of 10 is 3 upstream, 30% is 3 of data: 6 for three members.
+		// 30% of 10 is 3 upstream and 3 of data: one each to the three members.
 		assert_ok!(settle(1, m, 10, &[1], &attribution(&[])));
-		assert_eq!(Pools::<Test>::get(d).carry, 0);
+		assert!(contributions.iter().all(|&c| Rewards::contribution_earnings(c) == 2));
+		let treasury = Balances::balance(&TREASURY);
+		// 30% of 7 rounds down to 2 for each part: 2 to the worker, 2 and 2
+		// to three members divide to nothing, so the treasury takes 5.
 		assert_ok!(settle(2, m, 7, &[1], &attribution(&[])));
-		// 2 upstream, 2 of data: 4, one each and 1 carried.
-		assert_eq!(Pools::<Test>::get(d).carry, 1);
-		assert!(contributions.iter().all(|&c| Rewards::contribution_earnings(c) == 3));
+		assert!(contributions.iter().all(|&c| Rewards::contribution_earnings(c) == 2));
+		assert_eq!(Balances::balance(&TREASURY), treasury + 5);
+	});
+}
+
+#[test]
+fn every_part_rounds_down() {
+	new_test_ext().execute_with(|| {
+		let d = datanet(10);
+		let named: Vec<_> = (0..5).map(|_| contribute(11, d)).collect();
+		let m = model(10, &[(d, pct(10))], &[]);
+		let all_data =
+			RewardShares { worker: pct(0), model: pct(0), data: pct(100), treasury: pct(0) };
+		assert_ok!(Rewards::set_shares(RawOrigin::Root.into(), all_data));
+		let treasury = Balances::balance(&TREASURY);
+		// Five entries at 17% of 10: 1.7 each rounds down to 1 (rounding to
+		// nearest credited 2 each, 10 by name and 11 in all).
+		let entries: Vec<_> = named.iter().map(|&c| (c, 17)).collect();
+		assert_ok!(settle(1, m, 10, &[], &attribution(&entries)));
+		assert_eq!(claimable(11), 5);
+		// The other 5 go to the five members of the pool, one each.
+		assert!(named.iter().all(|&c| Rewards::contribution_earnings(c) == 2));
+		assert_eq!(Balances::balance(&TREASURY), treasury);
+	});
+}
+
+#[test]
+fn a_settlement_that_fails_leaves_nothing_behind() {
+	new_test_ext().execute_with(|| {
+		let (m, [c0, _]) = one_model();
+		// The treasury's account is gone and the 3 it is owed of a fee of 20
+		// cannot bring it back, so the transfer to it fails after every credit.
+		assert_ok!(Balances::transfer_all(RawOrigin::Signed(TREASURY).into(), 1, false));
+		assert_eq!(
+			settle(1, m, 20, &[1], &attribution(&[(c0, 50)])),
+			Err(polkadot_sdk::sp_runtime::TokenError::BelowMinimum.into())
+		);
+		assert_eq!(Claimable::<Test>::iter().count(), 0);
+		assert_eq!(Rewards::contribution_earnings(c0), 0);
+		assert_eq!(ModelEarnings::<Test>::get(m), 0);
+		assert!(!crate::Settled::<Test>::contains_key(1));
+		// The fee stays in the rewards account, for the caller to give back.
+		assert_eq!(Balances::balance(&Rewards::account_id()), ED + 20);
 	});
 }
 
@@ -210,6 +342,14 @@ fn claims_pay_what_was_earned() {
 				BoundedVec::truncate_from(vec![c1])
 			),
 			Error::<Test>::NotContributor
+		);
+		assert_ok!(Registry::withdraw_contribution(RawOrigin::Signed(12).into(), c1));
+		assert_noop!(
+			Rewards::claim_contributions(
+				RawOrigin::Signed(12).into(),
+				BoundedVec::truncate_from(vec![c1])
+			),
+			Error::<Test>::NotEarning
 		);
 	});
 }
@@ -265,17 +405,96 @@ fn only_root_sets_shares_and_they_must_be_whole() {
 }
 
 /// Everything settlement owes, wherever it is now: claimable, pending in
-/// pools, carried in pools, and what the treasury took.
+/// pools, and what the treasury took.
 fn accounted() -> Balance {
 	let claimable: Balance = Claimable::<Test>::iter_values().sum();
-	let pending: Balance = Debts::<Test>::iter()
-		.map(|(c, debt)| {
+	let pending: Balance = Memberships::<Test>::iter_keys()
+		.map(|c| {
 			let datanet = pallet_registry::Contributions::<Test>::get(c).unwrap().datanet;
-			Pools::<Test>::get(datanet).accumulator - debt
+			Rewards::pending(c, datanet)
 		})
 		.sum();
-	let carried: Balance = Pools::<Test>::iter_values().map(|pool| pool.carry).sum();
-	claimable + pending + carried + Balances::balance(&TREASURY) - ED
+	claimable + pending + Balances::balance(&TREASURY) - ED
+}
+
+/// What each contribution should earn, computed the plain way: a model's
+/// training set in a datanet is the contributions approved when it was
+/// registered, and a payment to it is divided among those still approved.
+#[derive(Default)]
+struct Reference {
+	/// Approved contributions: their datanets.
+	approved: BTreeMap<ContributionId, DatanetId>,
+	/// Each snapshot's training set, recorded when a model first took it.
+	sets: BTreeMap<(DatanetId, SnapshotId), BTreeSet<ContributionId>>,
+	earned: BTreeMap<ContributionId, Balance>,
+}
+
+impl Reference {
+	fn approve(&mut self, contribution: ContributionId, datanet: DatanetId) {
+		self.approved.insert(contribution, datanet);
+	}
+
+	fn withdraw(&mut self, contribution: ContributionId) {
+		self.approved.remove(&contribution);
+	}
+
+	/// Records the training sets of model `m` just registered.
+	fn registered(&mut self, m: ModelId) {
+		for (d, snapshot, _) in <Graph as AttributionGraph<Balance>>::training(m) {
+			let now: BTreeSet<_> =
+				self.approved.iter().filter(|(_, &cd)| cd == d).map(|(&c, _)| c).collect();
+			let set = self.sets.entry((d, snapshot)).or_insert_with(|| now.clone());
+			// A shared snapshot has the same members still approved.
+			assert_eq!(set.iter().filter(|c| self.approved.contains_key(c)).count(), now.len());
+		}
+	}
+
+	fn live(&self, d: DatanetId, snapshot: SnapshotId) -> Vec<ContributionId> {
+		self.sets[&(d, snapshot)]
+			.iter()
+			.copied()
+			.filter(|c| self.approved.contains_key(c))
+			.collect()
+	}
+
+	fn pay(&mut self, d: DatanetId, snapshot: SnapshotId, amount: Balance) {
+		let live = self.live(d, snapshot);
+		if live.is_empty() {
+			return;
+		}
+		for c in &live {
+			*self.earned.entry(*c).or_default() += amount / live.len() as Balance;
+		}
+	}
+
+	fn settle(&mut self, m: ModelId, fee: Balance, named: &[(ContributionId, u32)]) {
+		let shares = Shares::<Test>::get();
+		let split = <Graph as AttributionGraph<Balance>>::split(m, shares.model.mul_floor(fee));
+		for (beneficiary, amount) in split.upstream {
+			if let Beneficiary::Datanet(d, snapshot) = beneficiary {
+				self.pay(d, snapshot, amount);
+			}
+		}
+		let pot = shares.data.mul_floor(fee);
+		let training = <Graph as AttributionGraph<Balance>>::training(m);
+		let mut paid = 0;
+		for &(c, percent) in named {
+			let trained_on = self.approved.get(&c).is_some_and(|&cd| {
+				training.iter().any(|&(d, s, _)| d == cd && self.sets[&(d, s)].contains(&c))
+			});
+			if trained_on {
+				let amount = pct(percent).mul_floor(pot).min(pot - paid);
+				*self.earned.entry(c).or_default() += amount;
+				paid += amount;
+			}
+		}
+		let unnamed = pot - paid;
+		let whole: u128 = training.iter().map(|(_, _, share)| share.deconstruct() as u128).sum();
+		for (d, snapshot, share) in training {
+			let amount = (unnamed as u128 * share.deconstruct() as u128 / whole) as Balance;
+			self.pay(d, snapshot, amount);
+		}
+	}
 }
 
 #[derive(Clone, Debug)]
@@ -298,22 +517,28 @@ enum Step {
 	Claim {
 		who: AccountId,
 	},
+	/// Register a model trained on datanets (index, percent) with a parent.
+	Register {
+		training: Vec<(usize, u32)>,
+		parent: Option<(usize, u32)>,
+	},
 }
 
 fn step() -> impl Strategy<Value = Step> {
 	prop_oneof![
-		4 => (0..4usize, 1..1_000_000_000u64, 1..6u64, prop::collection::vec((0..12usize, 1..40u32), 0..4))
+		4 => (0..8usize, 1..1_000_000_000u64, 1..6u64, prop::collection::vec((0..24usize, 1..40u32), 0..4))
 			.prop_map(|(model, fee, workers, named)| Step::Settle { model, fee, workers, named }),
-		2 => (0..3usize, 11..20u64).prop_map(|(datanet, who)| Step::Contribute { datanet, who }),
-		1 => (0..12usize).prop_map(|contribution| Step::Withdraw { contribution }),
+		3 => (0..3usize, 11..20u64).prop_map(|(datanet, who)| Step::Contribute { datanet, who }),
+		1 => (0..24usize).prop_map(|contribution| Step::Withdraw { contribution }),
 		1 => (1..20u64).prop_map(|who| Step::Claim { who }),
+		1 => (prop::collection::btree_map(0..3usize, 1..30u32, 0..3), prop::option::of((0..8usize, 1..12u32)))
+			.prop_map(|(training, parent)| Step::Register { training: training.into_iter().collect(), parent }),
 	]
 }
 
-/// A graph: three datanets and four models, each trained on some datanets
-/// and built on some earlier models, shares from `shares`.
-fn graph(shares: &[u32]) -> Vec<u64> {
-	let datanets: Vec<_> = (0..3).map(|_| datanet(10)).collect();
+/// Four models, each trained on some of `datanets` and built on some
+/// earlier models, shares from `shares`.
+fn graph(shares: &[u32], datanets: &[DatanetId]) -> Vec<u64> {
 	let mut models = Vec::new();
 	for (i, chunk) in shares.chunks(3).take(4).enumerate() {
 		let training: Vec<_> = datanets
@@ -331,19 +556,29 @@ fn graph(shares: &[u32]) -> Vec<u64> {
 proptest! {
 	#![proptest_config(ProptestConfig::with_cases(64))]
 
-	/// Over random graphs, attributions and job streams, settlement and claims
-	/// never change the issuance, account for every unit of every fee, and
-	/// never settle a job twice.
+	/// Over random graphs, contributions, withdrawals, registrations and job
+	/// streams: each contribution earns exactly what the plain reference
+	/// computation says; settlement and claims never change the issuance,
+	/// account for every unit of every fee, and never settle a job twice.
 	#[test]
-	fn settlement_conserves_every_unit(
+	fn every_contribution_earns_what_the_reference_says(
 		shares in prop::collection::vec(0..16u32, 12),
 		initial in prop::collection::vec((0..3usize, 11..20u64), 0..6),
-		steps in prop::collection::vec(step(), 1..30),
+		steps in prop::collection::vec(step(), 1..40),
 	) {
 		new_test_ext().execute_with(|| {
-			let models = graph(&shares);
-			let mut contributions: Vec<ContributionId> =
-				initial.iter().map(|&(d, who)| contribute(who, d as u64)).collect();
+			let mut reference = Reference::default();
+			let datanets: Vec<_> = (0..3).map(|_| datanet(10)).collect();
+			let mut contributions: Vec<ContributionId> = Vec::new();
+			for &(d, who) in &initial {
+				let c = contribute(who, d as u64);
+				reference.approve(c, d as u64);
+				contributions.push(c);
+			}
+			let mut models = graph(&shares, &datanets);
+			for &m in &models {
+				reference.registered(m);
+			}
 			let issuance = Balances::total_issuance();
 			let mut settled: Balance = 0;
 			let mut claimed: Balance = 0;
@@ -360,6 +595,7 @@ proptest! {
 						let workers: Vec<_> = (1..=workers).collect();
 						let m = models[model % models.len()];
 						prop_assert_eq!(settle(job as u64, m, fee, &workers, &attribution(&unique)), Ok(()));
+						reference.settle(m, fee, &unique);
 						settled += fee;
 						let again = <Rewards as tributary_primitives::JobSettlement<_, _>>::settle(
 							tributary_primitives::CompletedJob {
@@ -373,13 +609,17 @@ proptest! {
 						prop_assert_eq!(again, Err(Error::<Test>::AlreadySettled.into()));
 					},
 					Step::Contribute { datanet, who } => {
-						contributions.push(contribute(who, datanet as u64));
+						let c = contribute(who, datanet as u64);
+						reference.approve(c, datanet as u64);
+						contributions.push(c);
 					},
 					Step::Withdraw { contribution } => {
 						if let Some(&c) = contributions.get(contribution) {
 							let contributor =
 								pallet_registry::Contributions::<Test>::get(c).unwrap().contributor;
-							let _ = Registry::withdraw_contribution(RawOrigin::Signed(contributor).into(), c);
+							if Registry::withdraw_contribution(RawOrigin::Signed(contributor).into(), c).is_ok() {
+								reference.withdraw(c);
+							}
 						}
 					},
 					Step::Claim { who } => {
@@ -388,12 +628,100 @@ proptest! {
 							claimed += amount;
 						}
 					},
+					Step::Register { training, parent } => {
+						let training: Vec<_> =
+							training.into_iter().map(|(d, p)| (d as u64, pct(p))).collect();
+						let parents: Vec<_> =
+							parent.map(|(i, p)| (models[i % models.len()], pct(p))).into_iter().collect();
+						let m = model(15, &training, &parents);
+						reference.registered(m);
+						models.push(m);
+					},
+				}
+				for &c in &contributions {
+					prop_assert_eq!(
+						Rewards::contribution_earnings(c),
+						reference.earned.get(&c).copied().unwrap_or_default(),
+						"contribution {}", c
+					);
 				}
 				prop_assert_eq!(Balances::total_issuance(), issuance);
 				prop_assert_eq!(accounted() + claimed, settled);
 				let held = Balances::balance(&Rewards::account_id()) - ED;
 				prop_assert_eq!(held, accounted() - (Balances::balance(&TREASURY) - ED));
 			}
+			Ok(())
+		})?;
+	}
+}
+
+/// A model whose flattened map holds 64 entries: 16 training datanets and
+/// 16 parents with two datanets each; 32 contributions in its first datanet.
+fn widest_model() -> (ModelId, Vec<ContributionId>) {
+	let training: Vec<_> = (0..16).map(|_| (datanet(10), Perbill::from_parts(1_000_000))).collect();
+	let contributions = (0..32).map(|i| contribute(11 + i % 8, training[0].0)).collect();
+	let parents: Vec<_> = (0..16)
+		.map(|_| {
+			let own = [(datanet(10), pct(3)), (datanet(10), pct(2))];
+			for &(d, _) in &own {
+				contribute(19, d);
+			}
+			(model(12, &own, &[]), Perbill::from_parts(20_000_000))
+		})
+		.collect();
+	let m = model(13, &training, &parents);
+	assert_eq!(<Graph as AttributionGraph<Balance>>::upstream(m).len(), 64);
+	(m, contributions)
+}
+
+fn shares_from(parts: [u32; 3]) -> RewardShares {
+	let [worker, model, data] = parts.map(|p| Perbill::from_parts(p));
+	let treasury = Perbill::one().saturating_sub(worker).saturating_sub(model).saturating_sub(data);
+	RewardShares { worker, model, data, treasury }
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(256))]
+
+	/// With tiny and large fees, up to 32 named entries, 64 upstream entries
+	/// and any shares (a 0% treasury share included), what is credited plus
+	/// what the treasury takes is the fee, exactly.
+	#[test]
+	fn credited_and_remainder_add_up_to_the_fee(
+		fee in prop_oneof![0..100u64, 0..1_000_000_000_000u64],
+		parts in prop_oneof![
+			(0..=1_000_000_000u32, 0..=1_000_000_000u32).prop_map(|(a, b)| {
+				let (a, b) = (a.min(b), a.max(b));
+				[a, b - a, 1_000_000_000 - b]
+			}),
+			(0..=1_000_000_000u32, 0..=1_000_000_000u32, 0..=1_000_000_000u32)
+				.prop_filter("within 100%", |(a, b, c)| (*a as u64 + *b as u64 + *c as u64) <= 1_000_000_000)
+				.prop_map(|(a, b, c)| [a, b, c]),
+		],
+		named in prop::collection::vec((0..32usize, 0..=1_000_000_000u32 / 32), 0..=32),
+		workers in 0..16u64,
+	) {
+		new_test_ext().execute_with(|| {
+			let (m, contributions) = widest_model();
+			let shares = shares_from(parts);
+			prop_assert!(shares.is_whole());
+			assert_ok!(Rewards::set_shares(RawOrigin::Root.into(), shares));
+			let mut entries: Vec<_> = named.into_iter().map(|(i, w)| (contributions[i], Perbill::from_parts(w))).collect();
+			entries.sort();
+			entries.dedup_by_key(|(c, _)| *c);
+			let before = accounted();
+			let workers: Vec<_> = (1..=workers).collect();
+			let treasury = Balances::balance(&TREASURY);
+			prop_assert_eq!(
+				settle(1, m, fee, &workers, &BoundedVec::truncate_from(entries)),
+				Ok(())
+			);
+			prop_assert_eq!(accounted() - before, fee);
+			let Event::JobSettled { worker_share, model_share, upstream_share, data_share, treasury_share, .. } =
+				last_event() else { panic!("a settlement event") };
+			prop_assert_eq!(worker_share + model_share + upstream_share + data_share + treasury_share, fee);
+			prop_assert_eq!(Balances::balance(&TREASURY) - treasury, treasury_share);
+			prop_assert!(treasury_share >= shares.treasury.mul_floor(fee));
 			Ok(())
 		})?;
 	}

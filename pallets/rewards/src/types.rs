@@ -3,6 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::sp_runtime::Perbill;
 use scale_info::TypeInfo;
+use tributary_primitives::SnapshotId;
 
 /// How each fee is divided. The parts add up to exactly 100%.
 #[derive(
@@ -39,13 +40,33 @@ impl RewardShares {
 	}
 }
 
-/// A datanet's reward pool.
+/// A datanet's reward pool: how many training snapshots it has taken.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Encode, Decode, MaxEncodedLen, TypeInfo)]
-pub struct Pool<Balance> {
-	/// What each approved contribution has earned since the pool began.
-	pub accumulator: Balance,
-	/// How many contributions of the datanet are approved.
+pub struct Pool {
+	/// Snapshots taken, numbered `1..=taken`. A contribution approved now
+	/// joins at `taken + 1`: it is a member of the next snapshot and every
+	/// later one.
+	pub taken: SnapshotId,
+	/// Whether a contribution joined since the last snapshot. When none did,
+	/// the next model shares the last snapshot, which has the same members.
+	pub joined: bool,
+}
+
+/// One node of a pool's tree over join points (see the `pool` module).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct PoolNode<Balance> {
+	/// Approved contributions that joined in `(i − lowbit(i), i]`.
 	pub members: u32,
-	/// The part of past payments too small to give every member a unit.
-	pub carry: Balance,
+	/// What was paid per member to the snapshots in `[i, i + lowbit(i))`.
+	pub reward: Balance,
+}
+
+/// An approved contribution's place in its datanet's pool.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Membership<Balance> {
+	/// The first snapshot it is a member of.
+	pub join: SnapshotId,
+	/// What its snapshots had paid per member when it joined or last
+	/// harvested; it is owed what they paid since.
+	pub debt: Balance,
 }

@@ -219,7 +219,8 @@ pub mod pallet {
 		AlreadyRegistered,
 		/// The stake, or what would remain of it, is under `MinWorkerStake`.
 		StakeBelowMinimum,
-		/// The caller cannot cover the stake.
+		/// The caller's free balance cannot cover the stake. (Other causes,
+		/// such as frozen funds, come as the token error itself.)
 		InsufficientBalance,
 		/// A capacity must be between 1 and `MaxCapacity`.
 		InvalidCapacity,
@@ -402,8 +403,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn hold(worker: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
-		T::Currency::hold(&HoldReason::WorkerStake.into(), worker, amount)
-			.map_err(|_| Error::<T>::InsufficientBalance.into())
+		T::Currency::hold(&HoldReason::WorkerStake.into(), worker, amount).map_err(|error| {
+			tributary_primitives::funds_error(error, Error::<T>::InsufficientBalance)
+		})
 	}
 
 	fn unlock_block() -> BlockNumberFor<T> {

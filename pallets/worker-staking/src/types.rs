@@ -14,8 +14,13 @@ pub const INITIAL_REPUTATION: u32 = 500;
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(serialize = "Balance: core::fmt::Display, BlockNumber: serde::Serialize"))
+)]
 pub struct UnbondingChunk<Balance, BlockNumber> {
 	/// How much.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub amount: Balance,
 	/// The first block at which `withdraw_unbonded` releases it.
 	pub unlock_at: BlockNumber,
@@ -28,7 +33,7 @@ pub struct UnbondingChunk<Balance, BlockNumber> {
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 #[cfg_attr(
 	feature = "std",
-	serde(bound(serialize = "Balance: serde::Serialize, BlockNumber: serde::Serialize"))
+	serde(bound(serialize = "Balance: core::fmt::Display, BlockNumber: serde::Serialize"))
 )]
 pub struct Worker<
 	Balance,
@@ -38,6 +43,7 @@ pub struct Worker<
 	MaxChunks: Get<u32>,
 > {
 	/// The active stake: held, and what the worker's draw weight grows with.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub stake: Balance,
 	/// Stake that is unbonding: held and slashable until it unlocks.
 	pub unbonding: BoundedVec<UnbondingChunk<Balance, BlockNumber>, MaxChunks>,
