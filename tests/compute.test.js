@@ -143,6 +143,14 @@ test('a job is drawn three workers who commit, reveal and complete it', async ()
   const record = await jobRecord(jobId);
   assert.equal(record.status, 'completed');
   assert.equal(record.fee, ids.price.toString());
+  // The record holds its deposit until it is pruned, a day after it finished.
+  const deposit = api.consts.compute.jobDepositBase.toBigInt()
+    + api.consts.compute.jobDepositPerByte.toBigInt() * BigInt('is this product good?'.length);
+  assert.equal(record.deposit, deposit.toString());
+  assert.ok(Number.isInteger(record.finishedAt), JSON.stringify(record));
+  const held = (await api.query.balances.holds(k.alice.address)).toJSON();
+  assert.ok(held.some((h) => JSON.stringify(h.id).includes('JobDeposit') && BigInt(h.amount) === deposit), JSON.stringify(held));
+  assert.equal(await rpc(node, 'compute_job', [999_999]), null);
   assert.deepEqual(record.outcome, [blake2AsHex('positive'), attribution]);
   // Settlement divided the fee; the treasury's part is 10% (tests/settlement.test.js checks the rest).
   const after = (await api.query.system.account(treasury)).data.free.toBigInt();

@@ -1,6 +1,8 @@
 //! The runtime APIs clients and the node's RPC read Tributary through.
 
-use crate::{Beneficiary, ContributionId, ContributionRecord, JobId, ModelId, QueueInfo};
+use crate::{
+	Beneficiary, ContributionId, ContributionRecord, JobId, JobLookup, ModelId, QueueInfo,
+};
 use alloc::vec::Vec;
 use codec::Codec;
 use polkadot_sdk::sp_runtime::Perbill;
@@ -24,8 +26,9 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 	/// `Job` and `Worker` are the records the compute and worker-staking
 	/// pallets store, so clients decode exactly what is on chain.
 	pub trait ComputeApi<AccountId: Codec, Balance: Codec, Job: Codec, Worker: Codec> {
-		/// Job `job_id`, whatever its state.
-		fn job(job_id: JobId) -> Option<Job>;
+		/// Job `job_id`, whatever its state; `Pruned` once its record was
+		/// removed after the retention window, `Unknown` for an id never used.
+		fn job(job_id: JobId) -> JobLookup<Job>;
 
 		/// What a job for `model` with `redundancy` workers (the default when
 		/// `None`) costs now; `None` for an unknown or retired model or a

@@ -120,6 +120,9 @@ pub trait JobSettlement<AccountId, Balance> {
 	/// The weight of settling one job with `workers` majority workers and an
 	/// attribution and upstream map at their bounds.
 	fn settle_weight(workers: u32) -> Weight;
+	/// Job `job_id`'s record was pruned: what settlement kept to settle it
+	/// once may go too.
+	fn pruned(job_id: JobId);
 }
 
 /// Where a job stands.
@@ -197,6 +200,30 @@ pub enum WorkerResult {
 	},
 	/// Missed its window and was slashed; it no longer counts for this job.
 	Dropped,
+}
+
+/// A job as the `ComputeApi` finds it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub enum JobLookup<Job> {
+	/// No job ever had this id.
+	Unknown,
+	/// The job finished and its record was removed once the retention window
+	/// had passed; its events stay in the blocks that emitted them.
+	Pruned,
+	/// The job's record.
+	Found(Job),
+}
+
+/// In JSON: `null` for an unknown id, the string `"pruned"`, or the record.
+#[cfg(feature = "std")]
+impl<Job: serde::Serialize> serde::Serialize for JobLookup<Job> {
+	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+		match self {
+			Self::Unknown => serializer.serialize_none(),
+			Self::Pruned => serializer.serialize_str("pruned"),
+			Self::Found(job) => job.serialize(serializer),
+		}
+	}
 }
 
 /// The compute market's state, as clients read it through the `ComputeApi`.

@@ -260,8 +260,8 @@ impl_runtime_apis! {
 		crate::ComputeJob,
 		crate::ComputeWorker,
 	> for Runtime {
-		fn job(job_id: JobId) -> Option<crate::ComputeJob> {
-			pallet_compute::Jobs::<Runtime>::get(job_id)
+		fn job(job_id: JobId) -> tributary_primitives::JobLookup<crate::ComputeJob> {
+			pallet_compute::Pallet::<Runtime>::lookup(job_id)
 		}
 
 		fn quote(model: ModelId, redundancy: Option<u8>) -> Option<Balance> {

@@ -62,6 +62,39 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		)
 		.expect("registering a worker");
 	}
+
+	/// Puts a BABE pre-digest with a VRF output into the block, as its author
+	/// would. Any valid Ristretto point serves as the authority's key and as
+	/// the VRF pre-output: the draw hashes the output and does not check the
+	/// proof (block import did).
+	fn randomness() {
+		use codec::Decode;
+		use polkadot_sdk::{
+			pallet_babe,
+			sp_consensus_babe::{
+				digests::{PreDigest, SecondaryVRFPreDigest},
+				AuthorityId,
+			},
+			sp_core::sr25519::vrf::VrfSignature,
+			sp_runtime::WeakBoundedVec,
+		};
+		// The compressed Ristretto base point.
+		const POINT: [u8; 32] = [
+			0xe2, 0xf2, 0xae, 0x0a, 0x6a, 0xbc, 0x4e, 0x71, 0xa8, 0x84, 0xa9, 0x61, 0xc5, 0x00,
+			0x51, 0x5f, 0x58, 0xe3, 0x0b, 0x6a, 0xa5, 0x82, 0xdd, 0x8d, 0xb6, 0xa6, 0x59, 0x45,
+			0xe0, 0x8d, 0x2d, 0x76,
+		];
+		let authority = AuthorityId::decode(&mut &POINT[..]).expect("32 bytes");
+		let signature = [&POINT[..], &[0u8; 64][..]].concat();
+		let vrf_signature = VrfSignature::decode(&mut &signature[..]).expect("a valid point");
+		pallet_babe::Authorities::<Runtime>::put(WeakBoundedVec::force_from(
+			alloc::vec![(authority, 1)],
+			None,
+		));
+		pallet_babe::Initialized::<Runtime>::put(Some(PreDigest::SecondaryVRF(
+			SecondaryVRFPreDigest { authority_index: 0, slot: Babe::current_slot(), vrf_signature },
+		)));
+	}
 }
 
 /// The benchmarks this runtime offers, and the storage they touch.

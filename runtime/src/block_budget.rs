@@ -45,6 +45,7 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 		MaxDeadlinesPerBlock::get(),
 		MaxAssignmentsPerBlock::get(),
 		MaxWorkers::get(),
+		<Runtime as pallet_compute::Config>::MaxPrunesPerBlock::get(),
 	)
 	.saturating_add(settle.saturating_mul(MaxDeadlinesPerBlock::get().into()));
 	let submit = Compute::submit_job(<Runtime as pallet_compute::Config>::MaxInputLen::get());

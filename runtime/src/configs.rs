@@ -163,6 +163,7 @@ impl pallet_registry::Config for Runtime {
 	type Attribution = Attribution;
 	type ContributionHooks = Rewards;
 	type ContributionDepositBase = ContributionDepositBase;
+	type RecordDepositBase = ContributionDepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxMetadataLen = MaxMetadataLen;
 	type MaxUriLen = MaxUriLen;
@@ -222,6 +223,12 @@ parameter_types! {
 	pub const RevealWindow: BlockNumber = 10;
 	pub const MaxAssignmentsPerBlock: u32 = 16;
 	pub const MaxDeadlinesPerBlock: u32 = 32;
+	/// A finished job's record stays a day (of 6-second blocks), for
+	/// requesters and explorers to read, then goes with its deposit back.
+	pub const JobRetention: BlockNumber = 14_400;
+	/// Twice the most jobs that can finish in one block (a full deadline
+	/// bucket), so that pruning keeps up with any stream of jobs.
+	pub const MaxPrunesPerBlock: u32 = 64;
 }
 
 impl pallet_compute::Config for Runtime {
@@ -247,6 +254,11 @@ impl pallet_compute::Config for Runtime {
 	type RevealWindow = RevealWindow;
 	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+	type JobRetention = JobRetention;
+	type MaxPrunesPerBlock = MaxPrunesPerBlock;
+	// A job record pays for its bytes as a contribution does.
+	type JobDepositBase = ContributionDepositBase;
+	type JobDepositPerByte = DepositPerByte;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmarks::GraphHelper;
 	type WeightInfo = pallet_compute::weights::SubstrateWeight<Runtime>;

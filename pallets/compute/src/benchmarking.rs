@@ -88,6 +88,7 @@ fn assigned_job<T: Config>(contributions: u32) -> (JobId, Vec<T::AccountId>, Vec
 	let (model, contributions) = T::BenchmarkHelper::model(&owner, contributions);
 	workers::<T>(u32::from(T::MaxRedundancy::get()));
 	let job = submit::<T>(&requester::<T>(), model, T::MaxRedundancy::get());
+	T::BenchmarkHelper::randomness();
 	Pallet::<T>::assign_queued(System::<T>::block_number());
 	let workers = Jobs::<T>::get(job).expect("submitted").workers.into_iter().map(|(w, _)| w);
 	(job, workers.collect(), contributions)
@@ -145,15 +146,17 @@ mod benchmarks {
 		assert_eq!(OpenJobs::<T>::get(), T::MaxQueuedJobs::get());
 	}
 
+	/// The costlier of the two cases a job can be cancelled in: drawn, its
+	/// workers freed and its deadline taken out of a full bucket, with a full
+	/// queue scanned.
 	#[benchmark]
 	fn cancel_job() {
-		let owner: T::AccountId = account("owner", 0, 0);
-		let (model, _) = T::BenchmarkHelper::model(&owner, 0);
-		let who = requester::<T>();
+		let (job, workers, _) = assigned_job::<T>(0);
+		assert_eq!(workers.len(), usize::from(T::MaxRedundancy::get()));
 		fill_queue::<T>();
-		let job = submit::<T>(&who, model, T::MaxRedundancy::get());
+		crowd_deadline::<T>(job);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), job);
+		_(RawOrigin::Signed(requester::<T>()), job);
 		assert_eq!(Jobs::<T>::get(job).expect("submitted").status, JobStatus::Cancelled);
 	}
 
@@ -208,7 +211,7 @@ mod benchmarks {
 	}
 
 	/// `d` reveal windows closing on completed rounds, `a` queued jobs of the
-	/// most redundancy drawn for from `w` workers.
+	/// most redundancy drawn for from `w` workers, `p` finished jobs pruned.
 	#[benchmark]
 	fn on_initialize(
 		d: Linear<0, { T::MaxDeadlinesPerBlock::get() }>,
@@ -217,13 +220,42 @@ mod benchmarks {
 			{ u32::from(T::MaxRedundancy::get()) },
 			{ <T::Staking as WorkerStaking<T::AccountId>>::MaxWorkers::get() },
 		>,
+		p: Linear<0, { T::MaxPrunesPerBlock::get() }>,
 	) {
 		let owner: T::AccountId = account("owner", 0, 0);
 		let (model, contributions) = T::BenchmarkHelper::model(&owner, MAX_ATTRIBUTION_ENTRIES);
 		let workers = workers::<T>(w);
 		let who = requester::<T>();
+		System::<T>::set_block_number(T::JobRetention::get());
 		let now = System::<T>::block_number().saturating_add(1u32.into());
 		let redundancy = T::MaxRedundancy::get();
+
+		// `p` jobs that finished a retention window ago, the largest records,
+		// ahead of the open jobs below, whose first record stops the pruning.
+		let first = NextJobId::<T>::get();
+		PruneCursor::<T>::put(first);
+		let deposit = Pallet::<T>::deposit_for(T::MaxInputLen::get() as usize);
+		for job_id in first..first + u64::from(p) {
+			T::Currency::hold(&HoldReason::JobDeposit.into(), &who, deposit)
+				.expect("a funded requester");
+			Jobs::<T>::insert(
+				job_id,
+				Job {
+					requester: who.clone(),
+					model_id: model,
+					input: input::<T>(T::MaxInputLen::get()),
+					fee: Zero::zero(),
+					deposit,
+					redundancy,
+					status: JobStatus::Cancelled,
+					workers: BoundedVec::new(),
+					deadline: None,
+					outcome: None,
+					finished_at: Some(Zero::zero()),
+				},
+			);
+		}
+		NextJobId::<T>::put(first + u64::from(p));
 
 		let agreed = attribution(&contributions);
 		let fee = Pallet::<T>::quote(model, redundancy).expect("an active model");
@@ -248,17 +280,20 @@ mod benchmarks {
 					model_id: model,
 					input: input::<T>(T::MaxInputLen::get()),
 					fee,
+					deposit: Zero::zero(),
 					redundancy,
 					status: JobStatus::Revealing,
 					workers: BoundedVec::truncate_from(results.collect::<Vec<_>>()),
 					deadline: Some(now),
 					outcome: None,
+					finished_at: None,
 				},
 			);
 			Deadlines::<T>::try_append(now, job_id).expect("room for the deadline");
 			OpenJobs::<T>::mutate(|open| *open += 1);
 		}
 		let queued: Vec<_> = (0..a).map(|_| submit::<T>(&who, model, redundancy)).collect();
+		T::BenchmarkHelper::randomness();
 
 		#[block]
 		{
@@ -270,6 +305,7 @@ mod benchmarks {
 			assert_eq!(Jobs::<T>::get(job).expect("submitted").status, JobStatus::Committing);
 		}
 		assert_eq!(OpenJobs::<T>::get(), a);
+		assert_eq!(PruneCursor::<T>::get(), first + u64::from(p));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

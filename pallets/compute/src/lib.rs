@@ -70,6 +70,7 @@ mod benchmarking;
 pub mod deadlines;
 #[cfg(test)]
 mod mock;
+pub mod pruning;
 pub mod queue;
 pub mod quorum;
 pub mod staffing;
@@ -124,6 +125,9 @@ pub trait BenchmarkHelper<AccountId> {
 	/// Registers `who`, funded, as a worker that runs `capacity` jobs at once,
 	/// staking ten times the minimum so that a few slashes leave it eligible.
 	fn worker(who: &AccountId, capacity: u32);
+	/// Gives the block being benchmarked the randomness `Config::Randomness`
+	/// draws with (on the runtime, the BABE pre-digest an author puts in it).
+	fn randomness();
 }
 
 #[polkadot_sdk::frame_support::pallet]
@@ -198,6 +202,18 @@ pub mod pallet {
 		/// The most windows that close in one block.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
+		/// How many blocks a finished job's record stays before it is pruned.
+		#[pallet::constant]
+		type JobRetention: Get<BlockNumberFor<Self>>;
+		/// The most job records one block prunes.
+		#[pallet::constant]
+		type MaxPrunesPerBlock: Get<u32>;
+		/// The fixed part of a job's storage deposit.
+		#[pallet::constant]
+		type JobDepositBase: Get<BalanceOf<Self>>;
+		/// The storage deposit per byte of a job's input.
+		#[pallet::constant]
+		type JobDepositPerByte: Get<BalanceOf<Self>>;
 		/// Sets up models and workers for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
@@ -210,6 +226,9 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// The fee of an open job, held from its requester.
 		JobFee,
+		/// The storage deposit of a job's record, held from its requester
+		/// until the record is pruned.
+		JobDeposit,
 	}
 
 	/// A congestion multiplier of 1: no congestion.
@@ -222,7 +241,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
 
-	/// Every job by id, finished ones included.
+	/// The lowest job id whose record was not pruned yet: pruning goes
+	/// through the jobs in the order they were submitted.
+	#[pallet::storage]
+	pub type PruneCursor<T> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Every job by id, finished ones included until they are pruned
+	/// `JobRetention` blocks after they finished.
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Blake2_128Concat, JobId, JobOf<T>>;
 
@@ -309,6 +334,14 @@ pub mod pallet {
 			/// Why settlement failed.
 			error: DispatchError,
 		},
+		/// A finished job's record was removed after the retention window and
+		/// its storage deposit returned to the requester.
+		JobPruned {
+			/// The job.
+			job_id: JobId,
+			/// The deposit returned.
+			deposit: BalanceOf<T>,
+		},
 		/// The job failed; its fee was refunded.
 		JobFailed {
 			/// The job.
@@ -377,7 +410,9 @@ pub mod pallet {
 			Self::update_congestion();
 			let (expired, settled) = Self::close_windows(now);
 			let (assigned, drawn_from) = Self::assign_queued(now);
-			T::WeightInfo::on_initialize(expired, assigned, drawn_from).saturating_add(settled)
+			let pruned = Self::prune(now);
+			T::WeightInfo::on_initialize(expired, assigned, drawn_from, pruned)
+				.saturating_add(settled)
 		}
 
 		fn integrity_test() {

@@ -81,6 +81,7 @@ impl pallet_registry::Config for Test {
 	type Attribution = Attribution;
 	type ContributionHooks = ();
 	type ContributionDepositBase = Deposit;
+	type RecordDepositBase = Deposit;
 	type DepositPerByte = Deposit;
 	type MaxMetadataLen = MaxMetadataLen;
 	type MaxUriLen = MaxMetadataLen;
@@ -132,6 +133,8 @@ thread_local! {
 		const { RefCell::new(Vec::new()) };
 	/// When set, settlement fails with this error (as the rewards pallet's
 	/// does when the treasury cannot take its part).
+	/// Every job settlement was told was pruned.
+	pub static PRUNED: RefCell<Vec<JobId>> = const { RefCell::new(Vec::new()) };
 	pub static SETTLEMENT_FAILS: RefCell<Option<DispatchError>> = const { RefCell::new(None) };
 }
 
@@ -159,6 +162,9 @@ impl JobSettlement<AccountId, Balance> for RecordSettlement {
 	fn settle_weight(workers: u32) -> Weight {
 		Weight::from_parts(10_000 * u64::from(workers), 0)
 	}
+	fn pruned(job_id: JobId) {
+		PRUNED.with(|pruned| pruned.borrow_mut().push(job_id));
+	}
 }
 
 parameter_types! {
@@ -176,6 +182,11 @@ parameter_types! {
 	pub const RevealWindow: u64 = 5;
 	pub const MaxAssignmentsPerBlock: u32 = 4;
 	pub const MaxDeadlinesPerBlock: u32 = 2;
+	/// Settable, so that a test can keep every record it checks at the end.
+	pub static JobRetention: u64 = 50;
+	pub const MaxPrunesPerBlock: u32 = 3;
+	pub const JobDepositBase: Balance = 2;
+	pub const JobDepositPerByte: Balance = 1;
 }
 
 impl pallet_compute::Config for Test {
@@ -201,6 +212,10 @@ impl pallet_compute::Config for Test {
 	type RevealWindow = RevealWindow;
 	type MaxAssignmentsPerBlock = MaxAssignmentsPerBlock;
 	type MaxDeadlinesPerBlock = MaxDeadlinesPerBlock;
+	type JobRetention = JobRetention;
+	type MaxPrunesPerBlock = MaxPrunesPerBlock;
+	type JobDepositBase = JobDepositBase;
+	type JobDepositPerByte = JobDepositPerByte;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 	type WeightInfo = ();
@@ -287,6 +302,8 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 		)
 		.expect("registering a worker");
 	}
+	/// [`BlockRandomness`] has an output in every block.
+	fn randomness() {}
 }
 
 /// Registers workers `first` to `last` with 2 000 staked and capacity 2.

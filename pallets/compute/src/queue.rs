@@ -50,9 +50,12 @@ impl<T: Config> Pallet<T> {
 		ensure!(fee <= max_fee, Error::<T>::FeeBelowPrice);
 		let job_id = NextJobId::<T>::get();
 		let next = job_id.checked_add(1).ok_or(Error::<T>::IdsExhausted)?;
-		T::Currency::hold(&HoldReason::JobFee.into(), requester, fee).map_err(|error| {
-			tributary_primitives::funds_error(error, Error::<T>::InsufficientBalance)
-		})?;
+		let deposit = Self::deposit_for(input.len());
+		for (reason, amount) in [(HoldReason::JobFee, fee), (HoldReason::JobDeposit, deposit)] {
+			T::Currency::hold(&reason.into(), requester, amount).map_err(|error| {
+				tributary_primitives::funds_error(error, Error::<T>::InsufficientBalance)
+			})?;
+		}
 		NextJobId::<T>::put(next);
 		OpenJobs::<T>::put(open.saturating_add(1));
 		let mut job = Job {
@@ -60,11 +63,13 @@ impl<T: Config> Pallet<T> {
 			model_id,
 			input,
 			fee,
+			deposit,
 			redundancy,
 			status: JobStatus::Queued,
 			workers: BoundedVec::new(),
 			deadline: None,
 			outcome: None,
+			finished_at: None,
 		};
 		Self::enqueue(job_id, &mut job, false);
 		Jobs::<T>::insert(job_id, job);
@@ -110,9 +115,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// The storage deposit of a job with `input_len` bytes of input.
+	pub fn deposit_for(input_len: usize) -> BalanceOf<T> {
+		let bytes: BalanceOf<T> = (input_len as u32).into();
+		T::JobDepositBase::get().saturating_add(T::JobDepositPerByte::get().saturating_mul(bytes))
+	}
+
 	/// Stores a finished job and takes it out of the open count.
 	pub(crate) fn close(job_id: JobId, mut job: JobOf<T>) {
 		Self::unschedule(job_id, &mut job);
+		job.finished_at = Some(polkadot_sdk::frame_system::Pallet::<T>::block_number());
 		OpenJobs::<T>::mutate(|open| *open = open.saturating_sub(1));
 		Jobs::<T>::insert(job_id, job);
 	}

@@ -6,7 +6,7 @@ use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
 		traits::{
-			fungible::{Inspect, InspectHold},
+			fungible::{Inspect, InspectHold, Mutate},
 			Hooks,
 		},
 		BoundedVec,
@@ -18,7 +18,7 @@ use polkadot_sdk::{
 };
 use tributary_primitives::{
 	commitment, output_hash, Attribution, Candidate, ContributionId, FailureReason, JobId,
-	JobStatus, ModelId, SlashReason, WorkerResult,
+	JobLookup, JobStatus, ModelId, SlashReason, WorkerResult,
 };
 
 /// Runs blocks up to and including `n`, each with the pallet's hook.
@@ -144,6 +144,15 @@ fn fee_held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::JobFee.into(), &who)
 }
 
+fn deposit_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::JobDeposit.into(), &who)
+}
+
+/// The deposit of a job submitted with [`submit`].
+fn deposit() -> Balance {
+	Compute::deposit_for(b"what is a datanet?".len())
+}
+
 fn open_jobs_of(worker: AccountId) -> u32 {
 	pallet_worker_staking::Workers::<Test>::get(worker).unwrap().open_jobs
 }
@@ -239,7 +248,8 @@ fn a_fee_that_cannot_be_settled_is_refunded() {
 		assert!(SETTLED.with(|settled| settled.borrow().is_empty()));
 		assert_eq!(Balances::balance(&SETTLEMENT), 1);
 		assert_eq!(fee_held(REQUESTER), 0);
-		assert_eq!(Balances::balance(&REQUESTER), free);
+		assert_eq!(Balances::balance(&REQUESTER), free - deposit());
+		assert_eq!(deposit_held(REQUESTER), deposit());
 	});
 }
 
@@ -543,6 +553,79 @@ fn a_job_whose_workers_keep_timing_out_fails() {
 }
 
 #[test]
+fn a_finished_job_is_pruned_after_its_retention_and_its_deposit_returned() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let model = Helper::model_on(datanet);
+		let balance = Balances::balance(&REQUESTER);
+		let job = submit(model);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().deposit, deposit());
+		assert_ok!(Compute::cancel_job(RawOrigin::Signed(REQUESTER).into(), job));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().finished_at, Some(1));
+		run_to(JobRetention::get());
+		assert!(matches!(Compute::lookup(job), JobLookup::Found(_)));
+		run_to(1 + JobRetention::get());
+		assert!(matches!(Compute::lookup(job), JobLookup::Pruned));
+		assert!(matches!(Compute::lookup(job + 1), JobLookup::Unknown));
+		assert!(events().contains(&Event::JobPruned { job_id: job, deposit: deposit() }));
+		assert_eq!(PRUNED.with(|pruned| pruned.borrow().clone()), vec![job]);
+		assert_eq!(Balances::balance(&REQUESTER), balance);
+	});
+}
+
+#[test]
+fn a_requester_who_cannot_cover_the_deposit_submits_nothing() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let model = Helper::model_on(datanet);
+		let poor = 77;
+		// The fee of 130 and the existential deposit, not the record's deposit.
+		Balances::set_balance(&poor, 130 + Balances::minimum_balance());
+		assert_noop!(
+			Compute::submit_job(
+				RawOrigin::Signed(poor).into(),
+				model,
+				BoundedVec::truncate_from(b"what is a datanet?".to_vec()),
+				1_000,
+				None,
+			),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn storage_stays_bounded_over_a_long_stream_of_jobs() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let model = Helper::model_on(datanet);
+		// Two jobs a block submitted and cancelled, for twenty retention
+		// windows: a record costs no more than a transaction's fee and a
+		// refundable deposit, so this is the cheapest way to fill storage.
+		let per_block = 2;
+		let blocks = 20 * JobRetention::get();
+		let mut most = 0;
+		for block in 1..=blocks {
+			run_to(block);
+			for _ in 0..per_block {
+				let job = submit(model);
+				assert_ok!(Compute::cancel_job(RawOrigin::Signed(REQUESTER).into(), job));
+			}
+			let stored = Jobs::<Test>::iter_keys().count() as u64;
+			most = most.max(stored);
+			// Those of the last retention window, and of the current block.
+			assert!(stored <= per_block * (JobRetention::get() + 1), "{stored} records at {block}");
+			assert_eq!(deposit_held(REQUESTER), stored as Balance * deposit());
+		}
+		println!(
+			"{} jobs over {blocks} blocks: at most {most} records stored at once",
+			per_block * blocks
+		);
+		assert_eq!(crate::PruneCursor::<Test>::get(), per_block * (blocks - JobRetention::get()));
+	});
+}
+
+#[test]
 fn cancel_refunds_a_job_until_its_first_commitment() {
 	new_test_ext().execute_with(|| {
 		let (datanet, _) = Helper::datanet(1);
@@ -553,7 +636,9 @@ fn cancel_refunds_a_job_until_its_first_commitment() {
 		assert_noop!(cancel(REQUESTER, 99), Error::<Test>::UnknownJob);
 		assert_noop!(cancel(MODEL_OWNER, job), Error::<Test>::NotRequester);
 		assert_ok!(cancel(REQUESTER, job));
-		assert_eq!(Balances::balance(&REQUESTER), balance);
+		// The fee comes back; the record's deposit stays until it is pruned.
+		assert_eq!(Balances::balance(&REQUESTER), balance - deposit());
+		assert_eq!(deposit_held(REQUESTER), deposit());
 		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Cancelled);
 		assert!(Queue::<Test>::get().is_empty());
 		assert_eq!(OpenJobs::<Test>::get(), 0);
@@ -566,7 +651,7 @@ fn cancel_refunds_a_job_until_its_first_commitment() {
 		run_to(2);
 		let drawn = workers_of(assigned);
 		assert_ok!(cancel(REQUESTER, assigned));
-		assert_eq!(Balances::balance(&REQUESTER), balance);
+		assert_eq!(Balances::balance(&REQUESTER), balance - 2 * deposit());
 		assert!(drawn.iter().all(|&w| open_jobs_of(w) == 0));
 		assert!(drawn.iter().all(|&w| Compute::assignments_of(&w).is_empty()));
 		assert!(slashes().is_empty());
@@ -622,7 +707,7 @@ fn an_unstaffable_job_never_holds_up_the_jobs_behind_it() {
 		assert!(Queue::<Test>::get().is_empty());
 		assert_eq!(OpenJobs::<Test>::get(), 0);
 		assert_eq!(fee_held(REQUESTER), 0);
-		assert_eq!(Balances::balance(&REQUESTER), balance - 130);
+		assert_eq!(Balances::balance(&REQUESTER) + deposit_held(REQUESTER), balance - 130);
 	});
 }
 
@@ -1052,6 +1137,8 @@ mod job_streams {
 			steps in prop::collection::vec(step(), 1..60),
 		) {
 			new_test_ext().execute_with(|| {
+				// Every record stays until the end is checked.
+				JobRetention::set(1_000_000);
 				let (model, contributions) = setup();
 				workers(6, 8);
 				let start = Balances::balance(&REQUESTER);
@@ -1123,7 +1210,7 @@ mod job_streams {
 					.map(|job| job.fee)
 					.sum();
 				prop_assert_eq!(fee_held(REQUESTER), 0);
-				prop_assert_eq!(Balances::balance(&REQUESTER), start - paid);
+				prop_assert_eq!(Balances::balance(&REQUESTER) + deposit_held(REQUESTER), start - paid);
 				prop_assert_eq!(Balances::balance(&SETTLEMENT), settlement_start + paid);
 				let mut settled: Vec<JobId> =
 					SETTLED.with(|s| s.borrow().iter().map(|(job, ..)| *job).collect());

@@ -27,6 +27,9 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	/// The fee held from the requester.
 	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub fee: Balance,
+	/// The storage deposit held from the requester until the record is pruned.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
+	pub deposit: Balance,
 	/// How many workers run it; a strict majority of them must agree.
 	pub redundancy: u8,
 	/// Where it stands.
@@ -38,6 +41,9 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	pub deadline: Option<BlockNumber>,
 	/// The output hash and attribution the majority agreed on.
 	pub outcome: Option<(polkadot_sdk::sp_core::H256, Attribution)>,
+	/// The block it finished in (completed, failed or cancelled); it is
+	/// pruned `JobRetention` blocks later.
+	pub finished_at: Option<BlockNumber>,
 }
 
 impl<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>>

@@ -38,7 +38,7 @@ pub trait WeightInfo {
 	fn cancel_job() -> Weight;
 	fn commit_result() -> Weight;
 	fn reveal_result(o: u32, n: u32) -> Weight;
-	fn on_initialize(d: u32, a: u32, w: u32) -> Weight;
+	fn on_initialize(d: u32, a: u32, w: u32, p: u32) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -193,7 +193,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `d` is `[0, 32]`.
 	/// The range of component `a` is `[0, 16]`.
 	/// The range of component `w` is `[5, 256]`.
-	fn on_initialize(d: u32, a: u32, w: u32) -> Weight {
+	fn on_initialize(d: u32, a: u32, w: u32, p: u32) -> Weight {
 		// Proof size: measured `77153 + a * (68 ±0) + d * (69 ±0) + w * (103 ±0)`, estimated `116894 + a * (11580 ±2_367) + d * (11580 ±0) + w * (2880 ±150)`.
 		// Minimum execution time: 2_807_704_000 picoseconds.
 		Weight::from_parts(3_656_697_000, 116894)
@@ -241,7 +241,7 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 3622).saturating_mul(n.into()))
 	}
-	fn on_initialize(d: u32, a: u32, w: u32) -> Weight {
+	fn on_initialize(d: u32, a: u32, w: u32, p: u32) -> Weight {
 		Weight::from_parts(3_656_697_000, 116894)
 			.saturating_add(Weight::from_parts(552_380_028, 0).saturating_mul(d.into()))
 			.saturating_add(Weight::from_parts(289_213_043, 0).saturating_mul(a.into()))

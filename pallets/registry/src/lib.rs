@@ -18,7 +18,10 @@
 //!   approved contributions count toward the datanet and earn.
 //! - **Deposit:** `ContributionDepositBase + DepositPerByte × metadata bytes`,
 //!   held from the contributor while the record counts; returned when the
-//!   contribution is rejected or withdrawn.
+//!   contribution is rejected or withdrawn. A datanet, model or agent holds
+//!   `RecordDepositBase + DepositPerByte × its encoded bytes` (a model's and
+//!   an agent's edges in the attribution graph included) from its owner for
+//!   as long as its record exists.
 //! - **Training snapshot:** registering a model with a datanet asks the
 //!   reward pools ([`tributary_primitives::ContributionHooks::snapshot`]) for
 //!   a numbered snapshot of the datanet's approved contributions; the model's
@@ -88,8 +91,11 @@ pub type TrainingOf<T> = BoundedVec<(DatanetId, Perbill), <T as Config>::MaxTrai
 /// A model's parents with their direct shares.
 pub type ParentsOf<T> = BoundedVec<(ModelId, Perbill), <T as Config>::MaxParents>;
 /// A datanet as stored.
-pub type DatanetOf<T> =
-	Datanet<<T as polkadot_sdk::frame_system::Config>::AccountId, <T as Config>::MaxMetadataLen>;
+pub type DatanetOf<T> = Datanet<
+	<T as polkadot_sdk::frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	<T as Config>::MaxMetadataLen,
+>;
 /// A contribution as stored.
 pub type ContributionOf<T> = Contribution<
 	<T as polkadot_sdk::frame_system::Config>::AccountId,
@@ -104,8 +110,11 @@ pub type ModelOf<T> = Model<
 	<T as Config>::MaxUriLen,
 >;
 /// An agent as stored.
-pub type AgentOf<T> =
-	Agent<<T as polkadot_sdk::frame_system::Config>::AccountId, <T as Config>::MaxMetadataLen>;
+pub type AgentOf<T> = Agent<
+	<T as polkadot_sdk::frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	<T as Config>::MaxMetadataLen,
+>;
 
 #[polkadot_sdk::frame_support::pallet]
 pub mod pallet {
@@ -128,7 +137,11 @@ pub mod pallet {
 		/// The fixed part of a contribution's deposit.
 		#[pallet::constant]
 		type ContributionDepositBase: Get<BalanceOf<Self>>;
-		/// The deposit per byte of a contribution's metadata.
+		/// The fixed part of the deposit of a datanet, model or agent.
+		#[pallet::constant]
+		type RecordDepositBase: Get<BalanceOf<Self>>;
+		/// The deposit per byte of a contribution's metadata, and of a
+		/// datanet's, model's or agent's record.
 		#[pallet::constant]
 		type DepositPerByte: Get<BalanceOf<Self>>;
 		/// The longest metadata of a datanet, contribution, model or agent.
@@ -155,6 +168,9 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// The storage deposit of a contribution.
 		ContributionDeposit,
+		/// The storage deposit of a datanet, model or agent, held from its
+		/// owner while the record exists.
+		RecordDeposit,
 	}
 
 	/// The id the next datanet gets.
@@ -288,7 +304,8 @@ pub mod pallet {
 		NotPending,
 		/// The contribution was already rejected or withdrawn.
 		NotWithdrawable,
-		/// The contributor's free balance cannot cover the storage deposit.
+		/// The caller's free balance cannot cover the storage deposit of the
+		/// contribution, datanet, model or agent.
 		/// (Other causes, such as frozen funds, come as the token error itself.)
 		InsufficientDeposit,
 		/// The model is already retired.
@@ -311,10 +328,15 @@ pub mod pallet {
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			let datanet_id = Self::next_id::<NextDatanetId<T>>()?;
-			Datanets::<T>::insert(
-				datanet_id,
-				Datanet { owner: owner.clone(), policy, metadata, approved: 0 },
-			);
+			let mut datanet = Datanet {
+				owner: owner.clone(),
+				policy,
+				metadata,
+				approved: 0,
+				deposit: 0u32.into(),
+			};
+			datanet.deposit = Self::hold_record(&owner, datanet.encoded_size())?;
+			Datanets::<T>::insert(datanet_id, datanet);
 			Self::deposit_event(Event::DatanetCreated { datanet_id, owner });
 			Ok(())
 		}
@@ -515,7 +537,12 @@ pub mod pallet {
 			let owner = ensure_signed(origin)?;
 			let agent_id = Self::next_id::<NextAgentId<T>>()?;
 			T::Attribution::record_agent(agent_id, &models)?;
-			Agents::<T>::insert(agent_id, Agent { owner: owner.clone(), metadata });
+			let mut agent = Agent { owner: owner.clone(), metadata, deposit: 0u32.into() };
+			agent.deposit = Self::hold_record(
+				&owner,
+				agent.encoded_size().saturating_add(models.encoded_size()),
+			)?;
+			Agents::<T>::insert(agent_id, agent);
 			Self::deposit_event(Event::AgentRegistered { agent_id, owner });
 			Ok(())
 		}
@@ -535,6 +562,18 @@ impl<T: Config> Pallet<T> {
 		let bytes: BalanceOf<T> = (metadata_len as u32).into();
 		T::ContributionDepositBase::get()
 			.saturating_add(T::DepositPerByte::get().saturating_mul(bytes))
+	}
+
+	/// Holds from `owner` the deposit of a datanet, model or agent whose
+	/// record (edges included) takes `bytes`; returns it.
+	fn hold_record(owner: &T::AccountId, bytes: usize) -> Result<BalanceOf<T>, DispatchError> {
+		let bytes: BalanceOf<T> = (bytes as u32).into();
+		let deposit = T::RecordDepositBase::get()
+			.saturating_add(T::DepositPerByte::get().saturating_mul(bytes));
+		T::Currency::hold(&HoldReason::RecordDeposit.into(), owner, deposit).map_err(|error| {
+			tributary_primitives::funds_error(error, Error::<T>::InsufficientDeposit)
+		})?;
+		Ok(deposit)
 	}
 
 	fn approve(contribution_id: ContributionId, datanet_id: DatanetId) -> DispatchResult {
@@ -610,6 +649,7 @@ impl<T: Config> Pallet<T> {
 			price_per_inference,
 			status: ModelStatus::Active,
 			previous_version,
+			deposit: 0u32.into(),
 		}
 	}
 
@@ -629,6 +669,9 @@ impl<T: Config> Pallet<T> {
 		let model_id = Self::next_id::<NextModelId<T>>()?;
 		T::Attribution::record_model(model_id, &trained_on, parents)?;
 		let owner = model.owner.clone();
+		let mut model = model;
+		let bytes = model.encoded_size().saturating_add((&trained_on, parents).encoded_size());
+		model.deposit = Self::hold_record(&owner, bytes)?;
 		Models::<T>::insert(model_id, model);
 		Self::deposit_event(Event::ModelRegistered { model_id, owner });
 		Ok(model_id)

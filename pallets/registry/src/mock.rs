@@ -54,6 +54,7 @@ parameter_types! {
 	pub const MaxUpstream: u32 = 64;
 	pub const MaxAgentModels: u32 = 8;
 	pub const ContributionDepositBase: Balance = 100;
+	pub const RecordDepositBase: Balance = 40;
 	pub const DepositPerByte: Balance = 2;
 	pub const MaxMetadataLen: u32 = 64;
 	pub const MaxUriLen: u32 = 64;
@@ -72,6 +73,7 @@ impl pallet_registry::Config for Test {
 	type Attribution = Attribution;
 	type ContributionHooks = ();
 	type ContributionDepositBase = ContributionDepositBase;
+	type RecordDepositBase = RecordDepositBase;
 	type DepositPerByte = DepositPerByte;
 	type MaxMetadataLen = MaxMetadataLen;
 	type MaxUriLen = MaxUriLen;

@@ -391,3 +391,59 @@ fn unsigned_origins_are_refused() {
 		);
 	});
 }
+
+fn record_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::RecordDeposit.into(), &who)
+}
+
+/// The deposit of a record (edges included) of `bytes` bytes.
+fn record_deposit(bytes: usize) -> Balance {
+	RecordDepositBase::get() + DepositPerByte::get() * bytes as Balance
+}
+
+#[test]
+fn datanets_models_and_agents_hold_a_deposit_sized_by_their_bytes() {
+	new_test_ext().execute_with(|| {
+		let d = create(ALICE, DatanetPolicy::Open);
+		let datanet = Datanets::<Test>::get(d).unwrap();
+		let datanet_deposit = record_deposit(datanet.encoded_size());
+		assert_eq!(datanet.deposit, datanet_deposit);
+		assert_eq!(record_held(ALICE), datanet_deposit);
+
+		let m = register(BOB, vec![(d, pct(10))], vec![]).unwrap();
+		let model = Models::<Test>::get(m).unwrap();
+		// The record and its edges: one training datanet at snapshot 1.
+		let edges = (vec![(d, 1u32, pct(10))], Vec::<(ModelId, Perbill)>::new()).encoded_size();
+		assert_eq!(model.deposit, record_deposit(model.encoded_size() + edges));
+		assert_eq!(record_held(BOB), model.deposit);
+
+		assert_ok!(Registry::register_agent(
+			RuntimeOrigin::signed(CHARLIE),
+			vec![m].try_into().unwrap(),
+			meta(b"agent")
+		));
+		let agent = Agents::<Test>::get(0).unwrap();
+		assert_eq!(agent.deposit, record_deposit(agent.encoded_size() + vec![m].encoded_size()));
+		assert_eq!(record_held(CHARLIE), agent.deposit);
+	});
+}
+
+#[test]
+fn a_record_its_owner_cannot_cover_is_not_stored() {
+	new_test_ext().execute_with(|| {
+		assert_noop!(
+			Registry::create_datanet(
+				RuntimeOrigin::signed(POOR),
+				meta(b"corpus"),
+				DatanetPolicy::Open
+			),
+			Error::<Test>::InsufficientDeposit
+		);
+		let d = create(ALICE, DatanetPolicy::Open);
+		assert_noop!(
+			register(POOR, vec![(d, pct(10))], vec![]),
+			Error::<Test>::InsufficientDeposit
+		);
+		assert_eq!(NextModelId::<Test>::get(), 0);
+	});
+}

@@ -28,7 +28,7 @@ pub enum DatanetPolicy {
 /// A datanet: a community dataset that models train on.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 #[scale_info(skip_type_params(MaxMetadata))]
-pub struct Datanet<AccountId, MaxMetadata: polkadot_sdk::sp_core::Get<u32>> {
+pub struct Datanet<AccountId, Balance, MaxMetadata: polkadot_sdk::sp_core::Get<u32>> {
 	/// Who created it and reviews its contributions when it is curated.
 	pub owner: AccountId,
 	/// Open or curated.
@@ -37,6 +37,8 @@ pub struct Datanet<AccountId, MaxMetadata: polkadot_sdk::sp_core::Get<u32>> {
 	pub metadata: BoundedVec<u8, MaxMetadata>,
 	/// How many of its contributions are approved now.
 	pub approved: u32,
+	/// The storage deposit held from the owner while the record exists.
+	pub deposit: Balance,
 }
 
 /// One piece of data contributed to a datanet.
@@ -104,14 +106,20 @@ pub struct Model<
 	pub status: ModelStatus,
 	/// The model this one is a new version of, if any.
 	pub previous_version: Option<ModelId>,
+	/// The storage deposit held from the owner while the record exists (its
+	/// edges in the attribution graph included).
+	pub deposit: Balance,
 }
 
 /// A registered agent.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
 #[scale_info(skip_type_params(MaxMetadata))]
-pub struct Agent<AccountId, MaxMetadata: polkadot_sdk::sp_core::Get<u32>> {
+pub struct Agent<AccountId, Balance, MaxMetadata: polkadot_sdk::sp_core::Get<u32>> {
 	/// Who registered it.
 	pub owner: AccountId,
 	/// Free-form description, bounded.
 	pub metadata: BoundedVec<u8, MaxMetadata>,
+	/// The storage deposit held from the owner while the record exists (its
+	/// edges in the attribution graph included).
+	pub deposit: Balance,
 }

@@ -203,7 +203,8 @@ pub mod pallet {
 	pub type ModelEarnings<T: Config> =
 		StorageMap<_, Blake2_128Concat, ModelId, BalanceOf<T>, ValueQuery>;
 
-	/// The jobs settled, so that none settles twice.
+	/// The jobs settled, so that none settles twice; each marker goes when
+	/// the compute pallet prunes the job's record.
 	#[pallet::storage]
 	pub type Settled<T> = StorageMap<_, Twox64Concat, JobId, (), OptionQuery>;
 
@@ -372,6 +373,10 @@ impl<T: Config> JobSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn settle(job: CompletedJob<'_, T::AccountId, BalanceOf<T>>) -> Result<Weight, DispatchError> {
 		polkadot_sdk::frame_support::storage::with_storage_layer(|| Self::do_settle(job))
+	}
+
+	fn pruned(job_id: JobId) {
+		Settled::<T>::remove(job_id);
 	}
 
 	fn settle_weight(workers: u32) -> Weight {

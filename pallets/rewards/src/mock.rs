@@ -88,6 +88,7 @@ impl pallet_registry::Config for Test {
 	type Attribution = Attribution;
 	type ContributionHooks = Rewards;
 	type ContributionDepositBase = Deposit;
+	type RecordDepositBase = Deposit;
 	type DepositPerByte = Deposit;
 	type MaxMetadataLen = MaxMetadataLen;
 	type MaxUriLen = MaxMetadataLen;
