@@ -23,7 +23,10 @@ pub mod runtime {}
 use runtime::runtime_types::{
 	bounded_collections::bounded_vec::BoundedVec,
 	sp_arithmetic::per_things::Perbill,
-	tributary_primitives::compute::{JobLookup, JobStatus as ChainJobStatus, WorkerResult},
+	tributary_primitives::{
+		compute::{JobStatus as ChainJobStatus, WorkerResult},
+		lookup::Lookup,
+	},
 };
 
 /// Tributary's transaction format is Polkadot's: `MultiAddress`,
@@ -115,7 +118,7 @@ impl Chain {
 		worker: &AccountId32,
 	) -> Result<Option<JobView>, ChainError> {
 		let call = runtime::runtime_apis().compute_api().job(job_id);
-		let JobLookup::Found(job) = at.runtime_apis().call(call).await.map_err(node)? else {
+		let Lookup::Found(job) = at.runtime_apis().call(call).await.map_err(node)? else {
 			// Unknown, or finished and pruned: nothing for the worker to do.
 			return Ok(None);
 		};

@@ -1,8 +1,6 @@
 //! The runtime APIs clients and the node's RPC read Tributary through.
 
-use crate::{
-	Beneficiary, ContributionId, ContributionRecord, JobId, JobLookup, ModelId, QueueInfo,
-};
+use crate::{Beneficiary, ContributionId, ContributionRecord, JobId, Lookup, ModelId, QueueInfo};
 use alloc::vec::Vec;
 use codec::Codec;
 use polkadot_sdk::sp_runtime::Perbill;
@@ -15,8 +13,10 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 		/// unknown model.
 		fn upstream_shares(model: ModelId) -> Option<Vec<(Beneficiary, Perbill)>>;
 
-		/// The record of contribution `id`, if there is one.
-		fn contribution(id: ContributionId) -> Option<ContributionRecord<AccountId, Balance>>;
+		/// The record of contribution `id` while it is pending or approved;
+		/// `Pruned` once it was withdrawn or rejected, `Unknown` for an id
+		/// never used.
+		fn contribution(id: ContributionId) -> Lookup<ContributionRecord<AccountId, Balance>>;
 	}
 }
 
@@ -28,7 +28,7 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 	pub trait ComputeApi<AccountId: Codec, Balance: Codec, Job: Codec, Worker: Codec> {
 		/// Job `job_id`, whatever its state; `Pruned` once its record was
 		/// removed after the retention window, `Unknown` for an id never used.
-		fn job(job_id: JobId) -> JobLookup<Job>;
+		fn job(job_id: JobId) -> Lookup<Job>;
 
 		/// What a job for `model` with `redundancy` workers (the default when
 		/// `None`) costs now; `None` for an unknown or retired model or a

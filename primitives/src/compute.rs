@@ -202,30 +202,6 @@ pub enum WorkerResult {
 	Dropped,
 }
 
-/// A job as the `ComputeApi` finds it.
-#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
-pub enum JobLookup<Job> {
-	/// No job ever had this id.
-	Unknown,
-	/// The job finished and its record was removed once the retention window
-	/// had passed; its events stay in the blocks that emitted them.
-	Pruned,
-	/// The job's record.
-	Found(Job),
-}
-
-/// In JSON: `null` for an unknown id, the string `"pruned"`, or the record.
-#[cfg(feature = "std")]
-impl<Job: serde::Serialize> serde::Serialize for JobLookup<Job> {
-	fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-		match self {
-			Self::Unknown => serializer.serialize_none(),
-			Self::Pruned => serializer.serialize_str("pruned"),
-			Self::Found(job) => job.serialize(serializer),
-		}
-	}
-}
-
 /// The compute market's state, as clients read it through the `ComputeApi`.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
 #[cfg_attr(feature = "std", derive(serde::Serialize, serde::Deserialize))]

@@ -31,15 +31,16 @@ pub mod attribution;
 pub mod compute;
 pub mod decimal;
 pub mod funds;
+pub mod lookup;
 pub mod registry;
 
 pub use attribution::{AttributionGraph, Beneficiary, Split, TrainingEdge};
 pub use compute::{
-	commitment, output_hash, Attribution, Candidate, CompletedJob, FailureReason, JobLookup,
-	JobSettlement, JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking,
-	MAX_ATTRIBUTION_ENTRIES,
+	commitment, output_hash, Attribution, Candidate, CompletedJob, FailureReason, JobSettlement,
+	JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
 };
 pub use funds::funds_error;
+pub use lookup::Lookup;
 
 pub use registry::{
 	ContributionHooks, ContributionProvider, ContributionRecord, ContributionStatus, ModelProvider,

@@ -19,10 +19,13 @@ pub trait ContributionProvider<AccountId> {
 	fn datanet_exists(datanet: DatanetId) -> bool;
 	/// The contributor and datanet of `contribution` while it is approved.
 	fn approved(contribution: ContributionId) -> Option<(AccountId, DatanetId)>;
-	/// The datanet of `contribution`, whatever its status now: a result is
-	/// judged by what a model was trained on, which a later withdrawal does
-	/// not change.
+	/// The datanet of `contribution` while its record exists (pending or
+	/// approved).
 	fn datanet_of(contribution: ContributionId) -> Option<DatanetId>;
+	/// Whether `contribution` existed and was withdrawn or rejected since: its
+	/// record is gone. A result may still name it, since a model trained on it
+	/// does not change when it is withdrawn; it earns nothing.
+	fn removed(contribution: ContributionId) -> bool;
 }
 
 /// Told when a contribution starts or stops counting in its datanet, so
@@ -69,10 +72,6 @@ pub enum ContributionStatus {
 	Pending,
 	/// Counted in its datanet and eligible to earn.
 	Approved,
-	/// Refused by the owner; its deposit was returned.
-	Rejected,
-	/// Withdrawn by its contributor; it keeps what it earned and earns no more.
-	Withdrawn,
 }
 
 /// A contribution as clients read it through the `AttributionApi`.

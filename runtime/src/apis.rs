@@ -241,15 +241,10 @@ impl_runtime_apis! {
 			pallet_attribution::Upstream::<Runtime>::get(model).map(|m| m.into_inner())
 		}
 
-		fn contribution(id: ContributionId) -> Option<ContributionRecord<AccountId, Balance>> {
-			pallet_registry::Contributions::<Runtime>::get(id).map(|c| ContributionRecord {
-				datanet_id: c.datanet,
-				contributor: c.contributor,
-				content_hash: c.content_hash,
-				size_bytes: c.size_bytes,
-				status: c.status,
-				deposit: c.deposit,
-			})
+		fn contribution(
+			id: ContributionId,
+		) -> tributary_primitives::Lookup<ContributionRecord<AccountId, Balance>> {
+			pallet_registry::Pallet::<Runtime>::lookup(id)
 		}
 	}
 
@@ -260,7 +255,7 @@ impl_runtime_apis! {
 		crate::ComputeJob,
 		crate::ComputeWorker,
 	> for Runtime {
-		fn job(job_id: JobId) -> tributary_primitives::JobLookup<crate::ComputeJob> {
+		fn job(job_id: JobId) -> tributary_primitives::Lookup<crate::ComputeJob> {
 			pallet_compute::Pallet::<Runtime>::lookup(job_id)
 		}
 

@@ -12,12 +12,12 @@ use polkadot_sdk::{
 };
 use std::sync::Arc;
 use tributary_primitives::{
-	api::AttributionApi, Balance, Beneficiary, ContributionId, ContributionRecord, ModelId,
+	api::AttributionApi, Balance, Beneficiary, ContributionId, ContributionRecord, Lookup, ModelId,
 };
 
 /// `attribution_*` methods for any JSON-RPC client, at the best block unless `at` is
 /// given. polkadot.js reads the same data, typed, as `api.call.attributionApi.*`.
-#[rpc(client, server, namespace = "attribution")]
+#[rpc(server, namespace = "attribution")]
 pub trait AttributionRpc<BlockHash, AccountId> {
 	/// A model's flattened upstream shares (parts per billion), or null for an
 	/// unknown model.
@@ -28,13 +28,14 @@ pub trait AttributionRpc<BlockHash, AccountId> {
 		at: Option<BlockHash>,
 	) -> RpcResult<Option<Vec<(Beneficiary, Perbill)>>>;
 
-	/// A contribution's record, or null for an unknown id.
+	/// A contribution's record while it is pending or approved; the string
+	/// "pruned" once it was withdrawn or rejected; null for an id never used.
 	#[method(name = "contribution")]
 	fn contribution(
 		&self,
 		contribution_id: ContributionId,
 		at: Option<BlockHash>,
-	) -> RpcResult<Option<ContributionRecord<AccountId, Balance>>>;
+	) -> RpcResult<Lookup<ContributionRecord<AccountId, Balance>>>;
 }
 
 /// The server half of [`AttributionRpcServer`].
@@ -71,7 +72,7 @@ where
 		&self,
 		contribution_id: ContributionId,
 		at: Option<Block::Hash>,
-	) -> RpcResult<Option<ContributionRecord<AccountId, Balance>>> {
+	) -> RpcResult<Lookup<ContributionRecord<AccountId, Balance>>> {
 		let at = best_or(&*self.client, at);
 		self.client.runtime_api().contribution(at, contribution_id).map_err(runtime_error)
 	}

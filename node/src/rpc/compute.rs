@@ -9,7 +9,7 @@ use polkadot_sdk::{
 	sp_api::ProvideRuntimeApi, sp_blockchain::HeaderBackend, sp_runtime::traits::Block as BlockT,
 };
 use std::sync::Arc;
-use tributary_primitives::{api::ComputeApi, Balance, JobId, JobLookup, ModelId, QueueInfo};
+use tributary_primitives::{api::ComputeApi, Balance, JobId, Lookup, ModelId, QueueInfo};
 
 /// `compute_*` methods for any JSON-RPC client, at the best block unless `at` is
 /// given. polkadot.js reads the same data, typed, as `api.call.computeApi.*`.
@@ -18,7 +18,7 @@ pub trait ComputeRpc<BlockHash, AccountId, Job, Worker> {
 	/// A job, whatever its state; the string "pruned" once its record was
 	/// removed after the retention window; null for an id never used.
 	#[method(name = "job")]
-	fn job(&self, job_id: JobId, at: Option<BlockHash>) -> RpcResult<JobLookup<Job>>;
+	fn job(&self, job_id: JobId, at: Option<BlockHash>) -> RpcResult<Lookup<Job>>;
 
 	/// What a job for `model_id` with `redundancy` workers (the default when
 	/// null) costs now, as a decimal string, or null if the model takes no
@@ -70,7 +70,7 @@ where
 	Job: codec::Codec + serde::Serialize + Send + Sync + 'static,
 	Worker: codec::Codec + serde::Serialize + Send + Sync + 'static,
 {
-	fn job(&self, job_id: JobId, at: Option<Block::Hash>) -> RpcResult<JobLookup<Job>> {
+	fn job(&self, job_id: JobId, at: Option<Block::Hash>) -> RpcResult<Lookup<Job>> {
 		let at = best_or(&*self.client, at);
 		self.client.runtime_api().job(at, job_id).map_err(runtime_error)
 	}

@@ -6,9 +6,12 @@ use polkadot_sdk::{
 	frame_benchmarking::v2::*,
 	frame_support::traits::Hooks,
 	frame_system::{Pallet as System, RawOrigin},
-	sp_runtime::traits::Bounded,
+	sp_crypto_hashing::blake2_256,
+	sp_runtime::{traits::Bounded, Perbill},
 };
-use tributary_primitives::{ContributionId, MAX_ATTRIBUTION_ENTRIES};
+use tributary_primitives::{
+	commitment, output_hash, ContributionId, WorkerResult, MAX_ATTRIBUTION_ENTRIES,
+};
 
 fn requester<T: Config>() -> T::AccountId {
 	let who: T::AccountId = account("requester", 0, 0);

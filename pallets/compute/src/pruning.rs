@@ -10,7 +10,7 @@
 
 use crate::*;
 use polkadot_sdk::frame_support::traits::tokens::Precision;
-use tributary_primitives::JobLookup;
+use tributary_primitives::Lookup;
 
 impl<T: Config> Pallet<T> {
 	/// Prunes, from the cursor on, up to `MaxPrunesPerBlock` jobs that
@@ -55,11 +55,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Job `job_id` as clients find it: its record, or whether it was pruned.
-	pub fn lookup(job_id: JobId) -> JobLookup<JobOf<T>> {
+	pub fn lookup(job_id: JobId) -> Lookup<JobOf<T>> {
 		match Jobs::<T>::get(job_id) {
-			Some(job) => JobLookup::Found(job),
-			None if job_id < PruneCursor::<T>::get() => JobLookup::Pruned,
-			None => JobLookup::Unknown,
+			Some(job) => Lookup::Found(job),
+			None if job_id < PruneCursor::<T>::get() => Lookup::Pruned,
+			None => Lookup::Unknown,
 		}
 	}
 }

@@ -98,12 +98,18 @@ impl<T: Config> Pallet<T> {
 				!attribution[..i].iter().any(|(seen, _)| seen == contribution),
 				Error::<T>::DuplicateAttribution
 			);
-			let datanet = T::Contributions::datanet_of(*contribution)
-				.ok_or(Error::<T>::UnknownContribution)?;
-			ensure!(
-				training.iter().any(|(trained_on, ..)| *trained_on == datanet),
-				Error::<T>::AttributionOutsideModel
-			);
+			match T::Contributions::datanet_of(*contribution) {
+				Some(datanet) => ensure!(
+					training.iter().any(|(trained_on, ..)| *trained_on == datanet),
+					Error::<T>::AttributionOutsideModel
+				),
+				// Withdrawn since the model was trained on it: still a valid
+				// part of the answer; settlement pays it nothing.
+				None => ensure!(
+					T::Contributions::removed(*contribution),
+					Error::<T>::UnknownContribution
+				),
+			}
 			total = total.saturating_add(u64::from(weight.deconstruct()));
 		}
 		ensure!(total <= u64::from(Perbill::one().deconstruct()), Error::<T>::AttributionOverWhole);

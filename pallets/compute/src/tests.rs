@@ -18,7 +18,7 @@ use polkadot_sdk::{
 };
 use tributary_primitives::{
 	commitment, output_hash, Attribution, Candidate, ContributionId, FailureReason, JobId,
-	JobLookup, JobStatus, ModelId, SlashReason, WorkerResult,
+	JobStatus, Lookup, ModelId, SlashReason, WorkerResult,
 };
 
 /// Runs blocks up to and including `n`, each with the pallet's hook.
@@ -563,10 +563,10 @@ fn a_finished_job_is_pruned_after_its_retention_and_its_deposit_returned() {
 		assert_ok!(Compute::cancel_job(RawOrigin::Signed(REQUESTER).into(), job));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().finished_at, Some(1));
 		run_to(JobRetention::get());
-		assert!(matches!(Compute::lookup(job), JobLookup::Found(_)));
+		assert!(matches!(Compute::lookup(job), Lookup::Found(_)));
 		run_to(1 + JobRetention::get());
-		assert!(matches!(Compute::lookup(job), JobLookup::Pruned));
-		assert!(matches!(Compute::lookup(job + 1), JobLookup::Unknown));
+		assert!(matches!(Compute::lookup(job), Lookup::Pruned));
+		assert!(matches!(Compute::lookup(job + 1), Lookup::Unknown));
 		assert!(events().contains(&Event::JobPruned { job_id: job, deposit: deposit() }));
 		assert_eq!(PRUNED.with(|pruned| pruned.borrow().clone()), vec![job]);
 		assert_eq!(Balances::balance(&REQUESTER), balance);

@@ -37,10 +37,7 @@ mod benchmarks {
 		let c = contribution::<T>(&who, d, 0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), c, false);
-		assert_eq!(
-			Contributions::<T>::get(c).map(|c| c.status),
-			Some(ContributionStatus::Rejected)
-		);
+		assert!(!Contributions::<T>::contains_key(c));
 	}
 
 	#[benchmark]
@@ -51,10 +48,7 @@ mod benchmarks {
 		let c = contribution::<T>(&who, d, 0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), c);
-		assert_eq!(
-			Contributions::<T>::get(c).map(|c| c.status),
-			Some(ContributionStatus::Withdrawn)
-		);
+		assert!(!Contributions::<T>::contains_key(c));
 	}
 
 	// `t` training datanets and `p` parents, each parent itself trained on

@@ -77,7 +77,7 @@ use polkadot_sdk::{
 };
 use tributary_primitives::{
 	AgentId, AttributionGraph, ContributionHooks, ContributionId, ContributionProvider,
-	ContributionStatus, DatanetId, ModelId, ModelProvider,
+	ContributionRecord, ContributionStatus, DatanetId, Lookup, ModelId, ModelProvider,
 };
 
 /// A balance of the registry's currency.
@@ -185,7 +185,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextContributionId<T> = StorageValue<_, ContributionId, ValueQuery>;
 
-	/// Every contribution by id, withdrawn and rejected ones included.
+	/// Every pending or approved contribution by id; a rejected or withdrawn
+	/// one's record goes with its deposit.
 	#[pallet::storage]
 	pub type Contributions<T: Config> =
 		StorageMap<_, Blake2_128Concat, ContributionId, ContributionOf<T>>;
@@ -300,9 +301,10 @@ pub mod pallet {
 		DuplicateContent,
 		/// A contribution must have a non-zero size.
 		EmptyContent,
-		/// Only a pending contribution can be reviewed.
+		/// Only a pending contribution can be reviewed (one rejected or
+		/// withdrawn is gone).
 		NotPending,
-		/// The contribution was already rejected or withdrawn.
+		/// The contribution was already rejected or withdrawn: its record is gone.
 		NotWithdrawable,
 		/// The caller's free balance cannot cover the storage deposit of the
 		/// contribution, datanet, model or agent.
@@ -401,8 +403,7 @@ pub mod pallet {
 			approve: bool,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let contribution =
-				Contributions::<T>::get(contribution_id).ok_or(Error::<T>::UnknownContribution)?;
+			let contribution = Self::stored(contribution_id, Error::<T>::NotPending)?;
 			let datanet =
 				Datanets::<T>::get(contribution.datanet).ok_or(Error::<T>::UnknownDatanet)?;
 			ensure!(datanet.owner == who, Error::<T>::NotDatanetOwner);
@@ -410,7 +411,9 @@ pub mod pallet {
 			if approve {
 				Self::approve(contribution_id, contribution.datanet)
 			} else {
-				Self::release(contribution_id, contribution, ContributionStatus::Rejected)?;
+				let datanet_id = contribution.datanet;
+				Self::release(contribution_id, contribution)?;
+				Self::deposit_event(Event::ContributionRejected { contribution_id, datanet_id });
 				Ok(())
 			}
 		}
@@ -424,18 +427,9 @@ pub mod pallet {
 			contribution_id: ContributionId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let contribution =
-				Contributions::<T>::get(contribution_id).ok_or(Error::<T>::UnknownContribution)?;
+			let contribution = Self::stored(contribution_id, Error::<T>::NotWithdrawable)?;
 			ensure!(contribution.contributor == who, Error::<T>::NotContributor);
-			ensure!(
-				matches!(
-					contribution.status,
-					ContributionStatus::Pending | ContributionStatus::Approved
-				),
-				Error::<T>::NotWithdrawable
-			);
-			let refund =
-				Self::release(contribution_id, contribution, ContributionStatus::Withdrawn)?;
+			let refund = Self::release(contribution_id, contribution)?;
 			Self::deposit_event(Event::ContributionWithdrawn { contribution_id, refund });
 			Ok(())
 		}
@@ -592,13 +586,25 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Ends a pending or approved contribution as `status`: returns its
-	/// deposit, frees its content hash and, if it was approved, takes it out
-	/// of its datanet's count. Returns the amount released.
+	/// Contribution `id`'s record; `removed` when it was withdrawn or
+	/// rejected, `UnknownContribution` when no contribution had the id.
+	fn stored(id: ContributionId, removed: Error<T>) -> Result<ContributionOf<T>, Error<T>> {
+		Contributions::<T>::get(id).ok_or_else(|| {
+			if id < NextContributionId::<T>::get() {
+				removed
+			} else {
+				Error::<T>::UnknownContribution
+			}
+		})
+	}
+
+	/// Ends a pending or approved contribution: returns its deposit, frees
+	/// its content hash, takes it out of its datanet's count if it was
+	/// approved, and removes its record (its events tell its history).
+	/// Returns the amount released.
 	fn release(
 		contribution_id: ContributionId,
-		mut contribution: ContributionOf<T>,
-		status: ContributionStatus,
+		contribution: ContributionOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
 		let refund = T::Currency::release(
 			&HoldReason::ContributionDeposit.into(),
@@ -619,14 +625,7 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		ContentIndex::<T>::remove(contribution.datanet, contribution.content_hash);
-		if status == ContributionStatus::Rejected {
-			Self::deposit_event(Event::ContributionRejected {
-				contribution_id,
-				datanet_id: contribution.datanet,
-			});
-		}
-		contribution.status = status;
-		Contributions::<T>::insert(contribution_id, contribution);
+		Contributions::<T>::remove(contribution_id);
 		Ok(refund)
 	}
 
@@ -678,6 +677,25 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> Pallet<T> {
+	/// Contribution `id` as clients find it: its record, or whether it was
+	/// pruned (withdrawn or rejected).
+	pub fn lookup(id: ContributionId) -> Lookup<ContributionRecord<T::AccountId, BalanceOf<T>>> {
+		match Contributions::<T>::get(id) {
+			Some(c) => Lookup::Found(ContributionRecord {
+				datanet_id: c.datanet,
+				contributor: c.contributor,
+				content_hash: c.content_hash,
+				size_bytes: c.size_bytes,
+				status: c.status,
+				deposit: c.deposit,
+			}),
+			None if id < NextContributionId::<T>::get() => Lookup::Pruned,
+			None => Lookup::Unknown,
+		}
+	}
+}
+
 impl<T: Config> ModelProvider<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn owner(model: ModelId) -> Option<T::AccountId> {
 		Models::<T>::get(model).map(|m| m.owner)
@@ -707,5 +725,10 @@ impl<T: Config> ContributionProvider<T::AccountId> for Pallet<T> {
 
 	fn datanet_of(contribution: ContributionId) -> Option<DatanetId> {
 		Contributions::<T>::get(contribution).map(|c| c.datanet)
+	}
+
+	fn removed(contribution: ContributionId) -> bool {
+		contribution < NextContributionId::<T>::get()
+			&& !Contributions::<T>::contains_key(contribution)
 	}
 }

@@ -4,7 +4,7 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{DispatchError, Perbill},
 };
-use tributary_primitives::{Beneficiary, ContributionStatus};
+use tributary_primitives::{Beneficiary, ContributionStatus, Lookup};
 
 fn meta(bytes: &[u8]) -> BoundedVec<u8, MaxMetadataLen> {
 	bytes.to_vec().try_into().unwrap()
@@ -121,7 +121,10 @@ fn rejection_returns_the_deposit_and_frees_the_content_hash() {
 		let c = contribute(BOB, d, 1);
 		assert_eq!(held(BOB), 106);
 		assert_ok!(Registry::review_contribution(RuntimeOrigin::signed(ALICE), c, false));
-		assert_eq!(Contributions::<Test>::get(c).unwrap().status, ContributionStatus::Rejected);
+		// Its record goes with its deposit; clients read that it was pruned.
+		assert!(!Contributions::<Test>::contains_key(c));
+		assert_eq!(Registry::lookup(c), Lookup::Pruned);
+		assert_eq!(Registry::lookup(c + 1), Lookup::Unknown);
 		assert_eq!(held(BOB), 0);
 		assert_eq!(Balances::free_balance(BOB), 10_000);
 		System::assert_last_event(
@@ -194,7 +197,9 @@ fn withdrawal_returns_the_deposit_and_stops_counting() {
 			Error::<Test>::UnknownContribution
 		);
 		assert_ok!(Registry::withdraw_contribution(RuntimeOrigin::signed(BOB), c));
-		assert_eq!(Contributions::<Test>::get(c).unwrap().status, ContributionStatus::Withdrawn);
+		assert!(!Contributions::<Test>::contains_key(c));
+		assert!(<Registry as ContributionProvider<AccountId>>::removed(c));
+		assert!(!<Registry as ContributionProvider<AccountId>>::removed(c + 1));
 		assert_eq!(held(BOB), 0);
 		assert_eq!(Balances::free_balance(BOB), 10_000);
 		assert_eq!(Datanets::<Test>::get(d).unwrap().approved, 0);

@@ -614,12 +614,14 @@ proptest! {
 						contributions.push(c);
 					},
 					Step::Withdraw { contribution } => {
-						if let Some(&c) = contributions.get(contribution) {
-							let contributor =
-								pallet_registry::Contributions::<Test>::get(c).unwrap().contributor;
-							if Registry::withdraw_contribution(RawOrigin::Signed(contributor).into(), c).is_ok() {
-								reference.withdraw(c);
-							}
+						// A contribution withdrawn already has no record left.
+						let stored = contributions
+							.get(contribution)
+							.and_then(|&c| pallet_registry::Contributions::<Test>::get(c).map(|r| (c, r)));
+						if let Some((c, record)) = stored {
+							let origin = RawOrigin::Signed(record.contributor).into();
+							prop_assert_eq!(Registry::withdraw_contribution(origin, c), Ok(()));
+							reference.withdraw(c);
 						}
 					},
 					Step::Claim { who } => {
