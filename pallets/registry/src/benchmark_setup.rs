@@ -82,6 +82,8 @@ pub fn model_with_upstream<T: Config>(
 	prepare: fn(DatanetId),
 ) -> (ModelId, Vec<ContributionId>) {
 	let contributor = funded::<T>("contributor", 0);
+	// The owner holds the deposits of its datanets and models.
+	T::Currency::set_balance(owner, BalanceOf::<T>::max_value() / 4u32.into());
 	let datanet = |owner| {
 		let id = datanet::<T>(owner, DatanetPolicy::Open);
 		prepare(id);
