@@ -10,18 +10,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-TOOLS="${TRIBUTARY_TOOLS:-$HOME/.cache/tributary/tools}"
-BENCHER="$TOOLS/bin/frame-omni-bencher"
-if [[ ! -x "$BENCHER" ]]; then
-	echo "installing frame-omni-bencher (same polkadot-sdk release as the runtime) into $TOOLS"
-	cargo install --locked --root "$TOOLS" --target-dir "$HOME/.cache/tributary/bench-target" frame-omni-bencher@0.28.0
-fi
-
 # A target directory of its own: `runtime-benchmarks` changes the features of
-# most of the runtime's dependencies, and the WASM it builds must not replace
-# the one the node embeds.
-BENCH_TARGET="$HOME/.cache/tributary/bench-runtime"
-CARGO_TARGET_DIR="$BENCH_TARGET" cargo build --release --locked -p tributary-runtime --features runtime-benchmarks
+# most of the node's and runtime's dependencies, and the WASM it builds must
+# not replace the one CI's node embeds. The node built here carries
+# `benchmark pallet` (frame-benchmarking-cli): the bencher, without a second
+# copy of Substrate's client in another tool.
+BENCH_TARGET="${TRIBUTARY_BENCH_TARGET:-$HOME/.cache/tributary/bench-target}"
+# frame-benchmarking-cli's own storage-benchmark runtime cannot be built as a
+# WASM from outside its workspace, and `benchmark pallet --runtime` needs no
+# embedded runtime: the node is built without WASM, the runtime's WASM then
+# on its own.
+SKIP_WASM_BUILD=1 CARGO_TARGET_DIR="$BENCH_TARGET" \
+	cargo build --release --locked -p tributary-node --features runtime-benchmarks
+CARGO_TARGET_DIR="$BENCH_TARGET" \
+	cargo build --release --locked -p tributary-runtime --features runtime-benchmarks
+BENCHER="$BENCH_TARGET/release/tributary-node"
 WASM="$BENCH_TARGET/release/wbuild/tributary-runtime/tributary_runtime.compact.compressed.wasm"
 
 declare -A DIRS=(
@@ -35,7 +38,7 @@ PALLETS=("$@")
 for pallet in "${PALLETS[@]}"; do
 	dir="${DIRS[$pallet]:?unknown pallet $pallet}"
 	echo "== benchmarking $pallet =="
-	"$BENCHER" v1 benchmark pallet \
+	"$BENCHER" benchmark pallet \
 		--runtime "$WASM" \
 		--pallet "$pallet" \
 		--extrinsic '*' \

@@ -66,8 +66,15 @@ test('four accounts register as workers with their stake held', async () => {
   await Promise.all(WORKERS.map(async (w) => {
     const events = await sendOk(api, api.tx.workerStaking.registerWorker(stake, 'http://127.0.0.1:0', 2, 'test'), k[w]);
     assert.equal(eventData(api, events, 'workerStaking', 'WorkerRegistered').worker, k[w].address);
+    // A worker is drawn only for the models it declares; these cover the
+    // models this file registers.
+    const served = await sendOk(api, api.tx.workerStaking.serveModels([3, 0, 1, 2]), k[w]);
+    assert.deepEqual(eventData(api, served, 'workerStaking', 'ModelsServed').models.map(Number), [0, 1, 2, 3]);
   }));
   const record = await rpc(node, 'compute_worker', [k.bob.address]);
+  assert.deepEqual(record.models, [0, 1, 2, 3]);
+  // The class is the blake2-256 of the engine the worker registered with.
+  assert.equal(record.class, blake2AsHex('test'));
   assert.equal(record.capacity, 2);
   assert.equal(record.reputation, 500);
   // Amounts come as decimal strings, exact beyond 2^53.

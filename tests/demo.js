@@ -15,7 +15,7 @@ import { startNode, connect, freePort } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
 import {
-  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob,
+  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, waitServing,
 } from './lib/worker.js';
 
 const TRIB = 1_000_000_000_000n;
@@ -86,6 +86,8 @@ for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
   }));
 }
 await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
+// Each declares the models its content directory holds: it is drawn only for those.
+await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id])));
 const treasury = treasuryAddress(api);
 const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { devAccounts } from './lib/chain.js';
-import { startWorker, contributeDemoData, trainModel, completedJob } from './lib/worker.js';
+import { startWorker, contributeDemoData, trainModel, completedJob, waitServing } from './lib/worker.js';
 
 const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave', eve: 'Eve' };
 
@@ -35,6 +35,7 @@ before(async () => {
     });
   }
   await Promise.all(Object.values(workers).map((w) => w.waitLog(/following the chain/, 120_000)));
+  await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [modelId])));
 });
 
 after(async () => {

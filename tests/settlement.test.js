@@ -50,8 +50,10 @@ const claimable = async (who) => BigInt(await rpc(node, 'rewards_claimable', [wh
 
 test('workers, a datanet with two contributions, a model and a child built on it', async () => {
   const stake = api.consts.workerStaking.minWorkerStake.toBigInt();
-  await Promise.all(WORKERS.map((w) =>
-    submit(api.tx.workerStaking.registerWorker(stake, 'http://127.0.0.1:0', 1, 'test'), k[w])));
+  await Promise.all(WORKERS.map(async (w) => {
+    await submit(api.tx.workerStaking.registerWorker(stake, 'http://127.0.0.1:0', 1, 'test'), k[w]);
+    await submit(api.tx.workerStaking.serveModels([0, 1, 2, 3]), k[w]);
+  }));
   const created = await submit(api.tx.registry.createDatanet('reviews', 'Open'), k.alice);
   ids.datanet = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
   ids.c = [];

@@ -4,14 +4,14 @@
 // SIGKILL at each step, and the node going away under them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import {
-  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, DEMO_DATANETS,
+  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, DEMO_DATANETS, waitServing,
 } from './lib/worker.js';
 import { treasuryAddress, devAccounts } from './lib/chain.js';
 
@@ -50,6 +50,8 @@ async function startWorkers() {
     return found.every(Boolean);
   }, 60_000, 250);
   await Promise.all(Object.values(workers).map((w) => w.waitLog(/following the chain/)));
+  // Each declares the model its content directory holds, and is drawn for it.
+  await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [modelId])));
 }
 
 before(async () => {
@@ -214,4 +216,33 @@ test('the node goes away: workers back off without a storm, reconnect, and the j
   assert.equal(after.status, 'completed');
   assert.deepEqual(failures.slice(failed), [], 'no transaction failed after the restart: no step was sent twice');
   console.log(`# connection attempts while the node was down for 8 s: ${during}`);
+});
+
+test('a worker whose copy of the model is corrupt declines its jobs unslashed, and they complete', async () => {
+  // Eve holds every file, but her artifact's bytes are not what the chain names:
+  // she declares the model (its files are there), is drawn, fails to verify it,
+  // and declines.
+  const eveContent = join(dir, 'eve-content');
+  cpSync(content, eveContent, { recursive: true });
+  const artifact = (await api.query.registry.models(modelId)).unwrap().artifactHash.toHex();
+  writeFileSync(join(eveContent, artifact.slice(2)), 'not the model');
+  workers.eve = await startWorker('eve', node, {
+    dir, devKey: 'Eve', content: eveContent, extra: ['--register', '200', '--capacity', '2'],
+  });
+  await waitServing(node, k.eve.address, [modelId]);
+  const eveStake = BigInt((await rpc(node, 'compute_worker', [k.eve.address])).stake);
+  const failed = failures.length;
+  let declined;
+  for (let tries = 0; tries < 12 && declined === undefined; tries++) {
+    const { jobId } = await submit(`Question ${tries}: will it rain on the match?`);
+    const job = await completed(jobId);
+    assert.equal(job.workers.filter(([, r]) => r.revealed).length, 3, JSON.stringify(job.workers));
+    if (job.workers.some(([who, r]) => who === k.eve.address && r === 'declined')) declined = jobId;
+  }
+  assert.notEqual(declined, undefined, 'Eve was drawn and declined');
+  assert.match(workers.eve.log(), new RegExp(`declining the job job_id=${declined} `));
+  assert.equal(BigInt((await rpc(node, 'compute_worker', [k.eve.address])).stake), eveStake, 'declining cost no stake');
+  assert.deepEqual(failures.slice(failed), [], 'no transaction failed');
+  await workers.eve.kill();
+  delete workers.eve;
 });

@@ -49,4 +49,10 @@ pub enum Subcommand {
 
 	/// Print information about the database.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Measure the pallets' weights (`benchmark pallet --runtime <wasm>`); built
+	/// only with the `runtime-benchmarks` feature.
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(polkadot_sdk::frame_benchmarking_cli::BenchmarkCmd),
 }

@@ -130,6 +130,17 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		}
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => match cmd {
+			// The runtime comes from `--runtime` and its genesis from the runtime's
+			// preset, as `frame-omni-bencher` runs it: no chain spec, no database.
+			polkadot_sdk::frame_benchmarking_cli::BenchmarkCmd::Pallet(cmd) => {
+				cmd.run_with_spec::<polkadot_sdk::sp_runtime::traits::HashingFor<Block>, ()>(None)
+			}
+			_ => Err(sc_cli::Error::Input(
+				"this node measures pallets only: use `benchmark pallet --runtime <wasm>`".into(),
+			)),
+		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev_block_time = Duration::from_millis(cli.dev_block_time);

@@ -67,8 +67,18 @@ pub enum Slot {
 	Committed(H256),
 	/// Revealed.
 	Revealed,
-	/// Not (or no longer) assigned: dropped after a missed window, or never.
+	/// Not (or no longer) assigned: dropped after a missed window, declined,
+	/// or never.
 	Absent,
+}
+
+/// What one block holds for a worker.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockNews {
+	/// The jobs it assigned to the worker.
+	pub assigned: Vec<JobId>,
+	/// Whether models were registered or retired in it.
+	pub models_changed: bool,
 }
 
 /// A job as the worker needs to see it.
@@ -126,12 +136,14 @@ impl Chain {
 			.workers
 			.0
 			.iter()
-			.filter(|(who, result)| who == worker && *result != WorkerResult::Dropped)
+			.filter(|(who, result)| {
+				who == worker && !matches!(result, WorkerResult::Dropped | WorkerResult::Declined)
+			})
 			.map(|(_, result)| match result {
 				WorkerResult::Assigned => Slot::Assigned,
 				WorkerResult::Committed(c) => Slot::Committed(*c),
 				WorkerResult::Revealed { .. } => Slot::Revealed,
-				WorkerResult::Dropped => Slot::Absent,
+				WorkerResult::Dropped | WorkerResult::Declined => Slot::Absent,
 			})
 			.next()
 			.unwrap_or(Slot::Absent);
@@ -162,23 +174,64 @@ impl Chain {
 		at.runtime_apis().call(call).await.map_err(node)
 	}
 
-	/// Jobs assigned to `worker` by the block `at` (new or replacement
-	/// draws).
-	pub async fn new_assignments(
+	/// What the block `at` holds for `worker`: the jobs it assigned to it
+	/// (new or replacement draws), and whether models were registered or
+	/// retired.
+	pub async fn block_news(
 		&self,
 		at: &AtBlock,
 		worker: &AccountId32,
-	) -> Result<Vec<JobId>, ChainError> {
-		use runtime::compute::events::JobAssigned;
+	) -> Result<BlockNews, ChainError> {
+		use runtime::{
+			compute::events::JobAssigned,
+			registry::events::{ModelRegistered, ModelRetired, ModelVersionPublished},
+		};
 		let events = at.events().fetch().await.map_err(node)?;
-		let mut jobs = Vec::new();
+		let mut news = BlockNews::default();
 		for event in events.find::<JobAssigned>() {
 			let event = event.map_err(node)?;
 			if event.workers.contains(worker) {
-				jobs.push(event.job_id);
+				news.assigned.push(event.job_id);
 			}
 		}
-		Ok(jobs)
+		news.models_changed = events.has::<ModelRegistered>()
+			|| events.has::<ModelVersionPublished>()
+			|| events.has::<ModelRetired>();
+		Ok(news)
+	}
+
+	/// Every model that takes jobs at `at`, with its files.
+	pub async fn active_models(&self, at: &AtBlock) -> Result<Vec<ModelFiles>, ChainError> {
+		use runtime::runtime_types::pallet_registry::types::ModelStatus;
+		let entry = at.storage().entry(runtime::storage().registry().models()).map_err(node)?;
+		let mut all = entry.iter(()).await.map_err(node)?;
+		let mut found = Vec::new();
+		while let Some(item) = all.next().await {
+			let item = item.map_err(node)?;
+			let (model_id,) = item.key().map_err(node)?.decode().map_err(node)?;
+			let model = item.value().decode().map_err(node)?;
+			if model.status == ModelStatus::Active {
+				found.push(ModelFiles {
+					model_id,
+					artifact: model.artifact_hash.0.into(),
+					index: model.attribution_index_hash.0.into(),
+				});
+			}
+		}
+		found.sort_by_key(|m| m.model_id);
+		Ok(found)
+	}
+
+	/// The models `worker` declared it serves at `at`, or `None` if it is
+	/// not registered.
+	pub async fn served_models(
+		&self,
+		at: &AtBlock,
+		worker: &AccountId32,
+	) -> Result<Option<Vec<ModelId>>, ChainError> {
+		let call = runtime::runtime_apis().compute_api().worker(worker.clone());
+		let record = at.runtime_apis().call(call).await.map_err(node)?;
+		Ok(record.map(|record| record.models.0))
 	}
 
 	/// The files of model `model_id`, at `at`.
@@ -240,6 +293,18 @@ impl Chain {
 						BoundedVec(attribution.into_iter().map(|(c, p)| (c, Perbill(p))).collect()),
 						salt,
 					),
+					params,
+				)
+				.and_then(|mut tx| tx.sign(signer)),
+			Call::Decline { job_id } => txs
+				.create_signable_offline(
+					&runtime::transactions().compute().decline_job(job_id),
+					params,
+				)
+				.and_then(|mut tx| tx.sign(signer)),
+			Call::Serve { models } => txs
+				.create_signable_offline(
+					&runtime::transactions().worker_staking().serve_models(BoundedVec(models)),
 					params,
 				)
 				.and_then(|mut tx| tx.sign(signer)),
@@ -402,6 +467,16 @@ pub enum Call {
 		/// The salt.
 		salt: [u8; 32],
 	},
+	/// `compute.decline_job(job_id)`: this worker cannot run the job.
+	Decline {
+		/// The job.
+		job_id: JobId,
+	},
+	/// `worker_staking.serve_models(models)`.
+	Serve {
+		/// The models, by id.
+		models: Vec<ModelId>,
+	},
 	/// `system.remark`, to use up a nonce whose step is no longer wanted.
 	Filler,
 }
@@ -412,6 +487,8 @@ impl Call {
 		match self {
 			Call::Commit { .. } => Step::Commit,
 			Call::Reveal { .. } => Step::Reveal,
+			Call::Decline { .. } => Step::Decline,
+			Call::Serve { .. } => Step::Serve,
 			Call::Filler => Step::Filler,
 		}
 	}

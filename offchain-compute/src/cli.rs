@@ -31,6 +31,17 @@ pub enum Command {
 	Put(PutArgs),
 	/// Measure the executor against a bare libtorch loop, and attribution.
 	Bench(BenchArgs),
+	/// Print the engine this machine registers with and its determinism
+	/// class: the workers whose results it must agree with byte for byte.
+	Engine(EngineArgs),
+}
+
+/// `engine`'s options.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+	/// The device models would run on.
+	#[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+	pub device: DeviceArg,
 }
 
 /// Where models run.
@@ -111,6 +122,11 @@ pub struct RunArgs {
 	/// The endpoint to register with [default: none].
 	#[arg(long)]
 	pub endpoint: Option<String>,
+	/// The models to serve, by id (comma-separated) [default: every active
+	/// model whose artifact and index are in the content directory, kept up
+	/// to date as models are registered].
+	#[arg(long, value_name = "IDS", value_delimiter = ',')]
+	pub serve: Option<Vec<u64>>,
 	/// Serve Prometheus metrics on this port (127.0.0.1) [default: off].
 	#[arg(long)]
 	pub prometheus_port: Option<u16>,
@@ -137,6 +153,7 @@ impl RunArgs {
 			register: self.register.or(file.register),
 			capacity: self.capacity.or(file.capacity),
 			endpoint: self.endpoint.or(file.endpoint),
+			serve: self.serve.or(file.serve),
 			prometheus_port: self.prometheus_port.or(file.prometheus_port),
 			min_backoff_ms: self.min_backoff_ms.or(file.min_backoff_ms),
 			max_backoff_ms: self.max_backoff_ms.or(file.max_backoff_ms),

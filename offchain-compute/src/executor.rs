@@ -5,6 +5,12 @@
 //! thread keeps its own small cache of loaded models (a TorchScript module is
 //! not shareable between threads), loaded only from hash-verified files.
 //!
+//! Containment: anyone can register a model, so a model file larger than
+//! [`MAX_MODEL_BYTES`] is not loaded, a module whose output has the wrong
+//! shape is refused, and a panic while loading or running one is caught: the
+//! task's reply is an error (the worker declines the job) and the thread goes
+//! on serving, with its cache of loaded models dropped.
+//!
 //! Determinism: libtorch's intra-op parallelism is pinned to one thread per
 //! executor thread, so reductions always run in the same order; outputs are
 //! quantised before hashing (see [`crate::model::Answer`]).
@@ -23,6 +29,9 @@ use tributary_primitives::{Hash, ModelId};
 
 /// How many models each executor thread keeps loaded.
 const CACHED_MODELS: usize = 4;
+
+/// The largest model file (module or index) an executor loads: 1 GiB.
+pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 /// The files that make up a model, as registered on chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +56,12 @@ pub enum ExecError {
 	/// The input is not UTF-8 text.
 	#[error("the job's input is not UTF-8 text")]
 	InputNotText,
+	/// A model file is over [`MAX_MODEL_BYTES`].
+	#[error("model file {0:?} is {1} bytes, over the {MAX_MODEL_BYTES}-byte limit")]
+	TooLarge(Hash, u64),
+	/// Loading or running the model panicked.
+	#[error("the model panicked: {0}")]
+	Panicked(String),
 	/// The executor stopped before the task ran.
 	#[error("the executor stopped")]
 	Stopped,
@@ -163,7 +178,19 @@ fn run_thread(
 			},
 			Err(_) => return,
 		};
-		let reply = execute(&mut cache, &store, device, task.model, &task.input);
+		let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+			execute(&mut cache, &store, device, task.model, &task.input)
+		}));
+		let reply = run.unwrap_or_else(|panic| {
+			// What a panic left half-built is not reused.
+			cache.clear();
+			let message = panic
+				.downcast_ref::<&str>()
+				.map(|s| s.to_string())
+				.or_else(|| panic.downcast_ref::<String>().cloned())
+				.unwrap_or_else(|| "a panic without a message".into());
+			Err(ExecError::Panicked(message))
+		});
 		queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
 		(task.reply)(reply);
 	}
@@ -180,6 +207,12 @@ fn execute(
 	let position = match cache.iter().position(|(f, _)| *f == files) {
 		Some(p) => p,
 		None => {
+			for hash in [files.artifact, files.index] {
+				let size = std::fs::metadata(store.path(&hash)).map(|m| m.len()).unwrap_or(0);
+				if size > MAX_MODEL_BYTES {
+					return Err(ExecError::TooLarge(hash, size));
+				}
+			}
 			let model = LoadedModel::load(
 				&store.verified(&files.artifact)?,
 				&store.verified(&files.index)?,

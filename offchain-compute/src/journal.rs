@@ -27,6 +27,11 @@ pub enum JobState {
 	RevealSent,
 	/// The chain holds the reveal, or the job ended after it.
 	Done,
+	/// The model could not run the job (its files are missing or corrupt, it
+	/// failed to load, panicked or ran too long): decline it.
+	Failed,
+	/// The decline is signed and sent.
+	DeclineSent,
 	/// The job went on without this worker (it was dropped, or the job
 	/// ended first); nothing more will be sent for it.
 	Abandoned,
@@ -41,6 +46,8 @@ impl JobState {
 			JobState::Committed => "committed",
 			JobState::RevealSent => "reveal_sent",
 			JobState::Done => "done",
+			JobState::Failed => "failed",
+			JobState::DeclineSent => "decline_sent",
 			JobState::Abandoned => "abandoned",
 		}
 	}
@@ -53,6 +60,8 @@ impl JobState {
 			"committed" => JobState::Committed,
 			"reveal_sent" => JobState::RevealSent,
 			"done" => JobState::Done,
+			"failed" => JobState::Failed,
+			"decline_sent" => JobState::DeclineSent,
 			"abandoned" => JobState::Abandoned,
 			_ => return None,
 		})
@@ -66,6 +75,10 @@ pub enum Step {
 	Commit,
 	/// `compute.reveal_result`.
 	Reveal,
+	/// `compute.decline_job`.
+	Decline,
+	/// `worker_staking.serve_models`.
+	Serve,
 	/// `system.remark`, sent under a nonce whose step is no longer wanted so
 	/// that the transactions after it are not stuck behind a gap.
 	Filler,
@@ -77,6 +90,8 @@ impl Step {
 		match self {
 			Step::Commit => "commit",
 			Step::Reveal => "reveal",
+			Step::Decline => "decline",
+			Step::Serve => "serve",
 			Step::Filler => "filler",
 		}
 	}
@@ -85,6 +100,8 @@ impl Step {
 		Some(match s {
 			"commit" => Step::Commit,
 			"reveal" => Step::Reveal,
+			"decline" => Step::Decline,
+			"serve" => Step::Serve,
 			"filler" => Step::Filler,
 			_ => return None,
 		})
@@ -204,6 +221,16 @@ impl Journal {
 		Ok(())
 	}
 
+	/// Records that the model could not run `job_id`: from here on it is
+	/// declined. Only a job not computed yet can fail.
+	pub fn record_failure(&self, job_id: JobId) -> Result<(), JournalError> {
+		self.db.execute(
+			"UPDATE jobs SET state = ?2 WHERE job_id = ?1 AND state = ?3",
+			params![job_id as i64, JobState::Failed.as_str(), JobState::Admitted.as_str()],
+		)?;
+		Ok(())
+	}
+
 	/// Records that `step` of `job_id` is about to be sent under `nonce`, and
 	/// moves the job to the matching state, in one transaction.
 	pub fn record_submission(
@@ -220,7 +247,8 @@ impl Journal {
 		let state = match step {
 			Step::Commit => Some(JobState::CommitSent),
 			Step::Reveal => Some(JobState::RevealSent),
-			Step::Filler => None,
+			Step::Decline => Some(JobState::DeclineSent),
+			Step::Serve | Step::Filler => None,
 		};
 		if let (Some(job_id), Some(state)) = (job_id, state) {
 			tx.execute(

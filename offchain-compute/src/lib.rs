@@ -4,7 +4,9 @@
 //! It trains models on datanet contributions (`tributary-worker train`), runs
 //! them with libtorch on the jobs the chain assigns to it, computes each
 //! answer's Proof of Attribution, and commits and reveals the result on chain,
-//! without ever losing a salt or sending a step twice.
+//! without ever losing a salt or sending a step twice. It declares on chain
+//! which models it serves and the engine it computes on (its determinism
+//! class), and declines, at no stake, a job whose model it cannot run.
 //!
 //! ## Stages
 //!
@@ -17,6 +19,7 @@
 //! - [`model`]: training, the TorchScript artifact and its attribution index.
 //! - [`attribution`]: scoring an answer against the index.
 //! - [`content`]: content-addressed, hash-verified files.
+//! - [`engine`]: the determinism class this machine computes in.
 //! - [`executor`]: the bounded pool that runs models.
 //! - [`journal`]: every job's state, result and salt, and every nonce signed.
 //! - [`chain`]: the subxt client, typed from the runtime's metadata.
@@ -29,6 +32,7 @@ pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod content;
+pub mod engine;
 pub mod executor;
 pub mod journal;
 pub mod metrics;

@@ -15,18 +15,27 @@ use tributary_worker::{
 		TrainArgs,
 	},
 	content::ContentStore,
+	engine,
 	executor::Executor,
 	journal::Journal,
 	metrics::Metrics,
 	model::{train, LoadedModel, TrainConfig},
 	text::parse_examples,
-	worker::{Options, Worker},
+	worker::{Options, ServePolicy, Worker},
 };
 
 fn main() -> anyhow::Result<()> {
+	// Before any thread starts and before libtorch runs anything.
+	engine::pin_cpu_capability();
 	let cli = Cli::parse();
 	init_logging(&cli.log);
 	match cli.command {
+		Command::Engine(args) => {
+			let description = engine::describe(args.device.device()?);
+			println!("engine {description}");
+			println!("class  {:?}", engine::class_of(&description));
+			Ok(())
+		}
 		Command::Infer(args) => infer(args),
 		Command::Put(args) => put(args),
 		Command::Bench(args) => bench::run(&args),
@@ -100,6 +109,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		block_timeout: Duration::from_secs(30),
 		min_backoff: Duration::from_millis(args.min_backoff_ms.unwrap_or(250)),
 		max_backoff: Duration::from_millis(args.max_backoff_ms.unwrap_or(15_000)),
+		serve: match args.serve.clone() {
+			Some(models) => ServePolicy::Listed(models),
+			None => ServePolicy::Available,
+		},
 	};
 	if let Some(stake) = args.register {
 		register(
@@ -113,8 +126,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		.await?;
 	}
 	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
-	let executor = Executor::start(threads, capacity as usize, device, store);
-	let worker = Worker::new(options, signer, journal, executor, metrics);
+	let executor = Executor::start(threads, capacity as usize, device, store.clone());
+	let worker = Worker::new(options, signer, journal, executor, store, metrics);
 	tokio::select! {
 		result = worker.run() => result?,
 		_ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the journal holds every step"),
@@ -142,13 +155,13 @@ async fn register(
 		tracing::info!(account = %me, "already registered");
 		return Ok(());
 	}
-	let engine = format!("libtorch-2.13.0/{}", if device.is_cuda() { "cuda" } else { "cpu" });
+	let engine = engine::describe(device);
 	let units = stake.checked_mul(1_000_000_000_000).context("--register: stake too large")?;
 	chain
 		.register_worker(signer, units, endpoint, capacity, &engine)
 		.await
 		.context("registering the worker")?;
-	tracing::info!(account = %me, stake, capacity, engine, "registered");
+	tracing::info!(account = %me, stake, capacity, engine, class = ?engine::class_of(&engine), "registered");
 	Ok(())
 }
 

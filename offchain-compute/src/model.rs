@@ -419,6 +419,17 @@ impl LoadedModel {
 		let x = self.card.featurizer.batch(&[input], self.device);
 		let target = Tensor::zeros([1, self.card.labels.len() as i64], (Kind::Float, self.device));
 		let (probs, grad) = run_module(&self.module, &x, &target)?;
+		// A module anyone registered may return anything: check the shape
+		// before the output and the index read it.
+		let dim = i64::from(self.card.projection_dim);
+		if probs.size() != [1, self.card.labels.len() as i64] || grad.size() != [1, dim] {
+			return Err(ModelError::BadOutput(format!(
+				"probabilities {:?} and a gradient {:?} for {} labels and {dim} dimensions",
+				probs.size(),
+				grad.size(),
+				self.card.labels.len()
+			)));
+		}
 		let probs = Vec::<f32>::try_from(probs.view([-1]).to_device(Device::Cpu))?;
 		Ok((probs, grad.view([-1])))
 	}

@@ -59,7 +59,8 @@ impl Submitter {
 		Ok(())
 	}
 
-	/// Journals each call under the next nonce, in order, then sends them
+	/// Journals each call (with its job, if it is for one) under the next
+	/// nonce, in order, then sends them
 	/// all at once: the node's pool orders them by nonce, and a block's steps
 	/// never wait on one another's round trips.
 	pub async fn send(
@@ -67,12 +68,12 @@ impl Submitter {
 		chain: &Chain,
 		at: &AtBlock,
 		signer: &Keypair,
-		calls: Vec<(JobId, Call)>,
+		calls: Vec<(Option<JobId>, Call)>,
 	) -> Result<(), Stop> {
 		let mut signed = Vec::with_capacity(calls.len());
 		for (job_id, call) in calls {
 			let nonce = self.next;
-			lock(&self.journal)?.record_submission(nonce, Some(job_id), call.step())?;
+			lock(&self.journal)?.record_submission(nonce, job_id, call.step())?;
 			self.next += 1;
 			signed.push((nonce, call));
 		}
@@ -126,8 +127,10 @@ impl Submitter {
 	) -> Result<bool, Stop> {
 		let step = call.step();
 		let job_id = match &call {
-			Call::Commit { job_id, .. } | Call::Reveal { job_id, .. } => Some(*job_id),
-			Call::Filler => None,
+			Call::Commit { job_id, .. }
+			| Call::Reveal { job_id, .. }
+			| Call::Decline { job_id } => Some(*job_id),
+			Call::Serve { .. } | Call::Filler => None,
 		};
 		match chain.submit(at, signer, nonce, call).await {
 			Ok(hash) => {

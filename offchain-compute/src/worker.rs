@@ -20,6 +20,7 @@
 
 use crate::{
 	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
+	content::ContentStore,
 	executor::{Executor, Reply},
 	journal::{JobRecord, JobResult, JobState, Journal, JournalError},
 	metrics::Metrics,
@@ -36,7 +37,7 @@ use std::{
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::Keypair;
 use tokio::sync::mpsc;
-use tributary_primitives::{JobId, JobStatus};
+use tributary_primitives::{JobId, JobStatus, ModelId};
 
 /// How the daemon runs.
 #[derive(Clone, Debug)]
@@ -50,6 +51,35 @@ pub struct Options {
 	pub min_backoff: Duration,
 	/// The longest reconnect delay.
 	pub max_backoff: Duration,
+	/// Which models the worker declares it serves.
+	pub serve: ServePolicy,
+}
+
+/// Which models a worker declares on chain that it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServePolicy {
+	/// These, whatever the content directory holds.
+	Listed(Vec<ModelId>),
+	/// Every active model whose artifact and index are in the content
+	/// directory, re-examined whenever a block registers or retires a model.
+	Available,
+}
+
+/// The most models the runtime lets a worker declare
+/// (`pallet_worker_staking::Config::MaxServedModels`).
+pub const MAX_SERVED_MODELS: usize = 64;
+
+/// How many blocks a declaration of served models may take to land before
+/// it is sent again.
+const SERVE_RESEND_BLOCKS: u64 = 10;
+
+/// What the worker wants to serve and what it last asked for.
+#[derive(Debug, Default)]
+struct Serving {
+	/// The models to declare; `None` until worked out (again).
+	wanted: Option<Vec<ModelId>>,
+	/// The last declaration sent, and the block it was sent at.
+	sent: Option<(Vec<ModelId>, u64)>,
 }
 
 impl Options {
@@ -85,6 +115,10 @@ pub struct Worker {
 	answers: mpsc::UnboundedSender<(JobId, Reply)>,
 	/// The chain's pace and this worker's nearest deadline.
 	pace: Mutex<Pace>,
+	/// Where model files are, for [`ServePolicy::Available`].
+	store: ContentStore,
+	/// The models it serves.
+	serving: Mutex<Serving>,
 }
 
 /// What the worker knows of the chain's pace, so that its reconnect delays
@@ -140,6 +174,7 @@ impl Worker {
 		signer: Keypair,
 		journal: Journal,
 		executor: Executor,
+		store: ContentStore,
 		metrics: Metrics,
 	) -> Self {
 		let me = signer.public_key().to_account_id();
@@ -157,6 +192,8 @@ impl Worker {
 			running,
 			answers,
 			pace: Mutex::new(Pace::default()),
+			store,
+			serving: Mutex::new(Serving::default()),
 		}
 	}
 
@@ -265,16 +302,19 @@ impl Worker {
 	) -> Result<(), Stop> {
 		// The events of skipped blocks are not read: then the ComputeApi
 		// says what this worker is assigned to.
-		let new = if skipped {
-			chain.assignments(at, &self.me).await?
-		} else {
-			chain.new_assignments(at, &self.me).await?
-		};
+		let news = chain.block_news(at, &self.me).await?;
+		let new = if skipped { chain.assignments(at, &self.me).await? } else { news.assigned };
 		self.admit(chain, at, &new).await?;
+		if skipped || news.models_changed {
+			self.serving_lock()?.wanted = None;
+		}
 		submitter.on_block(chain, at).await?;
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
 		let mut calls = Vec::new();
+		if let Some(call) = self.serve_call(chain, at).await? {
+			calls.push((None, call));
+		}
 		let mut owed_by = None;
 		for (job, view) in open.into_iter().zip(views) {
 			let job_id = job.job_id;
@@ -283,7 +323,7 @@ impl Worker {
 				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
 			if let Some(call) = self.step(chain, at, job, view).await? {
-				calls.push((job_id, call));
+				calls.push((Some(job_id), call));
 			}
 		}
 		if let Ok(mut pace) = self.pace.lock() {
@@ -293,6 +333,69 @@ impl Worker {
 		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
 		Ok(())
+	}
+
+	/// The declaration of served models to send, if the chain's differs from
+	/// what this worker wants and none is on its way.
+	async fn serve_call(&self, chain: &Chain, at: &AtBlock) -> Result<Option<Call>, Stop> {
+		let known = self.serving_lock()?.wanted.clone();
+		let wanted = match known {
+			Some(wanted) => wanted,
+			None => {
+				let wanted = self.wanted_models(chain, at).await?;
+				self.serving_lock()?.wanted = Some(wanted.clone());
+				wanted
+			}
+		};
+		let Some(declared) = chain.served_models(at, &self.me).await? else {
+			return Ok(None);
+		};
+		if declared == wanted {
+			return Ok(None);
+		}
+		let now = at.block_number();
+		let mut serving = self.serving_lock()?;
+		if let Some((sent, at_block)) = &serving.sent {
+			if *sent == wanted && now < at_block.saturating_add(SERVE_RESEND_BLOCKS) {
+				return Ok(None);
+			}
+		}
+		serving.sent = Some((wanted.clone(), now));
+		tracing::info!(models = ?wanted, "declaring the models served");
+		Ok(Some(Call::Serve { models: wanted }))
+	}
+
+	/// The models this worker should declare, in ascending order, at most
+	/// [`MAX_SERVED_MODELS`].
+	async fn wanted_models(&self, chain: &Chain, at: &AtBlock) -> Result<Vec<ModelId>, Stop> {
+		let mut wanted = match &self.options.serve {
+			ServePolicy::Listed(models) => models.clone(),
+			ServePolicy::Available => chain
+				.active_models(at)
+				.await?
+				.into_iter()
+				.filter(|m| {
+					self.store.path(&m.artifact).is_file() && self.store.path(&m.index).is_file()
+				})
+				.map(|m| m.model_id)
+				.collect(),
+		};
+		wanted.sort_unstable();
+		wanted.dedup();
+		if wanted.len() > MAX_SERVED_MODELS {
+			tracing::warn!(
+				models = wanted.len(),
+				"more models than a worker may serve; declaring the first {MAX_SERVED_MODELS}"
+			);
+			wanted.truncate(MAX_SERVED_MODELS);
+		}
+		Ok(wanted)
+	}
+
+	fn serving_lock(&self) -> Result<std::sync::MutexGuard<'_, Serving>, Stop> {
+		self.serving.lock().map_err(|_| {
+			Stop::Journal(JournalError::Corrupt("the serving lock is poisoned".into()))
+		})
 	}
 
 	/// Journals newly assigned jobs.
@@ -347,7 +450,12 @@ impl Worker {
 				self.execute(chain, at, &job).await?;
 				None
 			}
-			(JobState::Computed, Slot::Assigned, JobStatus::Committing) => self.commit_call(&job),
+			(JobState::Computed, Slot::Assigned, JobStatus::Committing | JobStatus::Queued) => {
+				self.commit_call(&job)
+			}
+			(JobState::Failed, Slot::Assigned, JobStatus::Committing | JobStatus::Queued) => {
+				Some(Call::Decline { job_id: job.job_id })
+			}
 			(JobState::Committed, Slot::Committed(_), JobStatus::Revealing) => {
 				self.reveal_call(&job)
 			}
@@ -362,6 +470,7 @@ impl Worker {
 		match job.state {
 			JobState::CommitSent => self.commit_call(&job),
 			JobState::RevealSent => self.reveal_call(&job),
+			JobState::DeclineSent => Some(Call::Decline { job_id }),
 			_ => None,
 		}
 	}
@@ -495,7 +604,12 @@ async fn record_answers(
 			}
 			Err(e) => {
 				metrics.failures.with_label_values(&["inference"]).inc();
-				tracing::error!(job_id, error = %e, "inference failed");
+				tracing::error!(job_id, error = %e, "inference failed; declining the job");
+				if let Ok(journal) = journal.lock() {
+					if let Err(e) = journal.record_failure(job_id) {
+						tracing::error!(job_id, error = %e);
+					}
+				}
 			}
 		}
 	}

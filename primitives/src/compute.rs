@@ -76,6 +76,25 @@ pub struct Candidate<AccountId> {
 	pub weight: u128,
 	/// How many more jobs it can take before it reaches its capacity.
 	pub free: u32,
+	/// Its determinism class: workers of one class compute the same bytes.
+	pub class: H256,
+	/// The models it serves, in ascending order.
+	pub models: Vec<ModelId>,
+}
+
+impl<AccountId> Candidate<AccountId> {
+	/// Whether it declared that it serves `model`.
+	pub fn serves(&self, model: ModelId) -> bool {
+		self.models.binary_search(&model).is_ok()
+	}
+}
+
+/// The determinism class a worker's engine description names: the
+/// blake2-256 of its bytes. Results are compared byte for byte, so a job is
+/// only ever run by workers whose engines (device kind, libtorch build, the
+/// kernels' instruction-set level) are described by the same bytes.
+pub fn determinism_class(engine: &[u8]) -> H256 {
+	H256(blake2_256(engine))
 }
 
 /// What the compute pallet needs from worker staking.
@@ -93,6 +112,9 @@ pub trait WorkerStaking<AccountId> {
 	fn reward(worker: &AccountId);
 	/// Takes the slash fraction of the worker's stake and lowers its reputation.
 	fn slash(worker: &AccountId, reason: SlashReason);
+	/// The worker declined a job it could not run: a small reputation cost,
+	/// no slash.
+	fn declined(worker: &AccountId);
 }
 
 /// A completed job, as handed to settlement.
@@ -173,7 +195,8 @@ pub enum JobStatus {
 pub enum FailureReason {
 	/// No strict majority of the revealed results agreed.
 	NoQuorum,
-	/// So many workers timed out that the job ran out of room for replacements.
+	/// So many workers timed out or declined that the job ran out of room
+	/// for replacements.
 	TooManyTimeouts,
 	/// Not enough eligible workers were free to staff it within the staffing
 	/// window.
@@ -200,6 +223,17 @@ pub enum WorkerResult {
 	},
 	/// Missed its window and was slashed; it no longer counts for this job.
 	Dropped,
+	/// Declined the job before committing (it could not run it): released
+	/// without a slash; it no longer counts for this job.
+	Declined,
+}
+
+impl WorkerResult {
+	/// Whether the worker still counts for its job: neither dropped nor
+	/// declined.
+	pub fn counts(&self) -> bool {
+		!matches!(self, WorkerResult::Dropped | WorkerResult::Declined)
+	}
 }
 
 /// The compute market's state, as clients read it through the `ComputeApi`.

@@ -36,8 +36,9 @@ pub mod registry;
 
 pub use attribution::{AttributionGraph, Beneficiary, Split, TrainingEdge};
 pub use compute::{
-	commitment, output_hash, Attribution, Candidate, CompletedJob, FailureReason, JobSettlement,
-	JobStatus, QueueInfo, Salt, SlashReason, WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
+	commitment, determinism_class, output_hash, Attribution, Candidate, CompletedJob,
+	FailureReason, JobSettlement, JobStatus, QueueInfo, Salt, SlashReason, WorkerResult,
+	WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
 };
 pub use funds::funds_error;
 pub use lookup::Lookup;

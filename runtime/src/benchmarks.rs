@@ -50,7 +50,7 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		)
 	}
 
-	fn worker(who: &AccountId, capacity: u32) {
+	fn worker(who: &AccountId, capacity: u32, model: tributary_primitives::ModelId, engine: &[u8]) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;
 		Balances::set_balance(who, 1_000_000 * TRIB);
 		WorkerStaking::register_worker(
@@ -58,9 +58,14 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 			crate::configs::MinWorkerStake::get() * 10,
 			Default::default(),
 			capacity,
-			Default::default(),
+			polkadot_sdk::sp_runtime::BoundedVec::truncate_from(engine.to_vec()),
 		)
 		.expect("registering a worker");
+		WorkerStaking::serve_models(
+			RuntimeOrigin::signed(who.clone()),
+			WorkerStaking::most_models(model),
+		)
+		.expect("serving models");
 	}
 
 	/// Puts a BABE pre-digest with a VRF output into the block, as its author

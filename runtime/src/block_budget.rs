@@ -83,10 +83,18 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 	show("workerStaking.withdraw_unbonded", Staking::withdraw_unbonded());
 	show("workerStaking.set_capacity", Staking::set_capacity());
 	show("workerStaking.deregister", Staking::deregister());
+	show(
+		"workerStaking.serve_models (64 models)",
+		Staking::serve_models(<Runtime as pallet_worker_staking::Config>::MaxServedModels::get()),
+	);
 	show("block: ordinary extrinsics", normal);
 	show("compute.on_initialize at its bounds (32 windows, 16 draws, 256 workers)", hook);
 	show("compute.submit_job (4 KiB input)", submit);
 	show("compute.commit_result", commit);
+	show(
+		"compute.decline_job (the costlier of requeued and failed)",
+		Compute::decline_job_requeued().max(Compute::decline_job_failed()),
+	);
 	show("compute.reveal_result (1 KiB output, 32 entries, settling)", reveal);
 	show("rewards: settle one job (32 entries, 64 upstream, 10 workers)", settle);
 	show("rewards.claim", Rewards::claim());

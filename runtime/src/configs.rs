@@ -188,8 +188,8 @@ parameter_types! {
 
 // The bounds of the records clients read through the `ComputeApi` are
 // `ConstU32`s, which are `Clone` as the RPC's return types must be: a worker
-// declares an endpoint of up to 256 bytes and an engine of up to 128, and
-// has up to 8 chunks unbonding; a job takes up to 4 KiB of input and, at the
+// declares an endpoint of up to 256 bytes, an engine of up to 128 and up to
+// 64 models it serves, and has up to 8 chunks unbonding; a job takes up to 4 KiB of input and, at the
 // most redundancy, has room for five replacements in 10 seats.
 
 impl pallet_worker_staking::Config for Runtime {
@@ -204,6 +204,7 @@ impl pallet_worker_staking::Config for Runtime {
 	type MaxUnbondingChunks = ConstU32<8>;
 	type MaxEndpointLen = ConstU32<256>;
 	type MaxEngineLen = ConstU32<128>;
+	type MaxServedModels = ConstU32<64>;
 	type WeightInfo = pallet_worker_staking::weights::SubstrateWeight<Runtime>;
 }
 

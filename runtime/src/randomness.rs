@@ -168,6 +168,12 @@ mod tests {
 					}),
 					signed(worker),
 				));
+				setup.push((
+					RuntimeCall::WorkerStaking(pallet_worker_staking::Call::serve_models {
+						models: BoundedVec::truncate_from(vec![0]),
+					}),
+					signed(worker),
+				));
 			}
 			let first = block(1, System::parent_hash(), GENESIS_SLOT, setup);
 			let mut admitting = vec![(

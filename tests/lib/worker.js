@@ -66,6 +66,18 @@ export async function startWorker(name, node, { dir, devKey, content, extra = []
   return worker;
 }
 
+/**
+ * Waits until the worker `address` has declared on chain that it serves every
+ * model in `models` (workers declare what their content directory holds once
+ * they follow the chain).
+ */
+export async function waitServing(node, address, models, timeoutMs = 60_000) {
+  return waitFor(`${address} to serve models ${models}`, async () => {
+    const record = await rpc(node, 'compute_worker', [address]);
+    return record !== null && models.every((m) => record.models.includes(Number(m)));
+  }, timeoutMs, 250);
+}
+
 /** The demo datanets shipped in the repository: `demo/datanets/<name>/*.txt`. */
 export const DEMO_DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../../demo/datanets');
 

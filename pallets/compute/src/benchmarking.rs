@@ -23,12 +23,17 @@ fn input<T: Config>(len: u32) -> BoundedVec<u8, T::MaxInputLen> {
 	BoundedVec::truncate_from(vec![b'q'; len as usize])
 }
 
-/// `count` workers, each able to take every job one block draws for.
-fn workers<T: Config>(count: u32) -> Vec<T::AccountId> {
+/// `count` workers serving `model`, each able to take every job one block
+/// draws for. The first `MaxRedundancy` share one determinism class and the
+/// rest alternate between it and another, so that the draw sorts classes
+/// and either class can seat a job.
+fn workers<T: Config>(count: u32, model: ModelId) -> Vec<T::AccountId> {
+	let seated = u32::from(T::MaxRedundancy::get());
 	(0..count)
 		.map(|i| {
 			let who: T::AccountId = account("worker", i, 0);
-			T::BenchmarkHelper::worker(&who, T::MaxAssignmentsPerBlock::get());
+			let engine: &[u8] = if i < seated || i % 2 == 0 { b"engine a" } else { b"engine b" };
+			T::BenchmarkHelper::worker(&who, T::MaxAssignmentsPerBlock::get(), model, engine);
 			who
 		})
 		.collect()
@@ -89,12 +94,37 @@ fn crowd_deadline<T: Config>(job: JobId) {
 fn assigned_job<T: Config>(contributions: u32) -> (JobId, Vec<T::AccountId>, Vec<ContributionId>) {
 	let owner: T::AccountId = account("owner", 0, 0);
 	let (model, contributions) = T::BenchmarkHelper::model(&owner, contributions);
-	workers::<T>(u32::from(T::MaxRedundancy::get()));
+	workers::<T>(u32::from(T::MaxRedundancy::get()), model);
 	let job = submit::<T>(&requester::<T>(), model, T::MaxRedundancy::get());
 	T::BenchmarkHelper::randomness();
 	Pallet::<T>::assign_queued(System::<T>::block_number());
 	let workers = Jobs::<T>::get(job).expect("submitted").workers.into_iter().map(|(w, _)| w);
 	(job, workers.collect(), contributions)
+}
+
+/// A job record with the largest input, no fee, deposit or deadline, written
+/// straight to storage by the benchmarks that need many jobs in a state.
+fn job_record<T: Config>(
+	requester: &T::AccountId,
+	model: ModelId,
+	redundancy: u8,
+	status: JobStatus,
+	workers: Vec<(T::AccountId, WorkerResult)>,
+) -> JobOf<T> {
+	Job {
+		requester: requester.clone(),
+		model_id: model,
+		input: input::<T>(T::MaxInputLen::get()),
+		fee: Zero::zero(),
+		deposit: Zero::zero(),
+		redundancy,
+		status,
+		workers: BoundedVec::truncate_from(workers),
+		class: None,
+		deadline: None,
+		outcome: None,
+		finished_at: None,
+	}
 }
 
 fn salt<T: Config>(worker: &T::AccountId) -> Salt {
@@ -213,6 +243,39 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).expect("submitted").status, JobStatus::Completed);
 	}
 
+	/// A decline that sends its job back to the front of a full queue,
+	/// filed under the last deadline it probes, out of a full bucket.
+	#[benchmark]
+	fn decline_job_requeued() {
+		let (job, workers, _) = assigned_job::<T>(0);
+		fill_queue::<T>();
+		crowd_deadline::<T>(job);
+		fill_deadlines::<T>(System::<T>::block_number().saturating_add(T::StaffingWindow::get()));
+		#[extrinsic_call]
+		decline_job(RawOrigin::Signed(workers[0].clone()), job);
+		let record = Jobs::<T>::get(job).expect("submitted");
+		assert_eq!(record.status, JobStatus::Queued);
+		assert_eq!(Queue::<T>::get().first(), Some(&job));
+	}
+
+	/// A decline that leaves its job no room for a replacement: the job
+	/// fails, its other workers are freed and its fee refunded.
+	#[benchmark]
+	fn decline_job_failed() {
+		let (job, workers, _) = assigned_job::<T>(0);
+		Jobs::<T>::mutate(job, |record| {
+			let record = record.as_mut().expect("submitted");
+			let mut i = 0;
+			while record.workers.try_push((account("gone", i, 0), WorkerResult::Dropped)).is_ok() {
+				i += 1;
+			}
+		});
+		crowd_deadline::<T>(job);
+		#[extrinsic_call]
+		decline_job(RawOrigin::Signed(workers[0].clone()), job);
+		assert_eq!(Jobs::<T>::get(job).expect("submitted").status, JobStatus::Failed);
+	}
+
 	/// `d` reveal windows closing on completed rounds, `a` queued jobs of the
 	/// most redundancy drawn for from `w` workers, `p` finished jobs pruned.
 	#[benchmark]
@@ -227,7 +290,7 @@ mod benchmarks {
 	) {
 		let owner: T::AccountId = account("owner", 0, 0);
 		let (model, contributions) = T::BenchmarkHelper::model(&owner, MAX_ATTRIBUTION_ENTRIES);
-		let workers = workers::<T>(w);
+		let workers = workers::<T>(w, model);
 		let who = requester::<T>();
 		System::<T>::set_block_number(T::JobRetention::get());
 		let now = System::<T>::block_number().saturating_add(1u32.into());
@@ -241,22 +304,11 @@ mod benchmarks {
 		for job_id in first..first + u64::from(p) {
 			T::Currency::hold(&HoldReason::JobDeposit.into(), &who, deposit)
 				.expect("a funded requester");
-			Jobs::<T>::insert(
-				job_id,
-				Job {
-					requester: who.clone(),
-					model_id: model,
-					input: input::<T>(T::MaxInputLen::get()),
-					fee: Zero::zero(),
-					deposit,
-					redundancy,
-					status: JobStatus::Cancelled,
-					workers: BoundedVec::new(),
-					deadline: None,
-					outcome: None,
-					finished_at: Some(Zero::zero()),
-				},
-			);
+			let mut job =
+				job_record::<T>(&who, model, redundancy, JobStatus::Cancelled, Vec::new());
+			job.deposit = deposit;
+			job.finished_at = Some(Zero::zero());
+			Jobs::<T>::insert(job_id, job);
 		}
 		NextJobId::<T>::put(first + u64::from(p));
 
@@ -276,22 +328,11 @@ mod benchmarks {
 					WorkerResult::Revealed { output_hash, attribution: agreed.clone() },
 				)
 			});
-			Jobs::<T>::insert(
-				job_id,
-				Job {
-					requester: who.clone(),
-					model_id: model,
-					input: input::<T>(T::MaxInputLen::get()),
-					fee,
-					deposit: Zero::zero(),
-					redundancy,
-					status: JobStatus::Revealing,
-					workers: BoundedVec::truncate_from(results.collect::<Vec<_>>()),
-					deadline: Some(now),
-					outcome: None,
-					finished_at: None,
-				},
-			);
+			let mut job =
+				job_record::<T>(&who, model, redundancy, JobStatus::Revealing, results.collect());
+			job.fee = fee;
+			job.deadline = Some(now);
+			Jobs::<T>::insert(job_id, job);
 			Deadlines::<T>::try_append(now, job_id).expect("room for the deadline");
 			OpenJobs::<T>::mutate(|open| *open += 1);
 		}

@@ -23,9 +23,16 @@
 //! - **Redundancy:** how many workers run a job (default
 //!   `DefaultRedundancy`); a strict majority of them must agree.
 //! - **Staffing:** a queued job waits at most `StaffingWindow` blocks for
-//!   enough free, eligible workers; then it fails and is refunded. A job that
-//!   cannot be staffed now goes to the back of the queue, so it never holds
-//!   up the jobs behind it.
+//!   enough free, eligible workers: workers that declared they serve its
+//!   model, all of one **determinism class** (results are compared byte for
+//!   byte, and floating-point results agree only on the same engine). A
+//!   job's first draw fixes its class; replacements come from it. Then it
+//!   fails and is refunded. A job that cannot be staffed now goes to the
+//!   back of the queue, so it never holds up the jobs behind it.
+//! - **Decline:** a drawn worker that cannot run the job declines it before
+//!   committing: no slash, a small reputation cost, and the job is
+//!   re-staffed like one whose worker timed out. Its other workers may
+//!   commit meanwhile.
 //! - **Commitment:** [`tributary_primitives::commitment`] of the job, worker,
 //!   output hash, attribution and a secret salt, submitted within
 //!   `CommitWindow` blocks so that no worker can copy another's answer; the
@@ -49,7 +56,8 @@
 //!
 //! ## Interface
 //!
-//! Calls: `submit_job`, `cancel_job`, `commit_result`, `reveal_result`.
+//! Calls: `submit_job`, `cancel_job`, `commit_result`, `reveal_result`,
+//! `decline_job`.
 //! Each block, `on_initialize` closes the windows that end then (at most
 //! `MaxDeadlinesPerBlock`) and draws workers for at most
 //! `MaxAssignmentsPerBlock` queued jobs. Completed jobs go to the runtime's
@@ -123,8 +131,10 @@ pub trait BenchmarkHelper<AccountId> {
 		contributions: u32,
 	) -> (ModelId, Vec<tributary_primitives::ContributionId>);
 	/// Registers `who`, funded, as a worker that runs `capacity` jobs at once,
-	/// staking ten times the minimum so that a few slashes leave it eligible.
-	fn worker(who: &AccountId, capacity: u32);
+	/// staking ten times the minimum so that a few slashes leave it eligible,
+	/// serving `model` (and as many other models as a worker may) on the
+	/// engine `engine`.
+	fn worker(who: &AccountId, capacity: u32, model: ModelId, engine: &[u8]);
 	/// Gives the block being benchmarked the randomness `Config::Randomness`
 	/// draws with (on the runtime, the BABE pre-digest an author puts in it).
 	fn randomness();
@@ -355,6 +365,15 @@ pub mod pallet {
 			/// The job.
 			job_id: JobId,
 		},
+		/// A drawn worker declined the job before committing; it was released
+		/// without a slash and the job is re-staffed (or failed, when it has
+		/// no room left for another worker).
+		JobDeclined {
+			/// The job.
+			job_id: JobId,
+			/// The worker that declined.
+			worker: T::AccountId,
+		},
 	}
 
 	#[pallet::error]
@@ -516,6 +535,21 @@ pub mod pallet {
 				T::WeightInfo::reveal_result(output.len() as u32, attribution.len() as u32);
 			let settled = Self::do_reveal(job_id, job, &worker, &output, attribution, &salt)?;
 			Ok(Some(revealed.saturating_add(settled)).into())
+		}
+
+		/// Declines a job the caller was drawn for and cannot run (its model
+		/// will not load, its files are gone), before committing to it: the
+		/// worker is released without a slash, at a small reputation cost,
+		/// and the job is re-staffed from the same determinism class, or
+		/// fails and is refunded when it has no room left for another worker.
+		#[pallet::call_index(4)]
+		#[pallet::weight(
+			T::WeightInfo::decline_job_requeued().max(T::WeightInfo::decline_job_failed())
+		)]
+		pub fn decline_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
+			Self::do_decline(job_id, job, &worker)
 		}
 	}
 }

@@ -107,6 +107,7 @@ parameter_types! {
 	pub const MaxCapacity: u32 = 4;
 	pub const MaxUnbondingChunks: u32 = 2;
 	pub const MaxEndpointLen: u32 = 32;
+	pub const MaxServedModels: u32 = 16;
 }
 
 impl pallet_worker_staking::Config for Test {
@@ -121,6 +122,7 @@ impl pallet_worker_staking::Config for Test {
 	type MaxUnbondingChunks = MaxUnbondingChunks;
 	type MaxEndpointLen = MaxEndpointLen;
 	type MaxEngineLen = MaxEndpointLen;
+	type MaxServedModels = MaxServedModels;
 	type WeightInfo = ();
 }
 
@@ -290,7 +292,7 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 			|_| {},
 		)
 	}
-	fn worker(who: &AccountId, capacity: u32) {
+	fn worker(who: &AccountId, capacity: u32, model: ModelId, engine: &[u8]) {
 		use polkadot_sdk::frame_support::traits::fungible::Mutate;
 		Balances::set_balance(who, 1_000_000);
 		WorkerStaking::register_worker(
@@ -298,25 +300,42 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 			MinWorkerStake::get() * 10,
 			BoundedVec::new(),
 			capacity,
-			BoundedVec::new(),
+			BoundedVec::truncate_from(engine.to_vec()),
 		)
 		.expect("registering a worker");
+		WorkerStaking::serve_models(
+			RawOrigin::Signed(*who).into(),
+			WorkerStaking::most_models(model),
+		)
+		.expect("serving models");
 	}
 	/// [`BlockRandomness`] has an output in every block.
 	fn randomness() {}
 }
 
-/// Registers workers `first` to `last` with 2 000 staked and capacity 2.
+/// Registers workers `first` to `last` with 2 000 staked and capacity 2, all
+/// of one determinism class, serving models 0 to 15.
 pub fn workers(first: AccountId, last: AccountId) {
+	workers_of_class(first, last, b"");
+}
+
+/// Registers workers `first` to `last` with 2 000 staked and capacity 2, on
+/// the engine `engine`, serving models 0 to 15.
+pub fn workers_of_class(first: AccountId, last: AccountId, engine: &[u8]) {
 	for who in first..=last {
 		WorkerStaking::register_worker(
 			RawOrigin::Signed(who).into(),
 			2_000,
 			BoundedVec::new(),
 			2,
-			BoundedVec::new(),
+			BoundedVec::truncate_from(engine.to_vec()),
 		)
 		.expect("registering a worker");
+		WorkerStaking::serve_models(
+			RawOrigin::Signed(who).into(),
+			BoundedVec::truncate_from((0..MaxServedModels::get().into()).collect()),
+		)
+		.expect("serving models");
 	}
 }
 

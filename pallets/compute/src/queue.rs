@@ -67,6 +67,7 @@ impl<T: Config> Pallet<T> {
 			redundancy,
 			status: JobStatus::Queued,
 			workers: BoundedVec::new(),
+			class: None,
 			deadline: None,
 			outcome: None,
 			finished_at: None,

@@ -25,11 +25,13 @@ impl<T: Config> Pallet<T> {
 		worker: &T::AccountId,
 		commitment: H256,
 	) -> DispatchResult {
-		ensure!(job.status == JobStatus::Committing, Error::<T>::NotCommitting);
-		let slot = Self::slot(&job, worker)?;
-		ensure!(job.workers[slot].1 == WorkerResult::Assigned, Error::<T>::AlreadyCommitted);
+		let slot = Self::uncommitted_slot(&job, worker)?;
 		job.workers[slot].1 = WorkerResult::Committed(commitment);
-		if job.active().all(|(_, result)| *result != WorkerResult::Assigned) {
+		// A job waiting for a replacement stays queued until its new worker
+		// is drawn and commits too.
+		if job.status == JobStatus::Committing
+			&& job.active().all(|(_, result)| *result != WorkerResult::Assigned)
+		{
 			job.status = JobStatus::Revealing;
 			let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 			Self::schedule(job_id, &mut job, now.saturating_add(T::RevealWindow::get()));
@@ -76,11 +78,27 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// The index of `worker`'s slot in `job` while it may still commit or
+	/// decline: assigned, with the job committing, or queued for a
+	/// replacement of another worker.
+	pub(crate) fn uncommitted_slot(
+		job: &JobOf<T>,
+		worker: &T::AccountId,
+	) -> Result<usize, Error<T>> {
+		ensure!(
+			matches!(job.status, JobStatus::Committing | JobStatus::Queued),
+			Error::<T>::NotCommitting
+		);
+		let slot = Self::slot(job, worker)?;
+		ensure!(job.workers[slot].1 == WorkerResult::Assigned, Error::<T>::AlreadyCommitted);
+		Ok(slot)
+	}
+
 	/// The index of `worker`'s live slot in `job`.
 	fn slot(job: &JobOf<T>, worker: &T::AccountId) -> Result<usize, Error<T>> {
 		job.workers
 			.iter()
-			.position(|(assigned, result)| assigned == worker && *result != WorkerResult::Dropped)
+			.position(|(assigned, result)| assigned == worker && result.counts())
 			.ok_or(Error::<T>::NotAssigned)
 	}
 
@@ -165,7 +183,7 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	fn free(job_id: JobId, worker: &T::AccountId) {
+	pub(crate) fn free(job_id: JobId, worker: &T::AccountId) {
 		T::Staking::release(worker);
 		Assignments::<T>::remove(worker, job_id);
 	}

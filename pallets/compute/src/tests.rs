@@ -1,6 +1,7 @@
 use crate::{
-	mock::*, staffing::draw, Assignments, Congestion, Deadlines, Error, Event, HoldReason, Jobs,
-	OpenJobs, Queue,
+	mock::*,
+	staffing::{draw, Wanted},
+	Assignments, Congestion, Deadlines, Error, Event, HoldReason, Jobs, OpenJobs, Queue,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -54,7 +55,7 @@ fn workers_of(job: JobId) -> Vec<AccountId> {
 		.unwrap()
 		.workers
 		.iter()
-		.filter(|(_, result)| *result != WorkerResult::Dropped)
+		.filter(|(_, result)| result.counts())
 		.map(|(worker, _)| *worker)
 		.collect()
 }
@@ -332,7 +333,8 @@ fn commits_are_refused_out_of_turn() {
 			Compute::commit_result(RawOrigin::Signed(1).into(), 42, H256::zero()),
 			Error::<Test>::UnknownJob
 		);
-		assert_noop!(commit_as(1), Error::<Test>::NotCommitting);
+		// Nobody is drawn for a new job yet.
+		assert_noop!(commit_as(1), Error::<Test>::NotAssigned);
 		run_to(2);
 		let workers = workers_of(job);
 		let outsider = WORKERS.clone().find(|w| !workers.contains(w)).unwrap();
@@ -870,22 +872,73 @@ fn deadlines_overflow_into_the_next_block() {
 	});
 }
 
+fn candidate(worker: u64, weight: u128, free: u32, class: u8) -> Candidate<u64> {
+	Candidate { worker, weight, free, class: H256::repeat_byte(class), models: vec![0, 2] }
+}
+
+fn wanted(needed: usize, class: Option<u8>) -> Wanted {
+	Wanted { model: 0, class: class.map(H256::repeat_byte), needed }
+}
+
 #[test]
 fn the_draw_is_weighted_and_never_reuses_a_worker() {
-	let candidate = |worker: u64, weight, free| Candidate { worker, weight, free };
-	let candidates =
-		vec![candidate(1, 1, 1), candidate(2, 3, 1), candidate(3, 5, 0), candidate(4, 0, 1)];
+	let candidates = vec![
+		candidate(1, 1, 1, 0),
+		candidate(2, 3, 1, 0),
+		candidate(3, 5, 0, 0),
+		candidate(4, 0, 1, 0),
+	];
 	let none: &[(u64, ())] = &[];
-	assert_eq!(draw(&candidates, 3, none, 0u32), None, "only two can be drawn");
-	assert_eq!(draw(&candidates, 1, &[(2, ())], 0u32), Some(vec![0]));
-	let heavy =
-		(0..2_000u32).filter(|seed| draw(&candidates, 1, none, seed) == Some(vec![1])).count();
+	let indices = |drawn: Option<(Vec<usize>, H256)>| drawn.map(|(indices, _)| indices);
+	assert_eq!(draw(&candidates, &wanted(3, None), none, 0u32), None, "only two can be drawn");
+	assert_eq!(indices(draw(&candidates, &wanted(1, None), &[(2, ())], 0u32)), Some(vec![0]));
+	let heavy = (0..2_000u32)
+		.filter(|seed| indices(draw(&candidates, &wanted(1, None), none, seed)) == Some(vec![1]))
+		.count();
 	assert!((1_400..1_600).contains(&heavy), "weight 3 of 4 drew {heavy} of 2000");
 	for seed in 0..100u32 {
-		let mut both = draw(&candidates, 2, none, seed).unwrap();
+		let mut both = indices(draw(&candidates, &wanted(2, None), none, seed)).unwrap();
 		both.sort();
 		assert_eq!(both, vec![0, 1]);
 	}
+}
+
+#[test]
+fn the_draw_takes_only_workers_that_serve_the_model() {
+	let mut candidates = vec![candidate(1, 1, 1, 0), candidate(2, 1, 1, 0), candidate(3, 1, 1, 0)];
+	candidates[1].models = vec![1];
+	let none: &[(u64, ())] = &[];
+	assert_eq!(draw(&candidates, &wanted(3, None), none, 0u32), None, "worker 2 serves model 1");
+	for seed in 0..50u32 {
+		let (mut drawn, _) = draw(&candidates, &wanted(2, None), none, seed).unwrap();
+		drawn.sort();
+		assert_eq!(drawn, vec![0, 2]);
+	}
+}
+
+#[test]
+fn the_draw_never_mixes_determinism_classes() {
+	// Classes 0 and 1 can each seat three; class 2 only two.
+	let candidates: Vec<_> =
+		(0..8u64).map(|i| candidate(i, 1 + i as u128, 1, [0, 1, 2][i as usize % 3])).collect();
+	let none: &[(u64, ())] = &[];
+	let mut classes_seen = Vec::new();
+	for seed in 0..500u32 {
+		let (drawn, class) = draw(&candidates, &wanted(3, None), none, seed).unwrap();
+		assert!(drawn.iter().all(|&i| candidates[i].class == class), "mixed: {drawn:?}");
+		assert_ne!(class, H256::repeat_byte(2), "class 2 cannot seat three");
+		if !classes_seen.contains(&class) {
+			classes_seen.push(class);
+		}
+	}
+	assert_eq!(classes_seen.len(), 2, "both classes that can seat the job are drawn");
+	// A job that has a class takes replacements from it only.
+	for seed in 0..50u32 {
+		let (drawn, class) = draw(&candidates, &wanted(2, Some(2)), none, seed).unwrap();
+		assert_eq!(class, H256::repeat_byte(2));
+		assert!(drawn.iter().all(|&i| candidates[i].class == class));
+	}
+	assert_eq!(draw(&candidates, &wanted(3, Some(2)), none, 0u32), None);
 }
 
 #[test]
@@ -964,6 +1017,8 @@ mod job_streams {
 		/// Commits, then never reveals.
 		Silent,
 		NeverCommits,
+		/// Declines every job it is drawn for.
+		Declines,
 	}
 
 	#[derive(Clone, Debug)]
@@ -1008,6 +1063,7 @@ mod job_streams {
 			1 => Just(Behaviour::Lies),
 			1 => Just(Behaviour::Silent),
 			1 => Just(Behaviour::NeverCommits),
+			1 => Just(Behaviour::Declines),
 		]
 	}
 
@@ -1019,8 +1075,13 @@ mod job_streams {
 	/// honest answers name contributions the model was trained on.
 	fn work(behaviours: &[Behaviour], contributions: &[ContributionId]) {
 		for job in 0..crate::NextJobId::<Test>::get() {
-			let Some(stored) = Jobs::<Test>::get(job) else { continue };
-			for (worker, result) in stored.workers.iter() {
+			let Some(seats) = Jobs::<Test>::get(job).map(|stored| stored.workers.len()) else {
+				continue;
+			};
+			for seat in 0..seats {
+				// Read afresh: a decline before this seat may have changed the job.
+				let stored = Jobs::<Test>::get(job).unwrap();
+				let (worker, result) = &stored.workers[seat];
 				let acts = behaviours[(*worker - 1) as usize];
 				let said = match acts {
 					Behaviour::Lies => answer(b"lie", attribution(&[]), *worker),
@@ -1032,7 +1093,14 @@ mod job_streams {
 				};
 				match (stored.status, result, acts) {
 					(_, _, Behaviour::NeverCommits) => {}
-					(JobStatus::Committing, WorkerResult::Assigned, _) => {
+					(
+						JobStatus::Committing | JobStatus::Queued,
+						WorkerResult::Assigned,
+						Behaviour::Declines,
+					) => {
+						assert_ok!(decline(job, *worker));
+					}
+					(JobStatus::Committing | JobStatus::Queued, WorkerResult::Assigned, _) => {
 						commit(job, *worker, &said)
 					}
 					(JobStatus::Revealing, WorkerResult::Committed(_), Behaviour::Silent) => {}
@@ -1072,6 +1140,14 @@ mod job_streams {
 		}
 		prop_assert_eq!(OpenJobs::<Test>::get(), open);
 		prop_assert_eq!(fee_held(REQUESTER), open_fees);
+		// No job mixes determinism classes.
+		for job in submitted.keys() {
+			let stored = Jobs::<Test>::get(job).unwrap();
+			for (worker, _) in stored.workers.iter() {
+				let class = pallet_worker_staking::Workers::<Test>::get(worker).map(|w| w.class);
+				prop_assert_eq!(class, stored.class, "job {} mixes classes", job);
+			}
+		}
 		for worker in WORKERS {
 			let Some(record) = pallet_worker_staking::Workers::<Test>::get(worker) else {
 				continue;
@@ -1112,8 +1188,10 @@ mod job_streams {
 			<WorkerStaking as tributary_primitives::WorkerStaking<AccountId>>::candidates();
 		for job in queue.iter() {
 			let stored = Jobs::<Test>::get(job).unwrap();
+			let wanted =
+				Wanted { model: stored.model_id, class: stored.class, needed: stored.needed() };
 			prop_assert_eq!(
-				draw(&candidates, stored.needed(), &stored.workers, 0u32),
+				draw(&candidates, &wanted, &stored.workers, 0u32),
 				None,
 				"job {} could have been staffed",
 				job
@@ -1126,7 +1204,8 @@ mod job_streams {
 		#![proptest_config(ProptestConfig::with_cases(1_000))]
 
 		/// Over random streams of jobs (random redundancy), worker
-		/// behaviours (honest, lying, silent, never committing), workers
+		/// behaviours (honest, lying, silent, never committing, declining),
+		/// workers of two determinism classes, workers
 		/// leaving and unbonding, and contributions withdrawn mid-job:
 		/// every job ends within the documented bound, the queue never
 		/// stalls, every held fee is paid out or refunded exactly, and no
@@ -1140,7 +1219,7 @@ mod job_streams {
 				// Every record stays until the end is checked.
 				JobRetention::set(1_000_000);
 				let (model, contributions) = setup();
-				workers(6, 8);
+				workers_of_class(6, 8, b"another engine");
 				let start = Balances::balance(&REQUESTER);
 				let settlement_start = Balances::balance(&SETTLEMENT);
 				let mut submitted = BTreeMap::new();
@@ -1222,4 +1301,176 @@ mod job_streams {
 			})?;
 		}
 	}
+}
+
+fn decline(job: JobId, worker: AccountId) -> polkadot_sdk::sp_runtime::DispatchResult {
+	Compute::decline_job(RawOrigin::Signed(worker).into(), job)
+}
+
+fn reputation_of(worker: AccountId) -> u32 {
+	pallet_worker_staking::Workers::<Test>::get(worker).unwrap().reputation
+}
+
+#[test]
+fn a_worker_that_declines_is_replaced_without_a_slash() {
+	new_test_ext().execute_with(|| {
+		let (model, _) = setup();
+		let job = submit(model);
+		run_to(2);
+		let first = workers_of(job);
+		let (declining, staying) = (first[0], first[1]);
+		let reputation = reputation_of(declining);
+		assert_ok!(decline(job, declining));
+		assert_eq!(events().last(), Some(&Event::JobDeclined { job_id: job, worker: declining }));
+		assert_eq!(reputation_of(declining), reputation - pallet_worker_staking::DECLINE_PENALTY);
+		assert_eq!(open_jobs_of(declining), 0);
+		assert!(Assignments::<Test>::get(declining, job).is_none());
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(record.status, JobStatus::Queued);
+		assert_eq!(Queue::<Test>::get().first(), Some(&job));
+		// The others may commit while the replacement is drawn.
+		commit(job, staying, &answer(b"yes", attribution(&[]), staying));
+		run_to(3);
+		let now = workers_of(job);
+		assert_eq!(now.len(), 3);
+		assert!(!now.contains(&declining), "a worker that declined is not drawn again");
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Committing);
+		answer_all(job, |worker| answer(b"yes", attribution(&[]), worker));
+		for &worker in &now {
+			if worker == staying {
+				assert_ok!(reveal(job, worker, &answer(b"yes", attribution(&[]), worker)));
+			}
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		assert!(slashes().is_empty(), "nobody is slashed: {:?}", slashes());
+		assert_eq!(
+			Balances::balance_on_hold(
+				&pallet_worker_staking::HoldReason::WorkerStake.into(),
+				&declining
+			),
+			2_000
+		);
+	});
+}
+
+#[test]
+fn declines_are_refused_out_of_turn_and_change_nothing() {
+	new_test_ext().execute_with(|| {
+		let (model, _) = setup();
+		assert_noop!(decline(0, 1), Error::<Test>::UnknownJob);
+		let job = submit(model);
+		run_to(2);
+		let drawn = workers_of(job);
+		let outsider = (1..=5).find(|w| !drawn.contains(w)).unwrap();
+		assert_noop!(decline(job, outsider), Error::<Test>::NotAssigned);
+		commit(job, drawn[0], &answer(b"yes", attribution(&[]), drawn[0]));
+		assert_noop!(decline(job, drawn[0]), Error::<Test>::AlreadyCommitted);
+		for &worker in &drawn[1..] {
+			commit(job, worker, &answer(b"yes", attribution(&[]), worker));
+		}
+		assert_noop!(decline(job, drawn[1]), Error::<Test>::NotCommitting);
+	});
+}
+
+#[test]
+fn a_job_whose_workers_keep_declining_fails_and_is_refunded() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let model = Helper::model_on(datanet);
+		workers(1, 8);
+		let balance = Balances::balance(&REQUESTER);
+		let job = submit(model);
+		let mut block = 1;
+		// Eight seats: three drawn, then one replacement per decline.
+		for _ in 0..5 {
+			block += 1;
+			run_to(block);
+			let drawn = workers_of(job);
+			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Committing);
+			assert_ok!(decline(job, drawn[0]));
+		}
+		block += 1;
+		run_to(block);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().workers.len(), 8, "every seat taken");
+		let drawn = workers_of(job);
+		assert_ok!(decline(job, drawn[0]));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Failed);
+		assert_eq!(
+			events().last(),
+			Some(&Event::JobFailed { job_id: job, reason: FailureReason::TooManyTimeouts })
+		);
+		assert_eq!(Balances::balance(&REQUESTER), balance - deposit());
+		assert!(slashes().is_empty());
+		assert!(WORKERS.clone().all(|w| open_jobs_of(w) == 0));
+	});
+}
+
+#[test]
+fn a_worker_is_drawn_only_for_the_models_it_serves() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let (first, second) = (Helper::model_on(datanet), Helper::model_on(datanet));
+		workers(1, 6);
+		for worker in 1..=6 {
+			let serves = if worker <= 3 { first } else { second };
+			assert_ok!(pallet_worker_staking::Pallet::<Test>::serve_models(
+				RawOrigin::Signed(worker).into(),
+				BoundedVec::truncate_from(vec![serves]),
+			));
+		}
+		let jobs: Vec<_> =
+			(0..4).map(|i| submit(if i % 2 == 0 { first } else { second })).collect();
+		run_to(2);
+		for (i, &job) in jobs.iter().enumerate() {
+			let mut drawn = workers_of(job);
+			drawn.sort();
+			assert_eq!(drawn, if i % 2 == 0 { vec![1, 2, 3] } else { vec![4, 5, 6] });
+		}
+		// Nobody serves a third model: its job waits, and fails unstaffed.
+		let third = Helper::model_on(datanet);
+		let submitted_at = System::block_number();
+		let job = submit(third);
+		run_to(submitted_at + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Queued);
+		fails_unstaffed_at(job, submitted_at + StaffingWindow::get());
+	});
+}
+
+#[test]
+fn workers_of_two_classes_never_share_a_job() {
+	new_test_ext().execute_with(|| {
+		let (datanet, _) = Helper::datanet(1);
+		let model = Helper::model_on(datanet);
+		workers_of_class(1, 4, b"libtorch-2.13.0/cpu/avx2");
+		workers_of_class(5, 8, b"libtorch-2.13.0/cuda/sm_90");
+		let class_of = |w: AccountId| pallet_worker_staking::Workers::<Test>::get(w).unwrap().class;
+		let mut classes = Vec::new();
+		let mut block = 1;
+		for round in 0..40u64 {
+			let job = submit(model);
+			block += 1;
+			run_to(block);
+			let record = Jobs::<Test>::get(job).unwrap();
+			let class = record.class.expect("a drawn job has a class");
+			assert!(record.workers.iter().all(|(w, _)| class_of(*w) == class));
+			if !classes.contains(&class) {
+				classes.push(class);
+			}
+			// Every other job loses a worker that declines: its replacement
+			// comes from the same class.
+			if round % 2 == 0 {
+				assert_ok!(decline(job, workers_of(job)[0]));
+				block += 1;
+				run_to(block);
+				let record = Jobs::<Test>::get(job).unwrap();
+				assert_eq!(record.status, JobStatus::Committing);
+				assert_eq!(record.class, Some(class));
+				assert!(record.workers.iter().all(|(w, _)| class_of(*w) == class));
+			}
+			answer_all(job, |worker| answer(b"yes", attribution(&[]), worker));
+			assert_eq!(Jobs::<Test>::get(job).unwrap().status, JobStatus::Completed);
+		}
+		assert_eq!(classes.len(), 2, "both classes were drawn");
+		assert!(slashes().is_empty());
+	});
 }

@@ -36,6 +36,10 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	pub status: JobStatus,
 	/// Every worker assigned to it so far, with what it submitted.
 	pub workers: BoundedVec<(AccountId, WorkerResult), MaxWorkers>,
+	/// The determinism class all its workers belong to, fixed by its first
+	/// draw: results are compared byte for byte, so every replacement comes
+	/// from the same class.
+	pub class: Option<polkadot_sdk::sp_core::H256>,
 	/// The block at which the current staffing, commit or reveal window
 	/// closes.
 	pub deadline: Option<BlockNumber>,
@@ -49,9 +53,10 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 impl<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: Get<u32>>
 	Job<AccountId, Balance, BlockNumber, MaxInput, MaxWorkers>
 {
-	/// The workers still counting for this job: all but the dropped.
+	/// The workers still counting for this job: all but the dropped and the
+	/// declined.
 	pub fn active(&self) -> impl Iterator<Item = &(AccountId, WorkerResult)> {
-		self.workers.iter().filter(|(_, result)| *result != WorkerResult::Dropped)
+		self.workers.iter().filter(|(_, result)| result.counts())
 	}
 
 	/// How many more workers the job needs.

@@ -39,6 +39,8 @@ pub trait WeightInfo {
 	fn commit_result() -> Weight;
 	fn reveal_result(o: u32, n: u32) -> Weight;
 	fn on_initialize(d: u32, a: u32, w: u32, p: u32) -> Weight;
+	fn decline_job_requeued() -> Weight;
+	fn decline_job_failed() -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -212,6 +214,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 11580).saturating_mul(d.into()))
 			.saturating_add(Weight::from_parts(0, 2880).saturating_mul(w.into()))
 	}
+	fn decline_job_requeued() -> Weight {
+		Weight::from_parts(108_814_000, 12570)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	fn decline_job_failed() -> Weight {
+		Weight::from_parts(108_814_000, 12570)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
 }
 
 /// The same measurements with ParityDB's costs, for tests and mocks.
@@ -255,5 +267,15 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 11580).saturating_mul(a.into()))
 			.saturating_add(Weight::from_parts(0, 11580).saturating_mul(d.into()))
 			.saturating_add(Weight::from_parts(0, 2880).saturating_mul(w.into()))
+	}
+	fn decline_job_requeued() -> Weight {
+		Weight::from_parts(108_814_000, 12570)
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
+	}
+	fn decline_job_failed() -> Weight {
+		Weight::from_parts(108_814_000, 12570)
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 }

@@ -19,6 +19,9 @@ fn register<T: Config>(who: &T::AccountId) {
 		BoundedVec::truncate_from(vec![b'x'; T::MaxEngineLen::get() as usize]),
 	)
 	.expect("registering a worker in a benchmark");
+	// Every call then reads and writes a record at its largest.
+	Pallet::<T>::serve_models(RawOrigin::Signed(who.clone()).into(), Pallet::<T>::most_models(0))
+		.expect("serving models in a benchmark");
 }
 
 /// Fills the worker's unbonding chunks but one, all unlocking at `unlock_at`.
@@ -112,6 +115,17 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
 		assert!(Workers::<T>::get(&who).expect("registered").leaving);
+	}
+
+	#[benchmark]
+	fn serve_models(n: Linear<0, { T::MaxServedModels::get() }>) {
+		let who = funded::<T>(0);
+		register::<T>(&who);
+		let mut models = Pallet::<T>::most_models(1_000);
+		models.truncate(n as usize);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), models);
+		assert_eq!(Workers::<T>::get(&who).expect("registered").models.len() as u32, n);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

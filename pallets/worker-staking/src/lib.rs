@@ -18,16 +18,25 @@
 //!   a worker cannot escape a slash by leaving.
 //! - **Capacity:** how many jobs the worker runs at once; it is never assigned
 //!   more.
+//! - **Served models:** the models the worker declares it runs
+//!   (`serve_models`); it is drawn only for those.
+//! - **Determinism class:** the blake2-256 of the engine description the
+//!   worker registers with (libtorch build, device kind, instruction-set
+//!   level of its kernels). Floating-point results are equal byte for byte
+//!   only within a class, so every job is run by workers of one class.
 //! - **Reputation:** 0 to [`MAX_REPUTATION`], starting at
 //!   [`INITIAL_REPUTATION`]; rises with each accepted result and falls with
 //!   each slash. It weighs in the draw.
 //! - **Slash:** `SlashFraction` of everything held (active and unbonding),
 //!   paid to the treasury.
+//! - **Decline:** a worker that finds it cannot run a job it was drawn for
+//!   (its model will not load) declines it before committing: no slash, a
+//!   reputation cost of [`DECLINE_PENALTY`], a tenth of a missed commit's.
 //!
 //! ## Interface
 //!
 //! Calls: `register_worker`, `bond_extra`, `unbond`, `withdraw_unbonded`,
-//! `set_capacity`, `deregister`.
+//! `set_capacity`, `deregister`, `serve_models`.
 //!
 //! The compute pallet reaches workers through
 //! [`tributary_primitives::WorkerStaking`]: candidates for a draw, capacity
@@ -79,10 +88,15 @@ pub type WorkerOf<T> = Worker<
 	<T as Config>::MaxEndpointLen,
 	<T as Config>::MaxEngineLen,
 	<T as Config>::MaxUnbondingChunks,
+	<T as Config>::MaxServedModels,
 >;
 
 /// Reputation gained for a result the majority agreed with.
 const REPUTATION_REWARD: u32 = 10;
+
+/// Reputation lost for declining a job: the draw weight falls a little, so a
+/// worker that declines often is drawn less, without losing stake.
+pub const DECLINE_PENALTY: u32 = 5;
 
 /// Reputation lost for each kind of slash.
 fn reputation_penalty(reason: SlashReason) -> u32 {
@@ -132,6 +146,9 @@ pub mod pallet {
 		/// The longest engine description a worker may declare.
 		#[pallet::constant]
 		type MaxEngineLen: Get<u32>;
+		/// The most models a worker may declare it serves.
+		#[pallet::constant]
+		type MaxServedModels: Get<u32>;
 		/// Weights of this pallet's calls, from its benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -200,6 +217,13 @@ pub mod pallet {
 			/// The worker.
 			worker: T::AccountId,
 		},
+		/// A worker declared the models it serves, replacing its earlier list.
+		ModelsServed {
+			/// The worker.
+			worker: T::AccountId,
+			/// The models, in ascending order.
+			models: Vec<tributary_primitives::ModelId>,
+		},
 		/// A worker lost stake to the treasury.
 		Slashed {
 			/// The worker.
@@ -240,11 +264,15 @@ pub mod pallet {
 		Leaving,
 		/// The worker has no free capacity.
 		NoFreeCapacity,
+		/// A model appears twice in a list of served models.
+		DuplicateModel,
 	}
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers the caller as a compute worker, holding `stake`.
+		/// Registers the caller as a compute worker, holding `stake`. `engine`
+		/// describes what it computes on and names its determinism class; it
+		/// serves no model until it calls `serve_models`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_worker())]
 		pub fn register_worker(
@@ -266,7 +294,9 @@ pub mod pallet {
 					stake,
 					unbonding: BoundedVec::new(),
 					endpoint,
+					class: tributary_primitives::determinism_class(&engine),
 					engine,
+					models: BoundedVec::new(),
 					capacity,
 					open_jobs: 0,
 					reputation: INITIAL_REPUTATION,
@@ -384,6 +414,29 @@ pub mod pallet {
 			Self::deposit_event(Event::WorkerDeregistered { worker });
 			Ok(())
 		}
+
+		/// Declares the models the caller serves, replacing its earlier list:
+		/// it is drawn only for jobs of these models. Jobs it is assigned to
+		/// already are not affected. An id that is no model is harmless: no
+		/// job names it.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::serve_models(models.len() as u32))]
+		pub fn serve_models(
+			origin: OriginFor<T>,
+			models: BoundedVec<tributary_primitives::ModelId, T::MaxServedModels>,
+		) -> DispatchResult {
+			let worker = ensure_signed(origin)?;
+			let mut sorted = models.into_inner();
+			sorted.sort_unstable();
+			ensure!(sorted.windows(2).all(|pair| pair[0] != pair[1]), Error::<T>::DuplicateModel);
+			Self::mutate_active(&worker, |record| {
+				// The same length as the bounded list it came from.
+				record.models = BoundedVec::truncate_from(sorted.clone());
+				Ok(())
+			})?;
+			Self::deposit_event(Event::ModelsServed { worker, models: sorted });
+			Ok(())
+		}
 	}
 
 	#[pallet::hooks]
@@ -454,6 +507,17 @@ impl<T: Config> Pallet<T> {
 		record.unbonding.retain(|chunk| !chunk.amount.is_zero());
 	}
 
+	/// As many models as a worker may serve, from `first` on, in descending
+	/// order so that sorting them does the most work: a record at its
+	/// largest, for benchmarks.
+	#[cfg(feature = "runtime-benchmarks")]
+	pub fn most_models(
+		first: tributary_primitives::ModelId,
+	) -> BoundedVec<tributary_primitives::ModelId, T::MaxServedModels> {
+		let n = u64::from(T::MaxServedModels::get());
+		BoundedVec::truncate_from((first..first.saturating_add(n)).rev().collect())
+	}
+
 	/// Everything held for a worker: active stake and unbonding chunks.
 	pub fn total_held(record: &WorkerOf<T>) -> BalanceOf<T> {
 		record.unbonding.iter().fold(record.stake, |sum, chunk| sum.saturating_add(chunk.amount))
@@ -485,6 +549,8 @@ impl<T: Config> WorkerStaking<T::AccountId> for Pallet<T> {
 					worker,
 					weight,
 					free: record.capacity.saturating_sub(record.open_jobs),
+					class: record.class,
+					models: record.models.into_inner(),
 				})
 			})
 			.collect()
@@ -511,6 +577,14 @@ impl<T: Config> WorkerStaking<T::AccountId> for Pallet<T> {
 			if let Some(record) = record {
 				record.reputation =
 					record.reputation.saturating_add(REPUTATION_REWARD).min(MAX_REPUTATION);
+			}
+		});
+	}
+
+	fn declined(worker: &T::AccountId) {
+		Workers::<T>::mutate(worker, |record| {
+			if let Some(record) = record {
+				record.reputation = record.reputation.saturating_sub(DECLINE_PENALTY);
 			}
 		});
 	}

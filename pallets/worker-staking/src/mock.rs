@@ -58,6 +58,7 @@ parameter_types! {
 	pub const MaxUnbondingChunks: u32 = 2;
 	pub const MaxEndpointLen: u32 = 32;
 	pub const MaxEngineLen: u32 = 32;
+	pub const MaxServedModels: u32 = 4;
 }
 
 impl pallet_worker_staking::Config for Test {
@@ -72,6 +73,7 @@ impl pallet_worker_staking::Config for Test {
 	type MaxUnbondingChunks = MaxUnbondingChunks;
 	type MaxEndpointLen = MaxEndpointLen;
 	type MaxEngineLen = MaxEngineLen;
+	type MaxServedModels = MaxServedModels;
 	type WeightInfo = ();
 }
 

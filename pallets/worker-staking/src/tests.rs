@@ -1,4 +1,6 @@
-use crate::{mock::*, Error, Event, HoldReason, Workers, INITIAL_REPUTATION, MAX_REPUTATION};
+use crate::{
+	mock::*, Error, Event, HoldReason, Workers, DECLINE_PENALTY, INITIAL_REPUTATION, MAX_REPUTATION,
+};
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
@@ -7,7 +9,7 @@ use polkadot_sdk::{
 	},
 	frame_system::RawOrigin,
 };
-use tributary_primitives::{SlashReason, WorkerStaking as _};
+use tributary_primitives::{determinism_class, SlashReason, WorkerStaking as _};
 
 fn register(who: AccountId, stake: Balance, capacity: u32) {
 	assert_ok!(WorkerStaking::register_worker(
@@ -247,5 +249,59 @@ fn a_slash_below_the_minimum_stops_the_draw() {
 		assert!(WorkerStaking::candidates().is_empty());
 		assert_ok!(WorkerStaking::bond_extra(origin(1), 100));
 		assert_eq!(WorkerStaking::candidates().len(), 1);
+	});
+}
+
+fn serve(who: AccountId, models: &[u64]) -> polkadot_sdk::sp_runtime::DispatchResult {
+	WorkerStaking::serve_models(origin(who), BoundedVec::truncate_from(models.to_vec()))
+}
+
+#[test]
+fn a_worker_is_a_candidate_only_with_its_class_and_the_models_it_serves() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 3);
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!(record.class, determinism_class(b"libtorch-2.13 cpu"));
+		assert!(record.models.is_empty(), "a new worker serves nothing until it says so");
+		let candidate = WorkerStaking::candidates().pop().unwrap();
+		assert!(!candidate.serves(0));
+
+		assert_ok!(serve(1, &[7, 2, 5]));
+		assert_eq!(last_event(), Event::ModelsServed { worker: 1, models: vec![2, 5, 7] }.into());
+		let candidate = WorkerStaking::candidates().pop().unwrap();
+		assert_eq!(candidate.models, vec![2, 5, 7]);
+		assert_eq!(candidate.class, determinism_class(b"libtorch-2.13 cpu"));
+		assert!(candidate.serves(5) && !candidate.serves(3));
+
+		// A new list replaces the old one.
+		assert_ok!(serve(1, &[3]));
+		assert_eq!(WorkerStaking::candidates().pop().unwrap().models, vec![3]);
+	});
+}
+
+#[test]
+fn serving_refuses_bad_lists_and_changes_nothing() {
+	new_test_ext().execute_with(|| {
+		assert_noop!(serve(1, &[1]), Error::<Test>::NotWorker);
+		register(1, 2_000, 3);
+		assert_ok!(serve(1, &[1, 2]));
+		assert_noop!(serve(1, &[4, 2, 4]), Error::<Test>::DuplicateModel);
+		assert_eq!(Workers::<Test>::get(1).unwrap().models.into_inner(), vec![1, 2]);
+		assert_ok!(WorkerStaking::deregister(origin(1)));
+		assert_noop!(serve(1, &[3]), Error::<Test>::Leaving);
+	});
+}
+
+#[test]
+fn declining_costs_a_little_reputation_and_no_stake() {
+	new_test_ext().execute_with(|| {
+		register(1, 2_000, 3);
+		WorkerStaking::declined(&1);
+		let record = Workers::<Test>::get(1).unwrap();
+		assert_eq!(record.reputation, INITIAL_REPUTATION - DECLINE_PENALTY);
+		assert_eq!((record.stake, held(1)), (2_000, 2_000));
+		assert!(!System::events()
+			.iter()
+			.any(|r| matches!(r.event, RuntimeEvent::WorkerStaking(Event::Slashed { .. }))));
 	});
 }

@@ -28,7 +28,7 @@ pub struct UnbondingChunk<Balance, BlockNumber> {
 
 /// A registered compute worker.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
-#[scale_info(skip_type_params(MaxEndpoint, MaxEngine, MaxChunks))]
+#[scale_info(skip_type_params(MaxEndpoint, MaxEngine, MaxChunks, MaxModels))]
 #[cfg_attr(feature = "std", derive(serde::Serialize))]
 #[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
 #[cfg_attr(
@@ -41,6 +41,7 @@ pub struct Worker<
 	MaxEndpoint: Get<u32>,
 	MaxEngine: Get<u32>,
 	MaxChunks: Get<u32>,
+	MaxModels: Get<u32>,
 > {
 	/// The active stake: held, and what the worker's draw weight grows with.
 	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
@@ -49,8 +50,14 @@ pub struct Worker<
 	pub unbonding: BoundedVec<UnbondingChunk<Balance, BlockNumber>, MaxChunks>,
 	/// Where requesters reach the worker off chain (e.g. its RPC URL).
 	pub endpoint: BoundedVec<u8, MaxEndpoint>,
-	/// What it runs on: libtorch version and device.
+	/// What it runs on, as the worker derives it: libtorch version and
+	/// build, device kind, the instruction-set level of its kernels.
 	pub engine: BoundedVec<u8, MaxEngine>,
+	/// Its determinism class, [`tributary_primitives::determinism_class`] of
+	/// `engine`: it is drawn only with workers of the same class.
+	pub class: polkadot_sdk::sp_core::H256,
+	/// The models it serves, in ascending order; it is drawn only for these.
+	pub models: BoundedVec<tributary_primitives::ModelId, MaxModels>,
 	/// How many jobs it runs at once.
 	pub capacity: u32,
 	/// How many jobs it is assigned to now.

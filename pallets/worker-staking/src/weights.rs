@@ -40,6 +40,7 @@ pub trait WeightInfo {
 	fn withdraw_unbonded() -> Weight;
 	fn set_capacity() -> Weight;
 	fn deregister() -> Weight;
+	fn serve_models(n: u32) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -115,6 +116,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn serve_models(n: u32) -> Weight {
+		Weight::from_parts(35_566_000, 4091)
+			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same measurements with ParityDB's costs, for tests and mocks.
@@ -146,6 +153,12 @@ impl WeightInfo for () {
 	}
 	fn deregister() -> Weight {
 		Weight::from_parts(35_566_000, 4091)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn serve_models(n: u32) -> Weight {
+		Weight::from_parts(35_566_000, 4091)
+			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
