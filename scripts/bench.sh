@@ -46,4 +46,6 @@ for pallet in "${PALLETS[@]}"; do
 		--repeat "${REPEAT:-20}" \
 		--template scripts/weight-template.hbs \
 		--output "$dir/src/weights.rs"
+	# The template's output, in the project's style (CI checks it).
+	rustfmt --edition 2021 "$dir/src/weights.rs"
 done
