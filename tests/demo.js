@@ -4,8 +4,9 @@
 //
 // One dev node and three compute workers on loopback; two datanets filled by
 // four contributors; a base model trained with libtorch on both and a child
-// model trained on one, registered with their lineage; a stream of questions;
-// then who earned what, adding up to the fees paid.
+// model trained on one, published by a content server and registered with
+// their URL and lineage; workers that fetch them into empty caches; a stream
+// of questions; then who earned what, adding up to the fees paid.
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
 import {
   startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, waitServing,
+  startContentServer,
 } from './lib/worker.js';
 
 const TRIB = 1_000_000_000_000n;
@@ -71,23 +73,28 @@ for (const id of datanets) {
   say(`   datanet ${id} "${files[0].file.split('/')[0]}": ${files.length} contributions`);
 }
 
-say('3. Training with libtorch (tributary-worker train) and registering the models');
-const base = trainModel(node, content, 'Ferdie', ['--datanet', String(datanets[0]), '--datanet', String(datanets[1]), '--price', '1']);
+say('3. Training with libtorch (tributary-worker train), publishing and registering the models');
+const contentServer = await startContentServer('content-server', { dir, content });
+say(`   files published by tributary-worker serve-content at ${contentServer.uri}`);
+const uri = ['--uri', contentServer.uri];
+const base = trainModel(node, content, 'Ferdie', ['--datanet', String(datanets[0]), '--datanet', String(datanets[1]), '--price', '1', ...uri]);
 say(`   model ${base.id} (Ferdie): both datanets, training accuracy ${base.accuracy}%`);
-const child = trainModel(node, content, 'Alice', ['--datanet', String(datanets[1]), '--parent', `${base.id}:30`, '--price', '0.5']);
+const child = trainModel(node, content, 'Alice', ['--datanet', String(datanets[1]), '--parent', `${base.id}:30`, '--price', '0.5', ...uri]);
 say(`   model ${child.id} (Alice): weather-sport only, child of model ${base.id} with a 30% share`);
 const models = { base: base.id, child: child.id };
 
-say('4. Three compute workers register, stake and follow the chain');
+say('4. Three compute workers register, stake, follow the chain, and fetch the models into empty caches');
 const workers = [];
 for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
   workers.push(await startWorker(`worker${i + 1}`, node, {
-    dir, devKey: name, content, extra: ['--register', '200', '--capacity', '2'],
+    dir, devKey: name, content: join(dir, `worker${i + 1}-cache`), extra: ['--register', '200', '--capacity', '2'],
   }));
 }
 await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
-// Each declares the models its content directory holds: it is drawn only for those.
+// Each declares the models it has fetched and verified: it is drawn only for those.
 await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id])));
+const fetched = await Promise.all(workers.map(async (w) => (await w.metrics()).tributary_worker_fetched_bytes_total));
+say(`   fetched and verified: ${fetched.map((b) => `${(b / 1024).toFixed(0)} KiB`).join(', ')}`);
 const treasury = treasuryAddress(api);
 const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
 
@@ -159,4 +166,5 @@ if (keep) {
   await new Promise(() => {});
 }
 for (const w of workers) await w.stop();
+await contentServer.stop();
 await node.stop({ keepBase: true });

@@ -1,10 +1,12 @@
 // The compute worker against a real dev node: data contributed on chain, a
-// model trained on it with libtorch and registered, three worker processes
-// that run jobs with Proof of Attribution, and the failures they must survive:
-// SIGKILL at each step, and the node going away under them.
+// model trained on it with libtorch, published by its owner's content server
+// and registered with its URL, three worker processes that start with empty
+// caches, fetch it and run jobs with Proof of Attribution, and the failures
+// they must survive: SIGKILL at each step, the node going away under them, a
+// corrupt cache, and a model whose server is gone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
@@ -12,6 +14,7 @@ import { startNode, connect, waitFor, rpc } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import {
   startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, DEMO_DATANETS, waitServing,
+  startContentServer, workerCommand,
 } from './lib/worker.js';
 import { treasuryAddress, devAccounts } from './lib/chain.js';
 
@@ -21,7 +24,9 @@ const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave' };
 let node;
 let api;
 let dir;
-let content;
+let content; // the data's and the model owner's content directory
+let contentServer; // publishes it
+const cache = (name) => join(dir, `${name}-cache`); // each worker's own, empty at first
 const k = {};
 const workers = {};
 let contributions = {}; // id -> { file, contributor, datanet, hash }
@@ -42,7 +47,7 @@ async function watchFailures() {
 async function startWorkers() {
   for (const [name, key] of Object.entries(WORKERS)) {
     workers[name] = await startWorker(name, node, {
-      dir, devKey: key, content, extra: ['--register', '200', '--capacity', '2'],
+      dir, devKey: key, content: cache(name), extra: ['--register', '200', '--capacity', '2'],
     });
   }
   await waitFor('three registered workers', async () => {
@@ -50,7 +55,7 @@ async function startWorkers() {
     return found.every(Boolean);
   }, 60_000, 250);
   await Promise.all(Object.values(workers).map((w) => w.waitLog(/following the chain/)));
-  // Each declares the model its content directory holds, and is drawn for it.
+  // Each fetches the model from its URI, declares it, and is drawn for it.
   await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [modelId])));
 }
 
@@ -66,6 +71,7 @@ before(async () => {
 after(async () => {
   unsubscribeEvents?.();
   for (const w of Object.values(workers)) await w.kill();
+  await contentServer?.stop();
   await api?.disconnect();
   await node?.stop();
   if (dir && !process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
@@ -82,13 +88,18 @@ test('contributions go into the content directory and on chain from several acco
   }
 });
 
-test('the model factory trains on the approved contributions and registers the model', async () => {
-  const model = trainModel(node, content, 'Alice', ['--datanet', '0', '--datanet', '1', '--price', '1']);
+test('the model factory trains on the approved contributions and registers the model with its URL', async () => {
+  contentServer = await startContentServer('content-server', { dir, content });
+  const model = trainModel(node, content, 'Alice', [
+    '--datanet', '0', '--datanet', '1', '--price', '1', '--uri', contentServer.uri,
+  ]);
   modelId = model.id;
   assert.ok(model.accuracy >= 95, `training accuracy ${model.accuracy}%`);
-  const registered = (await api.query.registry.models(modelId)).unwrap();
+  const record = (await api.query.registry.models(modelId)).unwrap();
   const artifact = /artifact_hash\s+(0x[0-9a-f]+)/.exec(model.out)[1];
-  assert.equal(registered.artifactHash.toHex(), artifact);
+  assert.equal(record.artifactHash.toHex(), artifact);
+  assert.equal(record.uri.toUtf8(), contentServer.uri);
+  assert.match(model.out, new RegExp(`uri\\s+${contentServer.uri}`), 'train prints the URI it registers');
   // The artifact in the content directory is what the chain names.
   assert.equal(blake2AsHex(readFileSync(join(content, artifact.slice(2)))), artifact);
   const upstream = await api.call.attributionApi.upstreamShares(modelId);
@@ -114,6 +125,12 @@ async function settledSplit(jobId) {
 }
 
 const completed = (jobId) => completedJob(node, jobId);
+
+/** The hashes of model `id`'s artifact and index, as registered. */
+async function registered(id) {
+  const model = (await api.query.registry.models(id)).unwrap();
+  return [model.artifactHash.toHex(), model.attributionIndexHash.toHex()];
+}
 
 async function stakes() {
   const all = {};
@@ -165,10 +182,14 @@ test('three workers run a job: the answer, its attribution, and the fee split am
   const treasuryNow = (await api.query.system.account(treasury)).data.free.toBigInt();
   assert.equal(treasuryNow - treasuryBefore, BigInt(split.treasuryShare));
   assert.deepEqual(await stakes(), before, 'nobody was slashed');
-  for (const w of Object.values(workers)) {
+  const files = await registered(modelId);
+  for (const [name, w] of Object.entries(workers)) {
     const m = await w.metrics();
     assert.equal(m['tributary_worker_submissions_total{step="commit"}'], 1);
     assert.equal(m['tributary_worker_submissions_total{step="reveal"}'], 1);
+    // Both files came over HTTP into the worker's own cache, once.
+    assert.equal(m['tributary_worker_model_fetches_total{outcome="downloaded"}'], 2, name);
+    for (const hash of files) assert.ok(existsSync(join(cache(name), hash.slice(2))), `${name} caches ${hash}`);
   }
   console.log(`# one job, submission to completion with 1 s blocks: ${latencyMs} ms`);
 });
@@ -184,7 +205,7 @@ for (const [step, marker] of [
     const { jobId } = await submit('The striker scored a late goal to win the cup final');
     await workers.bob.waitLog(marker(jobId), 60_000);
     await workers.bob.kill('SIGKILL');
-    workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content });
+    workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content: cache('bob') });
     const job = await completed(jobId);
     const bob = job.workers.find(([who]) => who === k.bob.address);
     assert.ok(bob[1].revealed, `bob revealed: ${JSON.stringify(job.workers)}`);
@@ -192,6 +213,21 @@ for (const [step, marker] of [
     assert.deepEqual(failures.slice(failed), [], 'no transaction failed: no step was sent twice');
   });
 }
+
+test('a worker killed after committing that loses its journal still reveals: its salt comes from its key', async () => {
+  const before = await stakes();
+  const failed = failures.length;
+  const { jobId } = await submit('A cold front brings hail and thunder to the valley');
+  await workers.bob.waitLog(new RegExp(`sent job_id=Some\\(${jobId}\\) .*step=Commit`), 60_000);
+  await workers.bob.kill('SIGKILL');
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, `bob.sqlite${suffix}`), { force: true });
+  workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content: cache('bob') });
+  const job = await completed(jobId);
+  const bob = job.workers.find(([who]) => who === k.bob.address);
+  assert.ok(bob[1].revealed, `bob revealed without his journal: ${JSON.stringify(job.workers)}`);
+  assert.deepEqual(await stakes(), before, 'nobody was slashed');
+  assert.deepEqual(failures.slice(failed), [], 'no transaction failed');
+});
 
 test('the node goes away: workers back off without a storm, reconnect, and the job completes', async () => {
   const { jobId } = await submit('Stocks rallied after the central bank held interest rates');
@@ -218,16 +254,72 @@ test('the node goes away: workers back off without a storm, reconnect, and the j
   console.log(`# connection attempts while the node was down for 8 s: ${during}`);
 });
 
-test('a worker whose copy of the model is corrupt declines its jobs unslashed, and they complete', async () => {
-  // Eve holds every file, but her artifact's bytes are not what the chain names:
-  // she declares the model (its files are there), is drawn, fails to verify it,
-  // and declines.
-  const eveContent = join(dir, 'eve-content');
-  cpSync(content, eveContent, { recursive: true });
-  const artifact = (await api.query.registry.models(modelId)).unwrap().artifactHash.toHex();
-  writeFileSync(join(eveContent, artifact.slice(2)), 'not the model');
+test('operator commands share the daemon\'s nonces while it runs: status, set-capacity, claim, health, SIGTERM', async () => {
+  const journal = join(dir, 'bob.sqlite');
+  const op = (args) => workerCommand([...args, '--node', node.url, '--dev-key', 'Bob', '--journal', journal]);
+  const failed = failures.length;
+  // A job in flight while the operator signs for the same account.
+  const { jobId } = await submit('Light drizzle is expected over the hills this afternoon');
+  assert.match(op(['set-capacity', '3']), /set_capacity: final; events .*WorkerStaking\.CapacitySet/);
+  assert.equal((await rpc(node, 'compute_worker', [k.bob.address])).capacity, 3);
+  await waitFor('bob\'s executor to follow the chain\'s capacity', async () => {
+    const health = await (await fetch(`http://127.0.0.1:${workers.bob.promPort}/health`)).json();
+    return health.status === 'ok' && health.capacity === 3;
+  }, 30_000, 250);
+  await completed(jobId);
+  const claimable = (await api.call.rewardsApi.claimable(k.bob.address)).toBigInt();
+  assert.ok(claimable > 0n, 'bob has earned');
+  const freeBefore = (await api.query.system.account(k.bob.address)).data.free.toBigInt();
+  assert.match(op(['claim']), /claim: final; events .*Rewards\.RewardsClaimed/);
+  assert.equal((await api.call.rewardsApi.claimable(k.bob.address)).toBigInt(), 0n);
+  assert.ok((await api.query.system.account(k.bob.address)).data.free.toBigInt() > freeBefore);
+  const status = op(['status']);
+  assert.match(status, new RegExp(`account\\s+${k.bob.address}`));
+  assert.match(status, /capacity\s+3 /);
+  assert.match(status, new RegExp(`models\\s+\\[${modelId}\\]`));
+  assert.match(status, /claimable\s+0\.000000 TRIB/);
+  assert.match(status, /journal\s+jobs: .*done/);
+  // Bad input is refused before anything is signed.
+  assert.throws(() => op(['set-capacity', '0']), /a capacity is 1 to 64 jobs, not 0/);
+  // The daemon runs on, and none of the account's transactions collided.
+  const after = await completed((await submit('The keeper saved a penalty in extra time')).jobId);
+  assert.equal(after.status, 'completed');
+  assert.deepEqual(failures.slice(failed), [], 'no transaction failed: no nonce was used twice');
+  // SIGTERM drains what was admitted and exits cleanly.
+  const exited = new Promise((r) => workers.bob.proc.once('exit', (code) => r(code)));
+  workers.bob.proc.kill('SIGTERM');
+  assert.equal(await exited, 0);
+  assert.match(workers.bob.log(), /terminated; draining/);
+  assert.match(workers.bob.log(), /drained: every admitted job's answer is journaled/);
+  workers.bob = await startWorker('bob', node, { dir, devKey: 'Bob', content: cache('bob'), extra: ['--capacity', '2'] });
+  await waitFor('bob back at capacity 2', async () => (await rpc(node, 'compute_worker', [k.bob.address])).capacity === 2, 30_000, 250);
+});
+
+test('a worker whose cached copy is corrupt fetches the model again and serves it', async () => {
+  // Eve's cache holds both files, but her artifact's bytes are not what the
+  // chain names: she refuses it, fetches it again from the model's URI, and
+  // declares the model only then.
+  cpSync(content, cache('eve'), { recursive: true });
+  const [artifact] = await registered(modelId);
+  writeFileSync(join(cache('eve'), artifact.slice(2)), 'not the model');
   workers.eve = await startWorker('eve', node, {
-    dir, devKey: 'Eve', content: eveContent, extra: ['--register', '200', '--capacity', '2'],
+    dir, devKey: 'Eve', content: cache('eve'), extra: ['--register', '200', '--capacity', '2'],
+  });
+  await waitServing(node, k.eve.address, [modelId]);
+  const m = await workers.eve.metrics();
+  assert.equal(m['tributary_worker_model_fetches_total{outcome="downloaded"}'], 1, 'only the corrupt file was fetched');
+  assert.equal(blake2AsHex(readFileSync(join(cache('eve'), artifact.slice(2)))), artifact);
+  await workers.eve.kill();
+  delete workers.eve;
+});
+
+test('a worker that cannot fetch a model it declared declines its jobs unslashed, and they complete', async () => {
+  // The owner's server goes away; Eve, with an empty cache, declares the
+  // model all the same (--serve), is drawn, cannot fetch it, and declines.
+  await contentServer.stop();
+  rmSync(cache('eve'), { recursive: true, force: true });
+  workers.eve = await startWorker('eve', node, {
+    dir, devKey: 'Eve', content: cache('eve'), extra: ['--serve', String(modelId)],
   });
   await waitServing(node, k.eve.address, [modelId]);
   const eveStake = BigInt((await rpc(node, 'compute_worker', [k.eve.address])).stake);
@@ -241,6 +333,7 @@ test('a worker whose copy of the model is corrupt declines its jobs unslashed, a
   }
   assert.notEqual(declined, undefined, 'Eve was drawn and declined');
   assert.match(workers.eve.log(), new RegExp(`declining the job job_id=${declined} `));
+  assert.match(workers.eve.log(), /fetch failed; retrying/);
   assert.equal(BigInt((await rpc(node, 'compute_worker', [k.eve.address])).stake), eveStake, 'declining cost no stake');
   assert.deepEqual(failures.slice(failed), [], 'no transaction failed');
   await workers.eve.kill();

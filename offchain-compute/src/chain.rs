@@ -2,7 +2,10 @@
 //! (`metadata/tributary.scale`, checked in and compared with the runtime by a
 //! test), and the few reads and writes the worker makes.
 
-use crate::{executor::ModelFiles, journal::Step};
+use crate::{
+	executor::ModelFiles,
+	journal::{AccountCall, Step},
+};
 use subxt::{
 	client::{ClientAtBlock, OnlineClientAtBlockImpl},
 	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
@@ -34,6 +37,8 @@ use runtime::runtime_types::{
 pub type Config = PolkadotConfig;
 /// The chain's state at one block.
 pub type AtBlock = ClientAtBlock<Config, OnlineClientAtBlockImpl<Config>>;
+/// A transaction signed and ready to send.
+type Signed = subxt::transactions::SubmittableTransaction<Config, OnlineClientAtBlockImpl<Config>>;
 
 /// Why a chain call failed. Every variant means "the node is unreachable,
 /// slow or refused": the caller backs off and retries.
@@ -81,6 +86,47 @@ pub struct BlockNews {
 	pub models_changed: bool,
 }
 
+/// A registered model as the worker needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredModel {
+	/// Its files.
+	pub files: ModelFiles,
+	/// The base URL its files are served under (see [`crate::fetch`]).
+	pub uri: String,
+}
+
+impl RegisteredModel {
+	fn new(model_id: ModelId, artifact: H256, index: H256, uri: &[u8]) -> Self {
+		RegisteredModel {
+			files: ModelFiles { model_id, artifact: artifact.0.into(), index: index.0.into() },
+			uri: String::from_utf8_lossy(uri).into_owned(),
+		}
+	}
+}
+
+/// A worker's record on chain, as the worker and its operator see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerView {
+	/// Active stake, in units.
+	pub stake: u128,
+	/// Stake unbonding, in units.
+	pub unbonding: u128,
+	/// The engine it registered.
+	pub engine: String,
+	/// Its determinism class.
+	pub class: H256,
+	/// The models it declared, ascending.
+	pub models: Vec<ModelId>,
+	/// Jobs it runs at once.
+	pub capacity: u32,
+	/// Jobs it is assigned to now.
+	pub open_jobs: u32,
+	/// Its reputation.
+	pub reputation: u32,
+	/// Deregistered and leaving.
+	pub leaving: bool,
+}
+
 /// A job as the worker needs to see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobView {
@@ -102,6 +148,19 @@ impl Chain {
 		let rpc = RpcClient::from_insecure_url(url).await.map_err(node)?;
 		let client = OnlineClient::<Config>::from_rpc_client(rpc.clone()).await.map_err(node)?;
 		Ok(Chain { client, rpc: LegacyRpcMethods::new(rpc) })
+	}
+
+	/// Connects to the first of `urls` that answers, trying them in order;
+	/// the error is the last one's.
+	pub async fn connect_any(urls: &[String]) -> Result<Self, ChainError> {
+		let mut last = ChainError::Node("no node to connect to".into());
+		for url in urls {
+			match Chain::connect(url).await {
+				Ok(chain) => return Ok(chain),
+				Err(e) => last = e,
+			}
+		}
+		Err(last)
 	}
 
 	/// The client, for streams of blocks and custom reads.
@@ -201,7 +260,7 @@ impl Chain {
 	}
 
 	/// Every model that takes jobs at `at`, with its files.
-	pub async fn active_models(&self, at: &AtBlock) -> Result<Vec<ModelFiles>, ChainError> {
+	pub async fn active_models(&self, at: &AtBlock) -> Result<Vec<RegisteredModel>, ChainError> {
 		use runtime::runtime_types::pallet_registry::types::ModelStatus;
 		let entry = at.storage().entry(runtime::storage().registry().models()).map_err(node)?;
 		let mut all = entry.iter(()).await.map_err(node)?;
@@ -211,44 +270,70 @@ impl Chain {
 			let (model_id,) = item.key().map_err(node)?.decode().map_err(node)?;
 			let model = item.value().decode().map_err(node)?;
 			if model.status == ModelStatus::Active {
-				found.push(ModelFiles {
+				found.push(RegisteredModel::new(
 					model_id,
-					artifact: model.artifact_hash.0.into(),
-					index: model.attribution_index_hash.0.into(),
-				});
+					model.artifact_hash,
+					model.attribution_index_hash,
+					&model.uri.0,
+				));
 			}
 		}
-		found.sort_by_key(|m| m.model_id);
+		found.sort_by_key(|m| m.files.model_id);
 		Ok(found)
 	}
 
-	/// The models `worker` declared it serves at `at`, or `None` if it is
-	/// not registered.
-	pub async fn served_models(
+	/// `who`'s worker record at `at`, or `None` if it is not registered.
+	pub async fn worker(
 		&self,
 		at: &AtBlock,
-		worker: &AccountId32,
-	) -> Result<Option<Vec<ModelId>>, ChainError> {
-		let call = runtime::runtime_apis().compute_api().worker(worker.clone());
+		who: &AccountId32,
+	) -> Result<Option<WorkerView>, ChainError> {
+		let call = runtime::runtime_apis().compute_api().worker(who.clone());
 		let record = at.runtime_apis().call(call).await.map_err(node)?;
-		Ok(record.map(|record| record.models.0))
+		Ok(record.map(|w| WorkerView {
+			stake: w.stake,
+			unbonding: w.unbonding.0.iter().map(|c| c.amount).sum(),
+			engine: String::from_utf8_lossy(&w.engine.0).into_owned(),
+			class: w.class,
+			models: w.models.0,
+			capacity: w.capacity,
+			open_jobs: w.open_jobs,
+			reputation: w.reputation,
+			leaving: w.leaving,
+		}))
 	}
 
-	/// The files of model `model_id`, at `at`.
+	/// `who`'s address as this chain writes it (its SS58 prefix).
+	pub fn address(&self, at: &AtBlock, who: &AccountId32) -> Result<String, ChainError> {
+		use polkadot_sdk::sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+		let prefix =
+			at.constants().entry(runtime::constants().system().ss58_prefix()).map_err(node)?;
+		Ok(polkadot_sdk::sp_core::crypto::AccountId32::from(who.0)
+			.to_ss58check_with_version(Ss58AddressFormat::custom(prefix)))
+	}
+
+	/// What `who` can claim from the rewards pallet at `at`.
+	pub async fn claimable(&self, at: &AtBlock, who: &AccountId32) -> Result<u128, ChainError> {
+		let call = runtime::runtime_apis().rewards_api().claimable(who.clone());
+		at.runtime_apis().call(call).await.map_err(node)
+	}
+
+	/// Model `model_id`'s files and where they are served, at `at`.
 	pub async fn model(
 		&self,
 		at: &AtBlock,
 		model_id: ModelId,
-	) -> Result<Option<ModelFiles>, ChainError> {
+	) -> Result<Option<RegisteredModel>, ChainError> {
 		let entry = at.storage().entry(runtime::storage().registry().models()).map_err(node)?;
 		let value = entry.try_fetch((model_id,)).await.map_err(node)?;
 		let Some(value) = value else { return Ok(None) };
 		let model = value.decode().map_err(node)?;
-		Ok(Some(ModelFiles {
+		Ok(Some(RegisteredModel::new(
 			model_id,
-			artifact: model.artifact_hash.0.into(),
-			index: model.attribution_index_hash.0.into(),
-		}))
+			model.artifact_hash,
+			model.attribution_index_hash,
+			&model.uri.0,
+		)))
 	}
 
 	/// `who`'s account nonce in the state at `at`: the nonce of its next
@@ -263,31 +348,28 @@ impl Chain {
 		self.rpc.system_account_next_index(who).await.map_err(node)
 	}
 
-	/// Signs `call` with `signer` under `nonce` (offline, mortal for 64
-	/// blocks from `at`) and hands it to the node's pool, without waiting for
-	/// inclusion: the node answers once it has validated it.
-	pub async fn submit(
+	/// Signs `call` with `signer` under `nonce`, offline, mortal for 64
+	/// blocks from `at`.
+	fn sign(
 		&self,
 		at: &AtBlock,
 		signer: &Keypair,
 		nonce: u64,
 		call: Call,
-	) -> Result<H256, ChainError> {
+	) -> Result<Signed, ChainError> {
 		let params = DefaultExtrinsicParamsBuilder::<Config>::new()
 			.nonce(nonce)
 			.mortal_from_unchecked(64, at.block_number(), at.block_hash())
 			.build();
 		let txs = at.transactions();
-		let signed = match call {
+		let tx = runtime::transactions();
+		match call {
 			Call::Commit { job_id, commitment } => txs
-				.create_signable_offline(
-					&runtime::transactions().compute().commit_result(job_id, commitment),
-					params,
-				)
-				.and_then(|mut tx| tx.sign(signer)),
+				.create_signable_offline(&tx.compute().commit_result(job_id, commitment), params)
+				.and_then(|mut signable| signable.sign(signer)),
 			Call::Reveal { job_id, output, attribution, salt } => txs
 				.create_signable_offline(
-					&runtime::transactions().compute().reveal_result(
+					&tx.compute().reveal_result(
 						job_id,
 						BoundedVec(output),
 						BoundedVec(attribution.into_iter().map(|(c, p)| (c, Perbill(p))).collect()),
@@ -295,33 +377,68 @@ impl Chain {
 					),
 					params,
 				)
-				.and_then(|mut tx| tx.sign(signer)),
+				.and_then(|mut signable| signable.sign(signer)),
 			Call::Decline { job_id } => txs
+				.create_signable_offline(&tx.compute().decline_job(job_id), params)
+				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::ServeModels(models)) => txs
 				.create_signable_offline(
-					&runtime::transactions().compute().decline_job(job_id),
+					&tx.worker_staking().serve_models(BoundedVec(models)),
 					params,
 				)
-				.and_then(|mut tx| tx.sign(signer)),
-			Call::Serve { models } => txs
-				.create_signable_offline(
-					&runtime::transactions().worker_staking().serve_models(BoundedVec(models)),
-					params,
-				)
-				.and_then(|mut tx| tx.sign(signer)),
+				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::SetCapacity(capacity)) => txs
+				.create_signable_offline(&tx.worker_staking().set_capacity(capacity), params)
+				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::Claim) => txs
+				.create_signable_offline(&tx.rewards().claim(), params)
+				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::Deregister) => txs
+				.create_signable_offline(&tx.worker_staking().deregister(), params)
+				.and_then(|mut signable| signable.sign(signer)),
 			Call::Filler => txs
 				.create_signable_offline(
-					&runtime::transactions()
-						.system()
-						.remark(b"tributary-worker: nonce filler".to_vec()),
+					&tx.system().remark(b"tributary-worker: nonce filler".to_vec()),
 					params,
 				)
-				.and_then(|mut tx| tx.sign(signer)),
+				.and_then(|mut signable| signable.sign(signer)),
 		}
-		.map_err(node)?;
+		.map_err(node)
+	}
+
+	/// Signs `call` under `nonce` and hands it to the node's pool, without
+	/// waiting for inclusion: the node answers once it has validated it.
+	pub async fn submit(
+		&self,
+		at: &AtBlock,
+		signer: &Keypair,
+		nonce: u64,
+		call: Call,
+	) -> Result<H256, ChainError> {
+		let signed = self.sign(at, signer, nonce, call)?;
 		self.rpc.author_submit_extrinsic(signed.encoded()).await.map_err(|e| match e {
 			subxt::rpcs::Error::User(e) => ChainError::Refused(e.to_string()),
 			other => node(other),
 		})
+	}
+
+	/// Signs `call` under `nonce`, submits it and waits until it is final;
+	/// its events, or why it failed (the dispatch error named).
+	pub async fn submit_and_watch(
+		&self,
+		at: &AtBlock,
+		signer: &Keypair,
+		nonce: u64,
+		call: Call,
+	) -> Result<subxt::extrinsics::ExtrinsicEvents<Config>, ChainError> {
+		let refused = |e: &dyn std::fmt::Display| ChainError::Refused(e.to_string());
+		self.sign(at, signer, nonce, call)?
+			.submit_and_watch()
+			.await
+			.map_err(|e| refused(&e))?
+			.wait_for_finalized_success()
+			.await
+			.map_err(|e| refused(&e))
 	}
 }
 
@@ -381,12 +498,6 @@ impl Chain {
 		}
 		found.sort_by_key(|c| c.id);
 		Ok(found)
-	}
-
-	/// Whether `who` is a registered worker at `at`.
-	pub async fn is_worker(&self, at: &AtBlock, who: &AccountId32) -> Result<bool, ChainError> {
-		let call = runtime::runtime_apis().compute_api().worker(who.clone());
-		Ok(at.runtime_apis().call(call).await.map_err(node)?.is_some())
 	}
 
 	/// Registers `signer` as a worker and waits until a block includes it.
@@ -472,11 +583,8 @@ pub enum Call {
 		/// The job.
 		job_id: JobId,
 	},
-	/// `worker_staking.serve_models(models)`.
-	Serve {
-		/// The models, by id.
-		models: Vec<ModelId>,
-	},
+	/// A call for the worker's account, not for a job.
+	Account(AccountCall),
 	/// `system.remark`, to use up a nonce whose step is no longer wanted.
 	Filler,
 }
@@ -488,7 +596,7 @@ impl Call {
 			Call::Commit { .. } => Step::Commit,
 			Call::Reveal { .. } => Step::Reveal,
 			Call::Decline { .. } => Step::Decline,
-			Call::Serve { .. } => Step::Serve,
+			Call::Account(call) => call.step(),
 			Call::Filler => Step::Filler,
 		}
 	}

@@ -29,11 +29,102 @@ pub enum Command {
 	Infer(InferArgs),
 	/// Put files into a content directory; prints each one's hash.
 	Put(PutArgs),
+	/// Publish a content directory over HTTP, so that workers can fetch the
+	/// models registered with its URL.
+	ServeContent(ServeContentArgs),
 	/// Measure the executor against a bare libtorch loop, and attribution.
 	Bench(BenchArgs),
 	/// Print the engine this machine registers with and its determinism
 	/// class: the workers whose results it must agree with byte for byte.
 	Engine(EngineArgs),
+	/// Show the worker's standing: stake, capacity, models, reputation,
+	/// what it can claim, and its journal.
+	Status(OperatorArgs),
+	/// Claim what the worker has earned (`rewards.claim`).
+	Claim(OperatorArgs),
+	/// Declare how many jobs the worker runs at once; a running daemon
+	/// admits that many from the block it lands in.
+	SetCapacity(SetCapacityArgs),
+	/// Declare the models the worker serves; a running daemon keeps to it.
+	ServeModels(ServeModelsArgs),
+	/// Deregister: draw no more jobs; the stake unbonds.
+	Deregister(OperatorArgs),
+}
+
+/// The options every operator command shares with `run`: which nodes, whose
+/// key, and the daemon's journal (whose nonces they share).
+#[derive(Clone, Debug, Default, Args)]
+pub struct OperatorArgs {
+	/// `run`'s config file, for `node`, the key and `journal`.
+	#[arg(long, value_name = "PATH")]
+	pub config: Option<PathBuf>,
+	/// The nodes' WebSocket URLs, comma-separated [default: ws://127.0.0.1:9944].
+	#[arg(long, value_name = "URLS")]
+	pub node: Option<String>,
+	/// Sign as the development account `//<Name>` (dev and test chains only).
+	#[arg(long, value_name = "NAME", conflicts_with = "key_file")]
+	pub dev_key: Option<String>,
+	/// Sign with the secret in this file (see `train --help`).
+	#[arg(long, value_name = "PATH")]
+	pub key_file: Option<PathBuf>,
+	/// The daemon's journal [default: tributary-worker.sqlite].
+	#[arg(long, value_name = "PATH")]
+	pub journal: Option<PathBuf>,
+}
+
+impl OperatorArgs {
+	/// `run`'s options these name, the command line winning over `--config`.
+	pub fn run_args(&self) -> anyhow::Result<RunArgs> {
+		let file = match &self.config {
+			Some(path) => RunArgs::from_file(path)?,
+			None => RunArgs::default(),
+		};
+		Ok(RunArgs {
+			node: self.node.clone(),
+			dev_key: self.dev_key.clone(),
+			key_file: self.key_file.clone(),
+			journal: self.journal.clone(),
+			..Default::default()
+		}
+		.or(file))
+	}
+}
+
+/// `set-capacity`'s options.
+#[derive(Debug, Args)]
+pub struct SetCapacityArgs {
+	/// Jobs run at once, 1 to 64.
+	pub capacity: u32,
+	/// Which worker.
+	#[command(flatten)]
+	pub operator: OperatorArgs,
+}
+
+/// `serve-models`' options.
+#[derive(Debug, Args)]
+pub struct ServeModelsArgs {
+	/// The models, by id, comma-separated.
+	#[arg(value_delimiter = ',', required_unless_present = "available")]
+	pub models: Vec<u64>,
+	/// Leave it to the daemon: every active model whose files it holds or
+	/// can fetch.
+	#[arg(long, conflicts_with = "models")]
+	pub available: bool,
+	/// Which worker.
+	#[command(flatten)]
+	pub operator: OperatorArgs,
+}
+
+/// The most jobs a worker may declare it runs at once.
+pub const MAX_CAPACITY: u32 = 64;
+
+/// Checks a declared capacity.
+pub fn check_capacity(capacity: u32) -> anyhow::Result<u32> {
+	anyhow::ensure!(
+		(1..=MAX_CAPACITY).contains(&capacity),
+		"a capacity is 1 to {MAX_CAPACITY} jobs, not {capacity}"
+	);
+	Ok(capacity)
 }
 
 /// `engine`'s options.
@@ -92,8 +183,9 @@ pub struct RunArgs {
 	#[arg(long, value_name = "PATH")]
 	#[serde(skip)]
 	pub config: Option<PathBuf>,
-	/// The node's WebSocket URL [default: ws://127.0.0.1:9944].
-	#[arg(long)]
+	/// The nodes' WebSocket URLs, comma-separated: when one fails the worker
+	/// moves to the next at once [default: ws://127.0.0.1:9944].
+	#[arg(long, value_name = "URLS")]
 	pub node: Option<String>,
 	/// Sign as the development account `//<Name>` (dev and test chains only).
 	#[arg(long, value_name = "NAME", conflicts_with = "key_file")]
@@ -127,9 +219,14 @@ pub struct RunArgs {
 	/// to date as models are registered].
 	#[arg(long, value_name = "IDS", value_delimiter = ',')]
 	pub serve: Option<Vec<u64>>,
-	/// Serve Prometheus metrics on this port (127.0.0.1) [default: off].
-	#[arg(long)]
+	/// Serve `/metrics` (Prometheus) and `/health` on this port of
+	/// 127.0.0.1 [default: off].
+	#[arg(long, conflicts_with = "metrics_addr")]
 	pub prometheus_port: Option<u16>,
+	/// Serve `/metrics` and `/health` on this address (e.g. 0.0.0.0:9700)
+	/// [default: off].
+	#[arg(long, value_name = "ADDR")]
+	pub metrics_addr: Option<std::net::SocketAddr>,
 	/// The first reconnect delay in milliseconds [default: 250].
 	#[arg(long, value_name = "MS")]
 	pub min_backoff_ms: Option<u64>,
@@ -155,6 +252,7 @@ impl RunArgs {
 			endpoint: self.endpoint.or(file.endpoint),
 			serve: self.serve.or(file.serve),
 			prometheus_port: self.prometheus_port.or(file.prometheus_port),
+			metrics_addr: self.metrics_addr.or(file.metrics_addr),
 			min_backoff_ms: self.min_backoff_ms.or(file.min_backoff_ms),
 			max_backoff_ms: self.max_backoff_ms.or(file.max_backoff_ms),
 		}
@@ -205,8 +303,11 @@ pub struct TrainArgs {
 	/// Price per inference, in TRIB (decimals allowed).
 	#[arg(long, default_value = "1")]
 	pub price: String,
-	/// The model's URI: where its files can be fetched.
-	#[arg(long, default_value = "content:")]
+	/// Where workers fetch the model's files: the base URL of a content
+	/// server holding them under their hashes (`serve-content`, or any static
+	/// HTTP server) [default: none; then only workers handed the files
+	/// otherwise can serve the model].
+	#[arg(long, default_value = "")]
 	pub uri: String,
 	/// Submit `register_model` (signed with the key below).
 	#[arg(long)]
@@ -252,6 +353,17 @@ pub struct PutArgs {
 	/// The files.
 	#[arg(required = true)]
 	pub files: Vec<PathBuf>,
+}
+
+/// `serve-content`'s options.
+#[derive(Debug, Args)]
+pub struct ServeContentArgs {
+	/// The content directory to publish.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// The address to listen on; the model's URI is `http://<this>`.
+	#[arg(long, default_value = "127.0.0.1:8090")]
+	pub listen: std::net::SocketAddr,
 }
 
 /// `bench`'s options.
@@ -336,7 +448,20 @@ mod tests {
 	fn every_command_has_help() {
 		use clap::CommandFactory;
 		Cli::command().debug_assert();
-		for sub in ["run", "train", "infer", "put", "bench"] {
+		for sub in [
+			"run",
+			"train",
+			"infer",
+			"put",
+			"serve-content",
+			"bench",
+			"engine",
+			"status",
+			"claim",
+			"set-capacity",
+			"serve-models",
+			"deregister",
+		] {
 			let err = Cli::try_parse_from(["tributary-worker", sub, "--help"]).unwrap_err();
 			assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{sub}");
 		}

@@ -1,7 +1,8 @@
 //! The executor: a bounded pool of threads that run models with libtorch.
 //!
-//! Work is admitted into a queue of fixed depth; a full queue refuses at once
-//! rather than growing, so a worker never accepts more than it can run. Each
+//! Work is admitted up to a capacity (the one the worker declares on chain,
+//! changed when that changes); past it the executor refuses at once rather
+//! than queueing, so a worker never accepts more than it declared. Each
 //! thread keeps its own small cache of loaded models (a TorchScript module is
 //! not shareable between threads), loaded only from hash-verified files.
 //!
@@ -21,7 +22,10 @@ use crate::{
 };
 use std::{
 	collections::VecDeque,
-	sync::{mpsc, Arc, Mutex},
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		mpsc, Arc, Mutex,
+	},
 	time::{Duration, Instant},
 };
 use tch::Device;
@@ -50,6 +54,9 @@ pub enum ExecError {
 	/// A model file is missing or does not match its hash.
 	#[error(transparent)]
 	Content(#[from] ContentError),
+	/// A model file could not be fetched from the model's URI.
+	#[error(transparent)]
+	Fetch(#[from] crate::fetch::FetchError),
 	/// The model could not be loaded or run.
 	#[error(transparent)]
 	Model(#[from] ModelError),
@@ -94,22 +101,23 @@ pub struct QueueFull;
 
 /// The pool.
 pub struct Executor {
-	queue: mpsc::SyncSender<Task>,
-	queued: Arc<std::sync::atomic::AtomicUsize>,
+	queue: mpsc::Sender<Task>,
+	queued: Arc<AtomicUsize>,
+	capacity: AtomicUsize,
 	threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Executor {
-	/// Starts `threads` executor threads on `device`, with a queue of at most
-	/// `depth` waiting tasks, loading models from `store`.
-	pub fn start(threads: usize, depth: usize, device: Device, store: ContentStore) -> Self {
+	/// Starts `threads` executor threads on `device`, admitting at most
+	/// `capacity` tasks at once, loading models from `store`.
+	pub fn start(threads: usize, capacity: usize, device: Device, store: ContentStore) -> Self {
 		tch::set_num_threads(1);
 		if let Device::Cuda(_) = device {
 			tch::Cuda::cudnn_set_benchmark(false);
 		}
-		let (queue, receiver) = mpsc::sync_channel::<Task>(depth);
+		let (queue, receiver) = mpsc::channel::<Task>();
 		let receiver = Arc::new(Mutex::new(receiver));
-		let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let queued = Arc::new(AtomicUsize::new(0));
 		let threads = (0..threads.max(1))
 			.map(|n| {
 				let receiver = receiver.clone();
@@ -121,28 +129,43 @@ impl Executor {
 					.expect("spawning an executor thread")
 			})
 			.collect();
-		Executor { queue, queued, threads }
+		Executor { queue, queued, capacity: AtomicUsize::new(capacity), threads }
 	}
 
-	/// Admits a task if the queue has room; `reply` is called with its answer
-	/// on an executor thread.
+	/// Admits a task if fewer than the capacity are admitted and unfinished;
+	/// `reply` is called with its answer on an executor thread.
 	pub fn submit(
 		&self,
 		model: ModelFiles,
 		input: Vec<u8>,
 		reply: impl FnOnce(Reply) + Send + 'static,
 	) -> Result<(), QueueFull> {
-		self.queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-		self.queue.try_send(Task { model, input, reply: Box::new(reply) }).map_err(|_| {
-			self.queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+		let admitted = self.queued.fetch_add(1, Ordering::SeqCst);
+		let refuse = || {
+			self.queued.fetch_sub(1, Ordering::SeqCst);
 			QueueFull
-		})
+		};
+		if admitted >= self.capacity() {
+			return Err(refuse());
+		}
+		self.queue.send(Task { model, input, reply: Box::new(reply) }).map_err(|_| refuse())
+	}
+
+	/// How many tasks it admits at once.
+	pub fn capacity(&self) -> usize {
+		self.capacity.load(Ordering::SeqCst)
+	}
+
+	/// Admits `capacity` tasks at once from now on; those admitted beyond it
+	/// already still run.
+	pub fn set_capacity(&self, capacity: usize) {
+		self.capacity.store(capacity, Ordering::SeqCst);
 	}
 
 	/// Runs a task and waits for it (for tools and benchmarks).
 	pub fn run(&self, model: ModelFiles, input: Vec<u8>) -> Reply {
 		let (tx, rx) = mpsc::channel();
-		self.queued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+		self.queued.fetch_add(1, Ordering::SeqCst);
 		self.queue
 			.send(Task { model, input, reply: Box::new(move |r| drop(tx.send(r))) })
 			.map_err(|_| ExecError::Stopped)?;
@@ -151,7 +174,7 @@ impl Executor {
 
 	/// Tasks admitted and not yet finished.
 	pub fn queued(&self) -> usize {
-		self.queued.load(std::sync::atomic::Ordering::SeqCst)
+		self.queued.load(Ordering::SeqCst)
 	}
 
 	/// Stops taking tasks and waits for the threads to finish what they hold.
@@ -167,7 +190,7 @@ fn run_thread(
 	receiver: Arc<Mutex<mpsc::Receiver<Task>>>,
 	store: ContentStore,
 	device: Device,
-	queued: Arc<std::sync::atomic::AtomicUsize>,
+	queued: Arc<AtomicUsize>,
 ) {
 	let mut cache: VecDeque<(ModelFiles, LoadedModel)> = VecDeque::new();
 	loop {
@@ -191,7 +214,7 @@ fn run_thread(
 				.unwrap_or_else(|| "a panic without a message".into());
 			Err(ExecError::Panicked(message))
 		});
-		queued.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+		queued.fetch_sub(1, Ordering::SeqCst);
 		(task.reply)(reply);
 	}
 }

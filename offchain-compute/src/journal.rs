@@ -7,10 +7,19 @@
 //! stored before the commitment leaves, and each submission is stored with the
 //! account nonce it is signed with before it is sent. A transaction can then
 //! be sent again only under the same nonce, which the chain accepts once.
+//!
+//! The daemon and the operator's commands (`claim`, `set-capacity`, …) sign
+//! for the same account, so they take nonces from this one journal, each in
+//! a transaction of its own: two processes never sign with one nonce, and
+//! whichever is running resends the other's call if the node loses it.
 
-use rusqlite::{params, Connection, OptionalExtension};
-use std::path::Path;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use std::{path::Path, time::Duration};
 use tributary_primitives::{JobId, ModelId, Salt};
+
+/// How long a journal write waits for another process's to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where a job stands for this worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +47,8 @@ pub enum JobState {
 }
 
 impl JobState {
-	fn as_str(self) -> &'static str {
+	/// Its name in the journal and in `status`.
+	pub fn as_str(self) -> &'static str {
 		match self {
 			JobState::Admitted => "admitted",
 			JobState::Computed => "computed",
@@ -79,9 +89,42 @@ pub enum Step {
 	Decline,
 	/// `worker_staking.serve_models`.
 	Serve,
+	/// `worker_staking.set_capacity`.
+	SetCapacity,
+	/// `rewards.claim`.
+	Claim,
+	/// `worker_staking.deregister`.
+	Deregister,
 	/// `system.remark`, sent under a nonce whose step is no longer wanted so
 	/// that the transactions after it are not stuck behind a gap.
 	Filler,
+}
+
+/// A call for the worker's account, not for a job: journaled whole, so that
+/// it can be sent again as it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountCall {
+	/// `worker_staking.serve_models(models)`.
+	ServeModels(Vec<ModelId>),
+	/// `worker_staking.set_capacity(capacity)`.
+	SetCapacity(u32),
+	/// `rewards.claim()`.
+	Claim,
+	/// `worker_staking.deregister()`.
+	Deregister,
+}
+
+impl AccountCall {
+	/// Its step.
+	pub fn step(&self) -> Step {
+		match self {
+			AccountCall::ServeModels(_) => Step::Serve,
+			AccountCall::SetCapacity(_) => Step::SetCapacity,
+			AccountCall::Claim => Step::Claim,
+			AccountCall::Deregister => Step::Deregister,
+		}
+	}
 }
 
 impl Step {
@@ -92,6 +135,9 @@ impl Step {
 			Step::Reveal => "reveal",
 			Step::Decline => "decline",
 			Step::Serve => "serve",
+			Step::SetCapacity => "set_capacity",
+			Step::Claim => "claim",
+			Step::Deregister => "deregister",
 			Step::Filler => "filler",
 		}
 	}
@@ -102,6 +148,9 @@ impl Step {
 			"reveal" => Step::Reveal,
 			"decline" => Step::Decline,
 			"serve" => Step::Serve,
+			"set_capacity" => Step::SetCapacity,
+			"claim" => Step::Claim,
+			"deregister" => Step::Deregister,
 			"filler" => Step::Filler,
 			_ => return None,
 		})
@@ -135,14 +184,16 @@ pub struct JobRecord {
 }
 
 /// A signed transaction, by nonce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submission {
 	/// The account nonce it is signed with.
 	pub nonce: u64,
-	/// The job it is for (none for a filler).
+	/// The job it is for (none for a filler or an account call).
 	pub job_id: Option<JobId>,
 	/// What it does.
 	pub step: Step,
+	/// The call itself, for a call not for a job.
+	pub call: Option<AccountCall>,
 }
 
 /// Why the journal failed.
@@ -167,6 +218,7 @@ impl Journal {
 	/// survives a crash of the process or the machine.
 	pub fn open(path: &Path) -> Result<Self, JournalError> {
 		let db = Connection::open(path)?;
+		db.busy_timeout(BUSY_TIMEOUT)?;
 		db.pragma_update(None, "journal_mode", "WAL")?;
 		db.pragma_update(None, "synchronous", "FULL")?;
 		db.execute_batch(
@@ -183,8 +235,25 @@ impl Journal {
 				nonce INTEGER PRIMARY KEY,
 				job_id INTEGER,
 				step TEXT NOT NULL
+			);
+			CREATE TABLE IF NOT EXISTS settings (
+				key TEXT PRIMARY KEY,
+				value TEXT NOT NULL
 			);",
 		)?;
+		// Columns added since the first journals: added to those.
+		for (table, column, kind) in
+			[("submissions", "call", "TEXT"), ("jobs", "finished_at", "INTEGER")]
+		{
+			let present: bool = db.query_row(
+				&format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+				params![column],
+				|r| r.get(0),
+			)?;
+			if !present {
+				db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+			}
+		}
 		Ok(Journal { db })
 	}
 
@@ -231,24 +300,61 @@ impl Journal {
 		Ok(())
 	}
 
-	/// Records that `step` of `job_id` is about to be sent under `nonce`, and
-	/// moves the job to the matching state, in one transaction.
+	/// Takes the next nonce, at least `floor` and above every nonce
+	/// journaled (by this process or another), for `step` of `job_id` or for
+	/// the account `call`, and moves the job to the matching state: one
+	/// transaction, so no two submissions ever share a nonce.
+	pub fn reserve_submission(
+		&mut self,
+		floor: u64,
+		job_id: Option<JobId>,
+		step: Step,
+		call: Option<&AccountCall>,
+	) -> Result<u64, JournalError> {
+		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+		let highest: Option<i64> =
+			tx.query_row("SELECT MAX(nonce) FROM submissions", [], |r| r.get(0))?;
+		let nonce = highest.map_or(floor, |n| floor.max(n as u64 + 1));
+		Self::insert_submission(&tx, nonce, job_id, step, call)?;
+		tx.commit()?;
+		Ok(nonce)
+	}
+
+	/// Records that `step` of `job_id` is about to be sent under `nonce` (a
+	/// nonce already journaled, sent again or given to a filler), and moves
+	/// the job to the matching state, in one transaction.
 	pub fn record_submission(
 		&mut self,
 		nonce: u64,
 		job_id: Option<JobId>,
 		step: Step,
 	) -> Result<(), JournalError> {
-		let tx = self.db.transaction()?;
+		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+		Self::insert_submission(&tx, nonce, job_id, step, None)?;
+		tx.commit()?;
+		Ok(())
+	}
+
+	fn insert_submission(
+		tx: &rusqlite::Transaction<'_>,
+		nonce: u64,
+		job_id: Option<JobId>,
+		step: Step,
+		call: Option<&AccountCall>,
+	) -> Result<(), JournalError> {
+		let call = call
+			.map(serde_json::to_string)
+			.transpose()
+			.map_err(|e| JournalError::Corrupt(e.to_string()))?;
 		tx.execute(
-			"INSERT OR REPLACE INTO submissions (nonce, job_id, step) VALUES (?1, ?2, ?3)",
-			params![nonce as i64, job_id.map(|j| j as i64), step.as_str()],
+			"INSERT OR REPLACE INTO submissions (nonce, job_id, step, call) VALUES (?1, ?2, ?3, ?4)",
+			params![nonce as i64, job_id.map(|j| j as i64), step.as_str(), call],
 		)?;
 		let state = match step {
 			Step::Commit => Some(JobState::CommitSent),
 			Step::Reveal => Some(JobState::RevealSent),
 			Step::Decline => Some(JobState::DeclineSent),
-			Step::Serve | Step::Filler => None,
+			Step::Serve | Step::SetCapacity | Step::Claim | Step::Deregister | Step::Filler => None,
 		};
 		if let (Some(job_id), Some(state)) = (job_id, state) {
 			tx.execute(
@@ -256,17 +362,94 @@ impl Journal {
 				params![job_id as i64, state.as_str()],
 			)?;
 		}
-		tx.commit()?;
 		Ok(())
 	}
 
-	/// Moves a job to `state`.
+	/// Moves a job to `state`; a final state (done, abandoned) is stamped
+	/// with the time, for [`Journal::prune_finished`].
 	pub fn set_state(&self, job_id: JobId, state: JobState) -> Result<(), JournalError> {
+		let finished = matches!(state, JobState::Done | JobState::Abandoned);
 		self.db.execute(
-			"UPDATE jobs SET state = ?2 WHERE job_id = ?1",
-			params![job_id as i64, state.as_str()],
+			"UPDATE jobs SET state = ?2,
+			   finished_at = CASE WHEN ?3 THEN unixepoch() ELSE NULL END
+			 WHERE job_id = ?1",
+			params![job_id as i64, state.as_str(), finished],
 		)?;
 		Ok(())
+	}
+
+	/// Deletes the jobs that finished more than `age` ago; how many.
+	pub fn prune_finished(&self, age: Duration) -> Result<usize, JournalError> {
+		Ok(self.db.execute(
+			"DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < unixepoch() - ?1",
+			params![age.as_secs() as i64],
+		)?)
+	}
+
+	/// The models the operator told the daemon to serve (`serve-models`),
+	/// if it did: this overrides the daemon's own choice.
+	pub fn served_models(&self) -> Result<Option<Vec<ModelId>>, JournalError> {
+		self.setting("serve")
+	}
+
+	/// Records the models to serve, or (`None`) leaves it to the daemon.
+	pub fn set_served_models(&self, models: Option<&[ModelId]>) -> Result<(), JournalError> {
+		self.set_setting("serve", models)
+	}
+
+	/// The capacity the operator declared last (`run --capacity`,
+	/// `set-capacity`), if any: the daemon keeps the chain's at it.
+	pub fn capacity(&self) -> Result<Option<u32>, JournalError> {
+		self.setting("capacity")
+	}
+
+	/// Records the capacity to declare.
+	pub fn set_capacity(&self, capacity: u32) -> Result<(), JournalError> {
+		self.set_setting("capacity", Some(&capacity))
+	}
+
+	fn setting<T: serde::de::DeserializeOwned>(
+		&self,
+		key: &str,
+	) -> Result<Option<T>, JournalError> {
+		let value: Option<String> = self
+			.db
+			.query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+			.optional()?;
+		value
+			.map(|v| serde_json::from_str(&v).map_err(|e| JournalError::Corrupt(e.to_string())))
+			.transpose()
+	}
+
+	fn set_setting<T: Serialize + ?Sized>(
+		&self,
+		key: &str,
+		value: Option<&T>,
+	) -> Result<(), JournalError> {
+		match value {
+			Some(value) => {
+				let value = serde_json::to_string(value)
+					.map_err(|e| JournalError::Corrupt(e.to_string()))?;
+				self.db.execute(
+					"INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)",
+					params![key, value],
+				)?
+			}
+			None => self.db.execute("DELETE FROM settings WHERE key = ?1", params![key])?,
+		};
+		Ok(())
+	}
+
+	/// How many jobs are journaled in each state.
+	pub fn job_counts(&self) -> Result<Vec<(JobState, u64)>, JournalError> {
+		let mut stmt =
+			self.db.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state")?;
+		let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+		rows.map(|r| {
+			let (state, n) = r?;
+			Ok((JobState::parse(&state).ok_or(JournalError::Corrupt(state))?, n as u64))
+		})
+		.collect()
 	}
 
 	/// A job, if journaled.
@@ -296,16 +479,27 @@ impl Journal {
 	pub fn submission(&self, nonce: u64) -> Result<Option<Submission>, JournalError> {
 		self.db
 			.query_row(
-				"SELECT nonce, job_id, step FROM submissions WHERE nonce = ?1",
+				"SELECT nonce, job_id, step, call FROM submissions WHERE nonce = ?1",
 				params![nonce as i64],
-				|r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?)),
+				|r| {
+					Ok((
+						r.get::<_, i64>(0)?,
+						r.get::<_, Option<i64>>(1)?,
+						r.get::<_, String>(2)?,
+						r.get::<_, Option<String>>(3)?,
+					))
+				},
 			)
 			.optional()?
-			.map(|(nonce, job_id, step)| {
+			.map(|(nonce, job_id, step, call)| {
 				Ok(Submission {
 					nonce: nonce as u64,
 					job_id: job_id.map(|j| j as u64),
 					step: Step::parse(&step).ok_or(JournalError::Corrupt(step))?,
+					call: call
+						.map(|c| serde_json::from_str(&c))
+						.transpose()
+						.map_err(|e| JournalError::Corrupt(e.to_string()))?,
 				})
 			})
 			.transpose()
@@ -381,7 +575,7 @@ mod tests {
 		assert_eq!(job.result, Some(result()));
 		assert_eq!(
 			j.submission(17).unwrap(),
-			Some(Submission { nonce: 17, job_id: Some(4), step: Step::Commit })
+			Some(Submission { nonce: 17, job_id: Some(4), step: Step::Commit, call: None })
 		);
 		assert_eq!(j.highest_nonce().unwrap(), Some(17));
 	}
@@ -399,6 +593,95 @@ mod tests {
 		j.set_state(2, JobState::Abandoned).unwrap();
 		let open: Vec<_> = j.open_jobs().unwrap().into_iter().map(|r| r.job_id).collect();
 		assert_eq!(open, vec![1]);
+	}
+
+	#[test]
+	fn two_processes_on_one_journal_never_share_a_nonce() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("j");
+		Journal::open(&path).unwrap();
+		let take = |floor: u64| {
+			let path = path.clone();
+			std::thread::spawn(move || {
+				let mut j = Journal::open(&path).unwrap();
+				(0..40)
+					.map(|_| {
+						j.reserve_submission(floor, None, Step::Claim, Some(&AccountCall::Claim))
+					})
+					.collect::<Result<Vec<_>, _>>()
+					.unwrap()
+			})
+		};
+		// Both start from the chain's next nonce, 10.
+		let (daemon, operator) = (take(10), take(10));
+		let mut nonces = daemon.join().unwrap();
+		nonces.extend(operator.join().unwrap());
+		nonces.sort_unstable();
+		assert_eq!(nonces, (10..90).collect::<Vec<_>>(), "contiguous, none taken twice");
+		// The floor (the chain's next nonce) wins over what is journaled.
+		let mut j = Journal::open(&path).unwrap();
+		assert_eq!(j.reserve_submission(200, Some(1), Step::Commit, None).unwrap(), 200);
+	}
+
+	#[test]
+	fn an_account_call_is_journaled_whole() {
+		let dir = tempfile::tempdir().unwrap();
+		let mut j = Journal::open(&dir.path().join("j")).unwrap();
+		let call = AccountCall::ServeModels(vec![0, 3]);
+		let nonce = j.reserve_submission(5, None, call.step(), Some(&call)).unwrap();
+		let stored = j.submission(nonce).unwrap().unwrap();
+		assert_eq!((stored.step, stored.call), (Step::Serve, Some(call)));
+	}
+
+	#[test]
+	fn finished_jobs_are_pruned_once_old_and_open_ones_never() {
+		let dir = tempfile::tempdir().unwrap();
+		let j = Journal::open(&dir.path().join("j")).unwrap();
+		for job in 1..=3 {
+			j.admit(job, 0, b"x").unwrap();
+		}
+		j.set_state(1, JobState::Done).unwrap();
+		j.set_state(2, JobState::Abandoned).unwrap();
+		assert_eq!(j.prune_finished(Duration::from_secs(3600)).unwrap(), 0, "too recent");
+		j.db.execute("UPDATE jobs SET finished_at = finished_at - 7200 WHERE job_id = 1", [])
+			.unwrap();
+		assert_eq!(j.prune_finished(Duration::from_secs(3600)).unwrap(), 1);
+		assert_eq!(j.job(1).unwrap(), None);
+		assert!(j.job(2).unwrap().is_some() && j.job(3).unwrap().is_some());
+	}
+
+	#[test]
+	fn a_journal_from_before_account_calls_opens_and_keeps_its_rows() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("j");
+		let old = Connection::open(&path).unwrap();
+		old.execute_batch(
+			"CREATE TABLE jobs (job_id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL,
+			   input BLOB NOT NULL, state TEXT NOT NULL, output BLOB, attribution TEXT, salt BLOB);
+			 CREATE TABLE submissions (nonce INTEGER PRIMARY KEY, job_id INTEGER, step TEXT NOT NULL);
+			 INSERT INTO jobs (job_id, model_id, input, state) VALUES (8, 1, x'00', 'admitted');
+			 INSERT INTO submissions VALUES (4, NULL, 'filler');",
+		)
+		.unwrap();
+		drop(old);
+		let j = Journal::open(&path).unwrap();
+		assert_eq!(j.job(8).unwrap().unwrap().state, JobState::Admitted);
+		assert_eq!(j.submission(4).unwrap().unwrap().call, None);
+		j.set_state(8, JobState::Done).unwrap();
+	}
+
+	#[test]
+	fn the_operators_settings_are_kept_until_changed() {
+		let dir = tempfile::tempdir().unwrap();
+		let j = Journal::open(&dir.path().join("j")).unwrap();
+		assert_eq!(j.served_models().unwrap(), None);
+		j.set_served_models(Some(&[2, 5])).unwrap();
+		assert_eq!(j.served_models().unwrap(), Some(vec![2, 5]));
+		j.set_served_models(None).unwrap();
+		assert_eq!(j.served_models().unwrap(), None);
+		assert_eq!(j.capacity().unwrap(), None);
+		j.set_capacity(8).unwrap();
+		assert_eq!(Journal::open(&dir.path().join("j")).unwrap().capacity().unwrap(), Some(8));
 	}
 
 	#[test]

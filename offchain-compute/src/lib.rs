@@ -19,13 +19,18 @@
 //! - [`model`]: training, the TorchScript artifact and its attribution index.
 //! - [`attribution`]: scoring an answer against the index.
 //! - [`content`]: content-addressed, hash-verified files.
+//! - [`fetch`]: model files fetched from their URIs, verified, cached.
+//! - [`publish`]: `serve-content`, a content directory over HTTP.
 //! - [`engine`]: the determinism class this machine computes in.
 //! - [`executor`]: the bounded pool that runs models.
 //! - [`journal`]: every job's state, result and salt, and every nonce signed.
+//! - [`keys`]: the signing key, and the salts derived from it.
 //! - [`chain`]: the subxt client, typed from the runtime's metadata.
 //! - [`submitter`]: nonces journaled before sending; gaps repaired.
 //! - [`worker`]: the daemon that joins them, with backoff on node failure.
 //! - [`metrics`]: Prometheus.
+//! - [`health`]: `/metrics` and `/health` for operators.
+//! - [`operator`]: the operator's commands, sharing the daemon's journal.
 
 pub mod attribution;
 pub mod bench;
@@ -34,9 +39,14 @@ pub mod cli;
 pub mod content;
 pub mod engine;
 pub mod executor;
+pub mod fetch;
+pub mod health;
 pub mod journal;
+pub mod keys;
 pub mod metrics;
 pub mod model;
+pub mod operator;
+pub mod publish;
 pub mod submitter;
 pub mod text;
 pub mod worker;

@@ -5,21 +5,25 @@
 
 use anyhow::{ensure, Context};
 use clap::Parser;
-use std::{str::FromStr, time::Duration};
-use subxt_signer::{sr25519::Keypair, SecretUri};
+use std::time::Duration;
+use subxt_signer::sr25519::Keypair;
 use tributary_worker::{
 	bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
-		epoch_bar, init_logging, parse_trib, Cli, Command, InferArgs, KeyArgs, PutArgs, RunArgs,
-		TrainArgs,
+		check_capacity, epoch_bar, init_logging, parse_trib, Cli, Command, InferArgs, OperatorArgs,
+		PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs, SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
 	engine,
 	executor::Executor,
-	journal::Journal,
+	fetch::{file_url, FetchLimits, Fetcher},
+	health,
+	journal::{AccountCall, Journal},
+	keys::WorkerKey,
 	metrics::Metrics,
 	model::{train, LoadedModel, TrainConfig},
+	operator::{Operator, Status},
 	text::parse_examples,
 	worker::{Options, ServePolicy, Worker},
 };
@@ -38,34 +42,20 @@ fn main() -> anyhow::Result<()> {
 		}
 		Command::Infer(args) => infer(args),
 		Command::Put(args) => put(args),
+		Command::ServeContent(args) => runtime()?.block_on(serve_content(args)),
 		Command::Bench(args) => bench::run(&args),
 		Command::Run(args) => runtime()?.block_on(run(args)),
 		Command::Train(args) => runtime()?.block_on(train_model(args)),
+		Command::Status(args) => runtime()?.block_on(status(args)),
+		Command::Claim(args) => runtime()?.block_on(send(args, AccountCall::Claim)),
+		Command::Deregister(args) => runtime()?.block_on(send(args, AccountCall::Deregister)),
+		Command::SetCapacity(args) => runtime()?.block_on(set_capacity(args)),
+		Command::ServeModels(args) => runtime()?.block_on(serve_models(args)),
 	}
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 	Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
-
-fn keypair(key: &KeyArgs) -> anyhow::Result<Keypair> {
-	let secret = match (&key.dev_key, &key.key_file) {
-		(Some(name), _) => format!("//{name}"),
-		(None, Some(path)) => std::fs::read_to_string(path)
-			.with_context(|| format!("reading the key file {}", path.display()))?
-			.trim()
-			.to_owned(),
-		(None, None) => anyhow::bail!("no signing key: give --dev-key NAME or --key-file PATH"),
-	};
-	if let Some(hex_seed) = secret.strip_prefix("0x") {
-		let seed: [u8; 32] = hex::decode(hex_seed)
-			.ok()
-			.and_then(|s| s.try_into().ok())
-			.context("a 0x key must be a 32-byte hex seed")?;
-		return Keypair::from_secret_key(seed).context("invalid seed");
-	}
-	let uri = SecretUri::from_str(&secret).context("the key is not a secret URI or mnemonic")?;
-	Keypair::from_uri(&uri).context("the key cannot be derived")
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -74,38 +64,39 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		None => RunArgs::default(),
 	};
 	let args = args.or(file);
-	let signer = keypair(&args.key())?;
+	let key = WorkerKey::load(&args.key())?;
 	let device = args.device.unwrap_or_default().device()?;
 	let threads = args.threads.unwrap_or_else(|| match device {
 		tch::Device::Cpu => std::thread::available_parallelism().map_or(1, |n| n.get()),
 		_ => 2,
 	});
-	let capacity = args.capacity.unwrap_or(4);
-	ensure!((1..=64).contains(&capacity), "--capacity must be 1 to 64");
 	let store = ContentStore::open(args.content_dir.clone().unwrap_or_else(|| "content".into()))?;
 	let journal_path = args.journal.clone().unwrap_or_else(|| "tributary-worker.sqlite".into());
 	let journal = Journal::open(&journal_path)
 		.with_context(|| format!("opening the journal {}", journal_path.display()))?;
+	// The command line is the operator's latest word on capacity; without
+	// it the last `set-capacity` stands.
+	if let Some(capacity) = args.capacity {
+		journal.set_capacity(check_capacity(capacity)?)?;
+	}
+	let capacity = journal.capacity()?.unwrap_or(4);
 
 	let registry = polkadot_sdk::substrate_prometheus_endpoint::Registry::new();
 	let metrics = Metrics::register(&registry)?;
-	if let Some(port) = args.prometheus_port {
-		let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-		let listener = tokio::net::TcpListener::bind(addr)
-			.await
-			.with_context(|| format!("--prometheus-port {port} is not free"))?;
-		drop(listener);
-		tokio::spawn(async move {
-			if let Err(e) =
-				polkadot_sdk::substrate_prometheus_endpoint::init_prometheus(addr, registry).await
-			{
-				tracing::error!(error = %e, "the metrics endpoint stopped");
-			}
-		});
-	}
+	let endpoint = args
+		.metrics_addr
+		.or(args.prometheus_port.map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], port))));
+	let endpoint = match endpoint {
+		Some(addr) => Some(
+			tokio::net::TcpListener::bind(addr)
+				.await
+				.with_context(|| format!("the metrics address {addr} is not free"))?,
+		),
+		None => None,
+	};
 
 	let options = Options {
-		node: args.node.clone().unwrap_or_else(|| "ws://127.0.0.1:9944".into()),
+		nodes: node_urls(args.node.as_deref()),
 		block_timeout: Duration::from_secs(30),
 		min_backoff: Duration::from_millis(args.min_backoff_ms.unwrap_or(250)),
 		max_backoff: Duration::from_millis(args.max_backoff_ms.unwrap_or(15_000)),
@@ -114,10 +105,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 			None => ServePolicy::Available,
 		},
 	};
+	ensure!(!options.nodes.is_empty(), "--node names no node");
 	if let Some(stake) = args.register {
 		register(
 			&options,
-			&signer,
+			&key.signer,
 			stake,
 			capacity,
 			args.endpoint.as_deref().unwrap_or(""),
@@ -127,12 +119,124 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 	}
 	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
 	let executor = Executor::start(threads, capacity as usize, device, store.clone());
-	let worker = Worker::new(options, signer, journal, executor, store, metrics);
+	let fetcher = Fetcher::new(store, FetchLimits::default())?;
+	let worker = Worker::new(options, key, journal, executor, fetcher, metrics);
+	if let Some(listener) = endpoint {
+		tracing::info!(address = %listener.local_addr()?, "serving /metrics and /health");
+		tokio::spawn(health::serve(listener, worker.health(), registry));
+	}
+	let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
 	tokio::select! {
 		result = worker.run() => result?,
-		_ = tokio::signal::ctrl_c() => tracing::info!("interrupted; the journal holds every step"),
+		_ = tokio::signal::ctrl_c() => tracing::info!("interrupted; draining"),
+		_ = terminate.recv() => tracing::info!("terminated; draining"),
+	}
+	let left = worker.drain(DRAIN_TIMEOUT).await;
+	if left == 0 {
+		tracing::info!("drained: every admitted job's answer is journaled for the next start");
+	} else {
+		tracing::warn!(running = left, "stopped with jobs still running; the next start runs them");
 	}
 	Ok(())
+}
+
+/// How long a stopping worker waits for admitted jobs to finish.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The node URLs of `--node`, comma-separated.
+fn node_urls(node: Option<&str>) -> Vec<String> {
+	node.unwrap_or("ws://127.0.0.1:9944")
+		.split(',')
+		.map(|url| url.trim().to_owned())
+		.filter(|url| !url.is_empty())
+		.collect()
+}
+
+/// Opens the chain and the daemon's journal for an operator command.
+async fn operator(args: &OperatorArgs) -> anyhow::Result<Operator> {
+	let run = args.run_args()?;
+	let key = WorkerKey::load(&run.key())?;
+	let nodes = node_urls(run.node.as_deref());
+	ensure!(!nodes.is_empty(), "--node names no node");
+	let journal = run.journal.unwrap_or_else(|| "tributary-worker.sqlite".into());
+	Operator::open(&nodes, &journal, key.signer).await
+}
+
+/// Sends an operator's call for the worker of `args` and prints what it did.
+async fn send(args: OperatorArgs, call: AccountCall) -> anyhow::Result<()> {
+	send_with(operator(&args).await?, call).await
+}
+
+async fn send_with(mut operator: Operator, call: AccountCall) -> anyhow::Result<()> {
+	let step = call.step();
+	let events = operator.send(call).await?;
+	println!("{}: final; events {}", step.as_str(), events.join(", "));
+	Ok(())
+}
+
+async fn set_capacity(args: SetCapacityArgs) -> anyhow::Result<()> {
+	let capacity = check_capacity(args.capacity)?;
+	let operator = operator(&args.operator).await?;
+	operator.journal().set_capacity(capacity)?;
+	send_with(operator, AccountCall::SetCapacity(capacity)).await
+}
+
+async fn serve_models(args: ServeModelsArgs) -> anyhow::Result<()> {
+	let operator = operator(&args.operator).await?;
+	if args.available {
+		operator.journal().set_served_models(None)?;
+		println!("serve: left to the daemon, which declares what it holds or can fetch");
+		return Ok(());
+	}
+	let mut models = args.models;
+	models.sort_unstable();
+	models.dedup();
+	operator.journal().set_served_models(Some(&models))?;
+	send_with(operator, AccountCall::ServeModels(models)).await
+}
+
+async fn status(args: OperatorArgs) -> anyhow::Result<()> {
+	let status = operator(&args).await?.status().await?;
+	print_status(&status);
+	Ok(())
+}
+
+fn print_status(status: &Status) {
+	let trib = |units: u128| {
+		format!("{}.{:06} TRIB", units / 10u128.pow(12), units % 10u128.pow(12) / 10u128.pow(6))
+	};
+	println!("account      {}", status.account);
+	match &status.worker {
+		None => println!("worker       not registered"),
+		Some(w) => {
+			println!("stake        {} (unbonding {})", trib(w.stake), trib(w.unbonding));
+			println!("capacity     {} (open jobs {})", w.capacity, w.open_jobs);
+			println!("models       {:?}", w.models);
+			println!("reputation   {}", w.reputation);
+			println!("engine       {}", w.engine);
+			println!("class        {:?}", w.class);
+			if w.leaving {
+				println!("leaving      deregistered; the stake unbonds");
+			}
+		}
+	}
+	println!("claimable    {}", trib(status.claimable));
+	let jobs: Vec<String> =
+		status.jobs.iter().map(|(state, n)| format!("{n} {}", state.as_str())).collect();
+	println!(
+		"journal      jobs: {}",
+		if jobs.is_empty() { "none".into() } else { jobs.join(", ") }
+	);
+	println!(
+		"             highest nonce {}",
+		status.highest_nonce.map_or("none".into(), |n| n.to_string())
+	);
+	if let Some(models) = &status.served {
+		println!("             serve-models {models:?}");
+	}
+	if let Some(capacity) = status.capacity {
+		println!("             capacity {capacity}");
+	}
 }
 
 /// Registers the worker unless it is registered; retries while the node is
@@ -147,11 +251,11 @@ async fn register(
 ) -> anyhow::Result<()> {
 	use backon::Retryable;
 	let me = signer.public_key().to_account_id();
-	let chain = (|| Chain::connect(&options.node))
+	let chain = (|| Chain::connect_any(&options.nodes))
 		.retry(options.backoff())
 		.notify(|e, _| tracing::warn!(error = %e, "cannot reach the node to register; retrying"))
 		.await?;
-	if chain.is_worker(&chain.at_best().await?, &me).await? {
+	if chain.worker(&chain.at_best().await?, &me).await?.is_some() {
 		tracing::info!(account = %me, "already registered");
 		return Ok(());
 	}
@@ -244,12 +348,15 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 	println!("  artifact_hash          {artifact_hash:?}");
 	println!("  attribution_index_hash {index_hash:?}");
 	println!("  uri                    {}", args.uri);
+	if let Err(e) = file_url(&args.uri, &artifact_hash) {
+		eprintln!("warning: {e}; pass --uri with the address of a content server");
+	}
 	println!("  metadata               {metadata}");
 	println!("  training               {:?}", registration.training);
 	println!("  parents                {:?}", registration.parents);
 	println!("  price_per_inference    {}", registration.price);
 	if args.register {
-		let signer = keypair(&args.key)?;
+		let signer = WorkerKey::load(&args.key)?.signer;
 		let model_id =
 			chain.register_model(&signer, registration).await.context("register_model")?;
 		println!("registered model {model_id}");
@@ -280,6 +387,20 @@ fn infer(args: InferArgs) -> anyhow::Result<()> {
 			"attribution": attribution,
 		})
 	);
+	Ok(())
+}
+
+async fn serve_content(args: ServeContentArgs) -> anyhow::Result<()> {
+	let store = ContentStore::open(&args.content_dir)?;
+	let listener = tokio::net::TcpListener::bind(args.listen)
+		.await
+		.with_context(|| format!("--listen {} is not free", args.listen))?;
+	let address = listener.local_addr()?;
+	println!("serving {} at http://{address}", store.dir().display());
+	tokio::select! {
+		served = tributary_worker::publish::serve(listener, store) => served?,
+		_ = tokio::signal::ctrl_c() => {}
+	}
 	Ok(())
 }
 

@@ -24,6 +24,11 @@ pub struct Metrics {
 	pub connection_attempts: Counter<U64>,
 	/// Jobs finished by this worker, by outcome (`revealed`, `abandoned`).
 	pub jobs: CounterVec<U64>,
+	/// Model files fetched from their URIs, by outcome (`downloaded`,
+	/// `failed`); files already in the content directory are not counted.
+	pub fetches: CounterVec<U64>,
+	/// Bytes of model files downloaded.
+	pub fetched_bytes: Counter<U64>,
 }
 
 impl Metrics {
@@ -84,6 +89,23 @@ impl Metrics {
 				CounterVec::new(
 					Opts::new("tributary_worker_jobs_total", "Jobs finished, by outcome"),
 					&["outcome"],
+				)?,
+				registry,
+			)?,
+			fetches: register(
+				CounterVec::new(
+					Opts::new(
+						"tributary_worker_model_fetches_total",
+						"Model files fetched from their URIs, by outcome",
+					),
+					&["outcome"],
+				)?,
+				registry,
+			)?,
+			fetched_bytes: register(
+				Counter::new(
+					"tributary_worker_fetched_bytes_total",
+					"Bytes of model files downloaded",
 				)?,
 				registry,
 			)?,

@@ -8,7 +8,10 @@
 //! account (`system_accountNextIndex`, which counts the pool) falls below the
 //! worker's next nonce. The submitter resends the journaled step at the gap if
 //! it is still wanted, or a `system.remark` filler if the job has moved on, so
-//! the transactions behind the gap are not stuck.
+//! the transactions behind the gap are not stuck. Nonces are taken from the
+//! journal, which the operator's commands share, so a call an operator made
+//! while the daemon runs never collides with the daemon's, and is resent
+//! whole if the node loses it.
 
 use crate::{
 	chain::{AtBlock, Call, Chain, ChainError},
@@ -60,9 +63,9 @@ impl Submitter {
 	}
 
 	/// Journals each call (with its job, if it is for one) under the next
-	/// nonce, in order, then sends them
-	/// all at once: the node's pool orders them by nonce, and a block's steps
-	/// never wait on one another's round trips.
+	/// nonce the journal gives, in order, then sends them all at once: the
+	/// node's pool orders them by nonce, and a block's steps never wait on
+	/// one another's round trips.
 	pub async fn send(
 		&mut self,
 		chain: &Chain,
@@ -70,11 +73,27 @@ impl Submitter {
 		signer: &Keypair,
 		calls: Vec<(Option<JobId>, Call)>,
 	) -> Result<(), Stop> {
+		if calls.is_empty() {
+			return Ok(());
+		}
+		if self.unknown_in_pool(chain, at).await? {
+			// A lost journal: what is in flight may be the very step about to
+			// be taken. Nothing is sent until the pool has let it go; the
+			// steps are worked out again from the chain next block.
+			tracing::info!(
+				"transactions the journal does not know are in the node's pool; waiting"
+			);
+			return Ok(());
+		}
 		let mut signed = Vec::with_capacity(calls.len());
 		for (job_id, call) in calls {
-			let nonce = self.next;
-			lock(&self.journal)?.record_submission(nonce, job_id, call.step())?;
-			self.next += 1;
+			let account = match &call {
+				Call::Account(account) => Some(account),
+				_ => None,
+			};
+			let nonce =
+				lock(&self.journal)?.reserve_submission(self.next, job_id, call.step(), account)?;
+			self.next = nonce + 1;
 			signed.push((nonce, call));
 		}
 		let sent = join_all(
@@ -82,6 +101,20 @@ impl Submitter {
 		)
 		.await;
 		sent.into_iter().try_for_each(|r| r.map(drop))
+	}
+
+	/// Whether the node's pool holds transactions of this account under
+	/// nonces the journal never gave out.
+	async fn unknown_in_pool(&self, chain: &Chain, at: &AtBlock) -> Result<bool, Stop> {
+		let included = chain.account_nonce(at, &self.me).await?;
+		let pool = chain.pool_nonce(&self.me).await?;
+		let journal = lock(&self.journal)?;
+		for nonce in included..pool {
+			if journal.submission(nonce)?.is_none() {
+				return Ok(true);
+			}
+		}
+		Ok(false)
 	}
 
 	/// Resends, under their own nonces, the journaled steps the node no
@@ -95,11 +128,15 @@ impl Submitter {
 		wanted: impl Fn(JobId) -> Option<Call>,
 	) -> Result<(), Stop> {
 		let mut gap = chain.pool_nonce(&self.me).await?;
+		// Another process (an operator's command) may have taken nonces.
+		let journaled = lock(&self.journal)?.highest_nonce()?.map_or(0, |n| n + 1);
+		self.next = self.next.max(journaled);
 		while gap < self.next {
 			let submission = lock(&self.journal)?.submission(gap)?;
-			let call = submission
-				.and_then(|s| s.job_id.filter(|_| s.step != Step::Filler))
-				.and_then(&wanted);
+			let call = submission.and_then(|s| match s.call {
+				Some(account) => Some(Call::Account(account)),
+				None => s.job_id.filter(|_| s.step != Step::Filler).and_then(&wanted),
+			});
 			let call = match call {
 				Some(call) => call,
 				None => {
@@ -130,7 +167,7 @@ impl Submitter {
 			Call::Commit { job_id, .. }
 			| Call::Reveal { job_id, .. }
 			| Call::Decline { job_id } => Some(*job_id),
-			Call::Serve { .. } | Call::Filler => None,
+			Call::Account(_) | Call::Filler => None,
 		};
 		match chain.submit(at, signer, nonce, call).await {
 			Ok(hash) => {

@@ -19,16 +19,18 @@
 //! a block of its node.
 
 use crate::{
-	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
-	content::ContentStore,
-	executor::{Executor, Reply},
-	journal::{JobRecord, JobResult, JobState, Journal, JournalError},
+	chain::{AtBlock, Call, Chain, ChainError, JobView, RegisteredModel, Slot, WorkerView},
+	content::ContentError,
+	executor::{ExecError, Executor, Reply},
+	fetch::{FetchError, Fetched, Fetcher},
+	health::Health,
+	journal::{AccountCall, JobRecord, JobResult, JobState, Journal, JournalError},
+	keys::{SaltKey, WorkerKey},
 	metrics::Metrics,
 	submitter::Submitter,
 };
 use backon::BackoffBuilder;
 use futures::{future::join_all, FutureExt};
-use rand::RngCore;
 use std::{
 	collections::HashSet,
 	sync::{Arc, Mutex},
@@ -42,8 +44,9 @@ use tributary_primitives::{JobId, JobStatus, ModelId};
 /// How the daemon runs.
 #[derive(Clone, Debug)]
 pub struct Options {
-	/// The node's WebSocket URL.
-	pub node: String,
+	/// The nodes' WebSocket URLs: the worker follows one, and moves to the
+	/// next at once when it fails.
+	pub nodes: Vec<String>,
 	/// The longest the worker waits for the next block, or spends on one,
 	/// before it counts the node as gone and reconnects.
 	pub block_timeout: Duration,
@@ -61,7 +64,8 @@ pub enum ServePolicy {
 	/// These, whatever the content directory holds.
 	Listed(Vec<ModelId>),
 	/// Every active model whose artifact and index are in the content
-	/// directory, re-examined whenever a block registers or retires a model.
+	/// directory, fetched there from the model's URI if they are not:
+	/// re-examined whenever a block registers or retires a model.
 	Available,
 }
 
@@ -69,17 +73,60 @@ pub enum ServePolicy {
 /// (`pallet_worker_staking::Config::MaxServedModels`).
 pub const MAX_SERVED_MODELS: usize = 64;
 
-/// How many blocks a declaration of served models may take to land before
-/// it is sent again.
-const SERVE_RESEND_BLOCKS: u64 = 10;
+/// How many blocks a declaration (of models, of capacity) may take to land
+/// before it is sent again.
+const RESEND_BLOCKS: u64 = 10;
 
-/// What the worker wants to serve and what it last asked for.
+/// How many blocks pass before the models to serve are worked out again
+/// without news of a model: time for a failed fetch to be tried again.
+const SERVE_REVIEW_BLOCKS: u64 = 30;
+
+/// How many models' files are fetched ahead of jobs at once.
+const PREFETCHES: usize = 2;
+
+/// How long finished jobs stay in the journal: twice the longest a job can
+/// live on chain (`max_job_lifetime`, about an hour at 2 s blocks), so a job
+/// is never pruned while the chain may still assign it.
+const JOURNAL_RETENTION: Duration = Duration::from_secs(2 * 3600);
+
+/// What the worker wants to declare about itself and what it last asked for.
 #[derive(Debug, Default)]
 struct Serving {
-	/// The models to declare; `None` until worked out (again).
-	wanted: Option<Vec<ModelId>>,
-	/// The last declaration sent, and the block it was sent at.
-	sent: Option<(Vec<ModelId>, u64)>,
+	/// How the models to serve were chosen last.
+	policy: Option<ServePolicy>,
+	/// The models to declare, and the block they were worked out at; `None`
+	/// until worked out (again).
+	wanted: Option<(Vec<ModelId>, u64)>,
+	/// The last declaration of models sent.
+	sent: Sent<Vec<ModelId>>,
+	/// The last declaration of capacity sent.
+	capacity_sent: Sent<u32>,
+	/// Models whose files are being fetched ahead of their jobs.
+	prefetching: HashSet<ModelId>,
+}
+
+/// A declaration sent, and the block it was sent at.
+#[derive(Debug)]
+struct Sent<T>(Option<(T, u64)>);
+
+impl<T> Default for Sent<T> {
+	fn default() -> Self {
+		Sent(None)
+	}
+}
+
+impl<T: Clone + PartialEq> Sent<T> {
+	/// Whether `wanted` is to be sent at block `now`: not sent yet, or sent
+	/// [`RESEND_BLOCKS`] ago without landing. Records it if so.
+	fn due(&mut self, wanted: &T, now: u64) -> bool {
+		if let Some((sent, at)) = &self.0 {
+			if sent == wanted && now < at.saturating_add(RESEND_BLOCKS) {
+				return false;
+			}
+		}
+		self.0 = Some((wanted.clone(), now));
+		true
+	}
 }
 
 impl Options {
@@ -100,6 +147,9 @@ pub enum WorkerError {
 	/// The journal failed: the worker cannot go on safely.
 	#[error(transparent)]
 	Journal(#[from] JournalError),
+	/// The content directory cannot be read or written.
+	#[error(transparent)]
+	Content(#[from] ContentError),
 }
 
 /// The daemon's state.
@@ -108,17 +158,28 @@ pub struct Worker {
 	signer: Keypair,
 	me: AccountId32,
 	journal: Arc<Mutex<Journal>>,
-	executor: Executor,
+	executor: Arc<Executor>,
 	metrics: Metrics,
 	/// Jobs handed to the executor whose answer has not come back.
 	running: Arc<Mutex<HashSet<JobId>>>,
 	answers: mpsc::UnboundedSender<(JobId, Reply)>,
 	/// The chain's pace and this worker's nearest deadline.
 	pace: Mutex<Pace>,
-	/// Where model files are, for [`ServePolicy::Available`].
-	store: ContentStore,
+	/// Model files, fetched from their URIs into the content directory.
+	fetcher: Fetcher,
 	/// The models it serves.
-	serving: Mutex<Serving>,
+	serving: Arc<Mutex<Serving>>,
+	/// Bounds the fetches made ahead of jobs.
+	prefetches: Arc<tokio::sync::Semaphore>,
+	/// What `/health` reports.
+	health: Health,
+}
+
+/// The reconnect delays since the worker last handled a block.
+struct Reconnect {
+	backoff: backon::ExponentialBackoff,
+	/// Connections lost or refused since then.
+	failed: usize,
 }
 
 /// What the worker knows of the chain's pace, so that its reconnect delays
@@ -171,17 +232,20 @@ impl Worker {
 	/// on `executor`. Answers are recorded by a task this spawns.
 	pub fn new(
 		options: Options,
-		signer: Keypair,
+		key: WorkerKey,
 		journal: Journal,
 		executor: Executor,
-		store: ContentStore,
+		fetcher: Fetcher,
 		metrics: Metrics,
 	) -> Self {
+		let WorkerKey { signer, salts } = key;
 		let me = signer.public_key().to_account_id();
 		let journal = Arc::new(Mutex::new(journal));
 		let running = Arc::new(Mutex::new(HashSet::new()));
 		let (answers, rx) = mpsc::unbounded_channel();
-		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone()));
+		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone(), salts));
+		let executor = Arc::new(executor);
+		let health = Health::new(executor.clone(), options.block_timeout);
 		Worker {
 			options,
 			signer,
@@ -192,39 +256,71 @@ impl Worker {
 			running,
 			answers,
 			pace: Mutex::new(Pace::default()),
-			store,
-			serving: Mutex::new(Serving::default()),
+			fetcher,
+			serving: Default::default(),
+			prefetches: Arc::new(tokio::sync::Semaphore::new(PREFETCHES)),
+			health,
 		}
 	}
 
-	/// Runs until the journal fails; node failures only make it reconnect.
+	/// What the `/health` endpoint reports for this worker.
+	pub fn health(&self) -> Health {
+		self.health.clone()
+	}
+
+	/// Stops taking work and waits, up to `timeout`, until every job handed
+	/// to the executor has its answer journaled; how many were still
+	/// running. The journal carries their commits and reveals to the next
+	/// start.
+	pub async fn drain(&self, timeout: Duration) -> usize {
+		self.health.draining();
+		let running = || self.running.lock().map_or(0, |r| r.len());
+		let deadline = Instant::now() + timeout;
+		while running() > 0 && Instant::now() < deadline {
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+		running()
+	}
+
+	/// Runs until the journal fails; node failures only make it reconnect:
+	/// to the next node at once, and after a delay once every node has
+	/// failed since the last block.
 	pub async fn run(&self) -> Result<(), WorkerError> {
-		let mut backoff = self.backoff();
+		let mut reconnect = Reconnect { backoff: self.backoff(), failed: 0 };
+		let mut attempt = 0usize;
 		loop {
+			let node = &self.options.nodes[attempt % self.options.nodes.len().max(1)];
+			attempt = attempt.wrapping_add(1);
 			self.metrics.connection_attempts.inc();
-			tracing::info!(node = %self.options.node, "connecting");
-			let connected = tokio::time::timeout(
-				self.options.block_timeout,
-				Chain::connect(&self.options.node),
-			)
-			.await
-			.unwrap_or_else(|_| Err(ChainError::Node("connecting timed out".into())));
+			tracing::info!(%node, "connecting");
+			let connected = tokio::time::timeout(self.options.block_timeout, Chain::connect(node))
+				.await
+				.unwrap_or_else(|_| Err(ChainError::Node("connecting timed out".into())));
 			match connected {
-				Ok(chain) => match self.follow(&chain, &mut backoff).await {
-					Ok(()) => tracing::warn!("the node's block stream ended"),
-					Err(Stop::Node(e)) => {
-						self.metrics.failures.with_label_values(&["node"]).inc();
-						tracing::warn!(error = %e, "lost the node")
+				Ok(chain) => {
+					self.health.connected(node);
+					match self.follow(&chain, &mut reconnect).await {
+						Ok(()) => tracing::warn!("the node's block stream ended"),
+						Err(Stop::Node(e)) => {
+							self.metrics.failures.with_label_values(&["node"]).inc();
+							tracing::warn!(error = %e, "lost the node")
+						}
+						Err(Stop::Journal(e)) => return Err(e.into()),
+						Err(Stop::Content(e)) => return Err(e.into()),
 					}
-					Err(Stop::Journal(e)) => return Err(e.into()),
-				},
+				}
 				Err(e) => {
 					self.metrics.failures.with_label_values(&["node"]).inc();
 					tracing::warn!(error = %e, "cannot reach the node")
 				}
 			}
+			reconnect.failed += 1;
+			if reconnect.failed % self.options.nodes.len().max(1) != 0 {
+				continue;
+			}
 			let cap = self.pace.lock().map(|pace| pace.cap(self.options.max_backoff));
-			let delay = backoff
+			let delay = reconnect
+				.backoff
 				.next()
 				.unwrap_or(self.options.max_backoff)
 				.min(cap.unwrap_or(self.options.max_backoff));
@@ -238,11 +334,7 @@ impl Worker {
 	}
 
 	/// Follows best blocks until the node fails.
-	async fn follow(
-		&self,
-		chain: &Chain,
-		backoff: &mut backon::ExponentialBackoff,
-	) -> Result<(), Stop> {
+	async fn follow(&self, chain: &Chain, reconnect: &mut Reconnect) -> Result<(), Stop> {
 		let at = chain.at_best().await?;
 		let mut newest = at.block_number();
 		let mut submitter =
@@ -279,6 +371,7 @@ impl Worker {
 			if let Ok(mut pace) = self.pace.lock() {
 				pace.on_block(newest, measure);
 			}
+			self.health.block(newest);
 			measure = true;
 			tracing::debug!(number = newest, hash = ?block.hash(), skipped, "best block");
 			let work = async {
@@ -288,7 +381,7 @@ impl Worker {
 			tokio::time::timeout(self.options.block_timeout, work)
 				.await
 				.map_err(|_| Stop::Node(ChainError::Node("block work timed out".into())))??;
-			*backoff = self.backoff();
+			*reconnect = Reconnect { backoff: self.backoff(), failed: 0 };
 		}
 		Ok(())
 	}
@@ -312,8 +405,15 @@ impl Worker {
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
 		let mut calls = Vec::new();
-		if let Some(call) = self.serve_call(chain, at).await? {
-			calls.push((None, call));
+		if let Some(record) = chain.worker(at, &self.me).await? {
+			// The executor admits what the chain may assign to this worker.
+			self.executor.set_capacity(record.capacity as usize);
+			if let Some(call) = self.serve_call(chain, at, &record).await? {
+				calls.push((None, call));
+			}
+			if let Some(call) = self.capacity_call(at, &record)? {
+				calls.push((None, call));
+			}
 		}
 		let mut owed_by = None;
 		for (job, view) in open.into_iter().zip(views) {
@@ -331,55 +431,89 @@ impl Worker {
 		}
 		submitter.send(chain, at, &self.signer, calls).await?;
 		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
+		self.journal()?.prune_finished(JOURNAL_RETENTION)?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
 		Ok(())
 	}
 
+	/// The capacity to declare, if the operator's (`run --capacity`,
+	/// `set-capacity`) differs from the chain's and none is on its way.
+	fn capacity_call(&self, at: &AtBlock, record: &WorkerView) -> Result<Option<Call>, Stop> {
+		let Some(wanted) = self.journal()?.capacity()? else { return Ok(None) };
+		if record.capacity == wanted
+			|| !self.serving_lock()?.capacity_sent.due(&wanted, at.block_number())
+		{
+			return Ok(None);
+		}
+		tracing::info!(capacity = wanted, "declaring the capacity");
+		Ok(Some(Call::Account(AccountCall::SetCapacity(wanted))))
+	}
+
 	/// The declaration of served models to send, if the chain's differs from
 	/// what this worker wants and none is on its way.
-	async fn serve_call(&self, chain: &Chain, at: &AtBlock) -> Result<Option<Call>, Stop> {
-		let known = self.serving_lock()?.wanted.clone();
+	async fn serve_call(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		record: &WorkerView,
+	) -> Result<Option<Call>, Stop> {
+		let now = at.block_number();
+		// The operator's `serve-models` overrides the command line.
+		let policy = match self.journal()?.served_models()? {
+			Some(models) => ServePolicy::Listed(models),
+			None => self.options.serve.clone(),
+		};
+		let known = {
+			let mut serving = self.serving_lock()?;
+			if serving.policy.as_ref() != Some(&policy) {
+				serving.policy = Some(policy.clone());
+				serving.wanted = None;
+			}
+			serving.wanted.clone()
+		};
 		let wanted = match known {
-			Some(wanted) => wanted,
-			None => {
-				let wanted = self.wanted_models(chain, at).await?;
-				self.serving_lock()?.wanted = Some(wanted.clone());
+			Some((wanted, worked_out)) if now < worked_out.saturating_add(SERVE_REVIEW_BLOCKS) => {
+				wanted
+			}
+			_ => {
+				let wanted = self.wanted_models(chain, at, &policy).await?;
+				self.serving_lock()?.wanted = Some((wanted.clone(), now));
 				wanted
 			}
 		};
-		let Some(declared) = chain.served_models(at, &self.me).await? else {
-			return Ok(None);
-		};
-		if declared == wanted {
+		if record.models == wanted || !self.serving_lock()?.sent.due(&wanted, now) {
 			return Ok(None);
 		}
-		let now = at.block_number();
-		let mut serving = self.serving_lock()?;
-		if let Some((sent, at_block)) = &serving.sent {
-			if *sent == wanted && now < at_block.saturating_add(SERVE_RESEND_BLOCKS) {
-				return Ok(None);
-			}
-		}
-		serving.sent = Some((wanted.clone(), now));
 		tracing::info!(models = ?wanted, "declaring the models served");
-		Ok(Some(Call::Serve { models: wanted }))
+		Ok(Some(Call::Account(AccountCall::ServeModels(wanted))))
 	}
 
 	/// The models this worker should declare, in ascending order, at most
-	/// [`MAX_SERVED_MODELS`].
-	async fn wanted_models(&self, chain: &Chain, at: &AtBlock) -> Result<Vec<ModelId>, Stop> {
-		let mut wanted = match &self.options.serve {
+	/// [`MAX_SERVED_MODELS`]; the files of those it wants and lacks are
+	/// fetched meanwhile (a model it can fetch is declared once it has).
+	async fn wanted_models(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		policy: &ServePolicy,
+	) -> Result<Vec<ModelId>, Stop> {
+		let active = chain.active_models(at).await?;
+		let mut wanted = match policy {
 			ServePolicy::Listed(models) => models.clone(),
-			ServePolicy::Available => chain
-				.active_models(at)
-				.await?
-				.into_iter()
-				.filter(|m| {
-					self.store.path(&m.artifact).is_file() && self.store.path(&m.index).is_file()
-				})
-				.map(|m| m.model_id)
-				.collect(),
+			ServePolicy::Available => Vec::new(),
 		};
+		for model in active {
+			if let ServePolicy::Listed(models) = policy {
+				if !models.contains(&model.files.model_id) {
+					continue;
+				}
+			}
+			if !self.holds(&model).await? {
+				self.prefetch(model)?;
+			} else if *policy == ServePolicy::Available {
+				wanted.push(model.files.model_id);
+			}
+		}
 		wanted.sort_unstable();
 		wanted.dedup();
 		if wanted.len() > MAX_SERVED_MODELS {
@@ -390,6 +524,48 @@ impl Worker {
 			wanted.truncate(MAX_SERVED_MODELS);
 		}
 		Ok(wanted)
+	}
+
+	/// Whether both of `model`'s files are in the content directory, verified.
+	async fn holds(&self, model: &RegisteredModel) -> Result<bool, Stop> {
+		let files = model.files;
+		for hash in [files.artifact, files.index] {
+			if !self.fetcher.has(&hash).await.map_err(Stop::Content)? {
+				return Ok(false);
+			}
+		}
+		Ok(true)
+	}
+
+	/// Fetches `model`'s files in the background unless that is under way;
+	/// once they are in, the models to declare are worked out again.
+	fn prefetch(&self, model: RegisteredModel) -> Result<(), Stop> {
+		if !self.serving_lock()?.prefetching.insert(model.files.model_id) {
+			return Ok(());
+		}
+		let (fetcher, metrics, serving) =
+			(self.fetcher.clone(), self.metrics.clone(), self.serving.clone());
+		let slots = self.prefetches.clone();
+		tokio::spawn(async move {
+			let fetched = match slots.acquire().await {
+				Ok(_slot) => fetch_model(&fetcher, &metrics, &model).await,
+				Err(_) => return,
+			};
+			let model_id = model.files.model_id;
+			match fetched {
+				Ok(()) => tracing::info!(model_id, "the model's files are in"),
+				Err(ref e) => {
+					tracing::warn!(model_id, error = %e, "cannot fetch the model's files")
+				}
+			}
+			if let Ok(mut serving) = serving.lock() {
+				serving.prefetching.remove(&model_id);
+				if fetched.is_ok() {
+					serving.wanted = None;
+				}
+			}
+		});
+		Ok(())
 	}
 
 	fn serving_lock(&self) -> Result<std::sync::MutexGuard<'_, Serving>, Stop> {
@@ -439,14 +615,21 @@ impl Worker {
 			_ => {}
 		}
 		let mut state = job.state;
-		if matches!(state, JobState::Computed | JobState::CommitSent)
-			&& matches!(view.slot, Slot::Committed(_))
+		if let (JobState::Computed | JobState::CommitSent, Slot::Committed(on_chain)) =
+			(state, view.slot)
 		{
+			// After a lost journal the answer is computed again, and its salt
+			// derived again: it reveals only if it is what was committed.
+			if self.commitment(&job) != Some(on_chain) {
+				tracing::error!(job_id = job.job_id, "the answer is not the one committed");
+				return self.finish(job.job_id, JobState::Abandoned, "committed to another answer");
+			}
 			self.journal()?.set_state(job.job_id, JobState::Committed)?;
 			state = JobState::Committed;
 		}
 		Ok(match (state, view.slot, view.status) {
-			(JobState::Admitted, Slot::Assigned, _) => {
+			// Committed and not journaled: the journal was lost; compute again.
+			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
 				self.execute(chain, at, &job).await?;
 				None
 			}
@@ -476,6 +659,11 @@ impl Worker {
 	}
 
 	fn commit_call(&self, job: &JobRecord) -> Option<Call> {
+		Some(Call::Commit { job_id: job.job_id, commitment: self.commitment(job)? })
+	}
+
+	/// This worker's commitment to the answer journaled for `job`.
+	fn commitment(&self, job: &JobRecord) -> Option<subxt::utils::H256> {
 		let result = job.result.as_ref()?;
 		let attribution = tributary_primitives::Attribution::truncate_from(
 			result
@@ -491,7 +679,7 @@ impl Worker {
 			&attribution,
 			&result.salt,
 		);
-		Some(Call::Commit { job_id: job.job_id, commitment: commitment.0.into() })
+		Some(commitment.0.into())
 	}
 
 	fn reveal_call(&self, job: &JobRecord) -> Option<Call> {
@@ -504,32 +692,43 @@ impl Worker {
 		})
 	}
 
-	/// Hands an admitted job to the executor, unless it is already running
-	/// or the executor is full (then it waits for the next block).
+	/// Hands an admitted job to the executor once its model's files are in
+	/// (fetched first if need be, off the block loop), unless it is already
+	/// under way; a full executor leaves it for the next block.
 	async fn execute(&self, chain: &Chain, at: &AtBlock, job: &JobRecord) -> Result<(), Stop> {
 		if self.running.lock().map(|r| r.contains(&job.job_id)).unwrap_or(true) {
 			return Ok(());
 		}
-		let Some(files) = chain.model(at, job.model_id).await? else {
+		let Some(model) = chain.model(at, job.model_id).await? else {
 			return self
 				.finish(job.job_id, JobState::Abandoned, "its model is not registered")
 				.map(drop);
 		};
-		let answers = self.answers.clone();
 		let job_id = job.job_id;
 		if let Ok(mut running) = self.running.lock() {
 			running.insert(job_id);
 		}
-		let admitted = self.executor.submit(files, job.input.clone(), move |reply| {
-			let _ = answers.send((job_id, reply));
-		});
-		if admitted.is_err() {
-			self.metrics.failures.with_label_values(&["admission"]).inc();
-			if let Ok(mut running) = self.running.lock() {
-				running.remove(&job_id);
+		let (answers, executor, running) =
+			(self.answers.clone(), self.executor.clone(), self.running.clone());
+		let (fetcher, metrics, input) =
+			(self.fetcher.clone(), self.metrics.clone(), job.input.clone());
+		tokio::spawn(async move {
+			if let Err(e) = fetch_model(&fetcher, &metrics, &model).await {
+				let _ = answers.send((job_id, Err(ExecError::Fetch(e))));
+				return;
 			}
-		}
-		self.metrics.queue_depth.set(self.executor.queued() as u64);
+			let reply_to = answers.clone();
+			let admitted = executor.submit(model.files, input, move |reply| {
+				let _ = reply_to.send((job_id, reply));
+			});
+			if admitted.is_err() {
+				metrics.failures.with_label_values(&["admission"]).inc();
+				if let Ok(mut running) = running.lock() {
+					running.remove(&job_id);
+				}
+			}
+			metrics.queue_depth.set(executor.queued() as u64);
+		});
 		Ok(())
 	}
 
@@ -559,13 +758,37 @@ fn owed(view: &JobView) -> Option<u64> {
 	acts.then_some(view.deadline).flatten().map(u64::from)
 }
 
+/// Makes sure both of `model`'s files are in the content directory, counting
+/// what was fetched.
+async fn fetch_model(
+	fetcher: &Fetcher,
+	metrics: &Metrics,
+	model: &RegisteredModel,
+) -> Result<(), FetchError> {
+	for hash in [model.files.artifact, model.files.index] {
+		match fetcher.fetch(&model.uri, &hash).await {
+			Ok((Fetched::Cached, _)) => {}
+			Ok((Fetched::Downloaded(bytes), _)) => {
+				metrics.fetches.with_label_values(&["downloaded"]).inc();
+				metrics.fetched_bytes.inc_by(bytes);
+			}
+			Err(e) => {
+				metrics.fetches.with_label_values(&["failed"]).inc();
+				return Err(e);
+			}
+		}
+	}
+	Ok(())
+}
+
 /// Records the executor's answers in the journal as they come, connected or
-/// not: a result and its fresh salt are stored before anything is sent.
+/// not: a result and its salt are stored before anything is sent.
 async fn record_answers(
 	mut rx: mpsc::UnboundedReceiver<(JobId, Reply)>,
 	journal: Arc<Mutex<Journal>>,
 	running: Arc<Mutex<HashSet<JobId>>>,
 	metrics: Metrics,
+	salts: SaltKey,
 ) {
 	while let Some((job_id, reply)) = rx.recv().await {
 		if let Ok(mut running) = running.lock() {
@@ -575,8 +798,7 @@ async fn record_answers(
 			Ok(timed) => {
 				metrics.inference_seconds.observe(timed.inference.as_secs_f64());
 				metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
-				let mut salt = [0u8; 32];
-				rand::rng().fill_bytes(&mut salt);
+				let salt = salts.salt(job_id);
 				let result = JobResult {
 					output: timed.answer.output,
 					attribution: timed
@@ -622,6 +844,8 @@ pub enum Stop {
 	Node(ChainError),
 	/// The journal failed: the worker must stop.
 	Journal(JournalError),
+	/// The content directory failed: the worker must stop.
+	Content(ContentError),
 }
 
 impl From<ChainError> for Stop {

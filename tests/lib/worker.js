@@ -67,9 +67,42 @@ export async function startWorker(name, node, { dir, devKey, content, extra = []
 }
 
 /**
+ * Publishes the content directory `content` with `tributary-worker
+ * serve-content` on a free loopback port, as a model owner would. Returns
+ * `{ uri, stop() }`; the model's files are then fetched from `uri`.
+ */
+export async function startContentServer(name, { dir, content }) {
+  const port = await freePort();
+  const logPath = join(dir, `${name}.log`);
+  const logFd = openSync(logPath, 'a');
+  const proc = spawn(workerBinary(), ['serve-content', '--content-dir', content, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', logFd, logFd],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  closeSync(logFd);
+  const server = {
+    proc, uri: `http://127.0.0.1:${port}`, exited: false,
+    async stop() {
+      running.delete(server);
+      if (server.exited) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await done;
+    },
+  };
+  proc.on('exit', () => { server.exited = true; });
+  running.add(server);
+  await waitFor(`${name} to serve ${content}`, () => {
+    if (server.exited) throw new Error(`serve-content exited:\n${readFileSync(logPath, 'utf8')}`);
+    return /serving .* at http:\/\//.test(readFileSync(logPath, 'utf8'));
+  }, 30_000, 50);
+  return server;
+}
+
+/**
  * Waits until the worker `address` has declared on chain that it serves every
- * model in `models` (workers declare what their content directory holds once
- * they follow the chain).
+ * model in `models` (workers declare the models whose files they hold, or have
+ * fetched from the models' URIs, once they follow the chain).
  */
 export async function waitServing(node, address, models, timeoutMs = 60_000) {
   return waitFor(`${address} to serve models ${models}`, async () => {

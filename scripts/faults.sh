@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The fault script (issue 14's figures): jobs stream through compute workers
+# on the four-validator local chain while workers are killed at random, the
+# workers' node restarts and a validator stops; prints jobs completed, lost
+# salts, double submissions, wrongful slashes and reconnect rates.
+# `scripts/faults.sh --kills 100` (the default). Not part of the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+scripts/setup.sh
+cargo build "${CARGO_PROFILE_ARGS[@]}"
+cd tests
+exec node faults.js "$@"
