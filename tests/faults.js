@@ -40,9 +40,13 @@ const bootnode = `/ip4/127.0.0.1/tcp/${nodes.alice.p2pPort}/p2p/${peerId}`;
 for (const v of validators.slice(1)) {
   nodes[v] = await startNode(v, ['--chain', 'local', `--${v}`, '--validator', '--bootnodes', bootnode], { basePath: join(dir, v) });
 }
+// A restarted validator comes back with a new network identity: it finds
+// the others through Charlie's node, which stays up throughout.
+const charlieId = await rpc(nodes.charlie, 'system_localPeerId');
+const rejoin = `/ip4/127.0.0.1/tcp/${nodes.charlie.p2pPort}/p2p/${charlieId}`;
 const restart = async (name) => {
   const { rpcPort } = nodes[name];
-  nodes[name] = await startNode(name, ['--chain', 'local', `--${name}`, '--validator', '--bootnodes', bootnode], { basePath: join(dir, name), rpcPort });
+  nodes[name] = await startNode(name, ['--chain', 'local', `--${name}`, '--validator', '--bootnodes', rejoin], { basePath: join(dir, name), rpcPort });
 };
 let api = await connect(nodes.charlie); // the requester's node is never stopped
 const k = devAccounts(['Alice', 'Ferdie', ...WORKERS]);

@@ -279,8 +279,14 @@ test('operator commands share the daemon\'s nonces while it runs: status, set-ca
   assert.match(status, new RegExp(`models\\s+\\[${modelId}\\]`));
   assert.match(status, /claimable\s+0\.000000 TRIB/);
   assert.match(status, /journal\s+jobs: .*done/);
+  // The operator's choice of models is kept in the journal for the daemon.
+  assert.match(op(['serve-models', String(modelId)]), /serve: final; events .*WorkerStaking\.ModelsServed/);
+  assert.match(op(['status']), new RegExp(`serve-models \\[${modelId}\\]`));
+  assert.match(op(['serve-models', '--available']), /left to the daemon/);
+  assert.doesNotMatch(op(['status']), /serve-models/);
   // Bad input is refused before anything is signed.
   assert.throws(() => op(['set-capacity', '0']), /a capacity is 1 to 64 jobs, not 0/);
+  assert.throws(() => op(['serve-models']), /required|--available/);
   // The daemon runs on, and none of the account's transactions collided.
   const after = await completed((await submit('The keeper saved a penalty in extra time')).jobId);
   assert.equal(after.status, 'completed');
@@ -335,6 +341,11 @@ test('a worker that cannot fetch a model it declared declines its jobs unslashed
   assert.match(workers.eve.log(), new RegExp(`declining the job job_id=${declined} `));
   assert.match(workers.eve.log(), /fetch failed; retrying/);
   assert.equal(BigInt((await rpc(node, 'compute_worker', [k.eve.address])).stake), eveStake, 'declining cost no stake');
+  assert.deepEqual(failures.slice(failed), [], 'no transaction failed');
+  // Her operator takes her out of the draw, beside the running daemon.
+  const out = workerCommand(['deregister', '--node', node.url, '--dev-key', 'Eve', '--journal', join(dir, 'eve.sqlite')]);
+  assert.match(out, /deregister: final; events .*WorkerStaking\.WorkerDeregistered/);
+  assert.equal((await rpc(node, 'compute_worker', [k.eve.address])).leaving, true);
   assert.deepEqual(failures.slice(failed), [], 'no transaction failed');
   await workers.eve.kill();
   delete workers.eve;

@@ -40,8 +40,9 @@ pub type AtBlock = ClientAtBlock<Config, OnlineClientAtBlockImpl<Config>>;
 /// A transaction signed and ready to send.
 type Signed = subxt::transactions::SubmittableTransaction<Config, OnlineClientAtBlockImpl<Config>>;
 
-/// Why a chain call failed. Every variant means "the node is unreachable,
-/// slow or refused": the caller backs off and retries.
+/// Why a chain call failed. `Node` and `Refused` mean "the node is
+/// unreachable, slow or refused": the caller backs off and retries.
+/// `Incompatible` means retrying cannot help.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
 	/// The node could not be reached or answered with an error.
@@ -50,10 +51,25 @@ pub enum ChainError {
 	/// The node refused a transaction.
 	#[error("transaction refused: {0}")]
 	Refused(String),
+	/// A call, storage item or runtime API this worker was built against is
+	/// not the node's: the chain's runtime was upgraded past this build.
+	#[error(
+		"the node's runtime is not the one this worker was built for ({0}): \
+		 upgrade tributary-worker"
+	)]
+	Incompatible(String),
 }
 
-fn node(e: impl std::fmt::Display) -> ChainError {
-	ChainError::Node(e.to_string())
+/// A failure of the node or of talking to it, told apart from a runtime this
+/// worker does not know (subxt checks every static call, storage item and
+/// runtime API against the node's metadata before using it).
+pub(crate) fn node(e: impl std::fmt::Display) -> ChainError {
+	let message = e.to_string();
+	if message.contains("not compatible with the live chain") {
+		ChainError::Incompatible(message)
+	} else {
+		ChainError::Node(message)
+	}
 }
 
 /// A connection to one node.
@@ -166,6 +182,12 @@ impl Chain {
 	/// The client, for streams of blocks and custom reads.
 	pub fn client(&self) -> &OnlineClient<Config> {
 		&self.client
+	}
+
+	/// The chain at the newest finalized block.
+	pub async fn at_finalized(&self) -> Result<AtBlock, ChainError> {
+		let hash = self.rpc.chain_get_finalized_head().await.map_err(node)?;
+		self.client.at_block(hash).await.map_err(node)
 	}
 
 	/// The chain at the best block now.
@@ -599,5 +621,22 @@ impl Call {
 			Call::Account(call) => call.step(),
 			Call::Filler => Step::Filler,
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_runtime_this_worker_predates_is_told_apart_from_a_node_failure() {
+		for incompatible in [
+			subxt::error::StorageError::IncompatibleCodegen.to_string(),
+			subxt::error::RuntimeApiError::IncompatibleCodegen.to_string(),
+			subxt::error::ExtrinsicError::IncompatibleCodegen.to_string(),
+		] {
+			assert!(matches!(node(&incompatible), ChainError::Incompatible(_)), "{incompatible}");
+		}
+		assert!(matches!(node("connection reset by peer"), ChainError::Node(_)));
 	}
 }

@@ -27,6 +27,7 @@
 //! - [`keys`]: the signing key, and the salts derived from it.
 //! - [`chain`]: the subxt client, typed from the runtime's metadata.
 //! - [`submitter`]: nonces journaled before sending; gaps repaired.
+//! - [`stop`]: why following the chain stopped.
 //! - [`worker`]: the daemon that joins them, with backoff on node failure.
 //! - [`metrics`]: Prometheus.
 //! - [`health`]: `/metrics` and `/health` for operators.
@@ -47,6 +48,7 @@ pub mod metrics;
 pub mod model;
 pub mod operator;
 pub mod publish;
+pub mod stop;
 pub mod submitter;
 pub mod text;
 pub mod worker;

@@ -17,7 +17,7 @@ use crate::{
 	chain::{AtBlock, Call, Chain, ChainError},
 	journal::{Journal, Step},
 	metrics::Metrics,
-	worker::Stop,
+	stop::Stop,
 };
 use futures::future::join_all;
 use std::sync::{Arc, Mutex};
@@ -54,11 +54,19 @@ impl Submitter {
 		})
 	}
 
-	/// Forgets the submissions the chain has used the nonces of.
-	pub async fn on_block(&mut self, chain: &Chain, at: &AtBlock) -> Result<(), Stop> {
+	/// Forgets the submissions whose nonces the finalized chain has used:
+	/// a best block's may yet be retracted, and then what it held is sent
+	/// again under its own nonce.
+	pub async fn on_block(
+		&mut self,
+		chain: &Chain,
+		at: &AtBlock,
+		finalized: &AtBlock,
+	) -> Result<(), Stop> {
 		let included = chain.account_nonce(at, &self.me).await?;
 		self.next = self.next.max(included);
-		lock(&self.journal)?.forget_submissions_below(included)?;
+		let settled = chain.account_nonce(finalized, &self.me).await?;
+		lock(&self.journal)?.forget_submissions_below(settled)?;
 		Ok(())
 	}
 
@@ -118,14 +126,14 @@ impl Submitter {
 	}
 
 	/// Resends, under their own nonces, the journaled steps the node no
-	/// longer holds; `wanted` says whether a job's journaled step is still the
-	/// one to take (and gives its call), otherwise a filler takes the nonce.
+	/// longer holds; `wanted` says whether a job's journaled step is still
+	/// wanted (and gives its call), otherwise a filler takes the nonce.
 	pub async fn repair(
 		&mut self,
 		chain: &Chain,
 		at: &AtBlock,
 		signer: &Keypair,
-		wanted: impl Fn(JobId) -> Option<Call>,
+		wanted: impl Fn(JobId, Step) -> Option<Call>,
 	) -> Result<(), Stop> {
 		let mut gap = chain.pool_nonce(&self.me).await?;
 		// Another process (an operator's command) may have taken nonces.
@@ -135,7 +143,7 @@ impl Submitter {
 			let submission = lock(&self.journal)?.submission(gap)?;
 			let call = submission.and_then(|s| match s.call {
 				Some(account) => Some(Call::Account(account)),
-				None => s.job_id.filter(|_| s.step != Step::Filler).and_then(&wanted),
+				None => s.job_id.and_then(|job_id| wanted(job_id, s.step)),
 			});
 			let call = match call {
 				Some(call) => call,

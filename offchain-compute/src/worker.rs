@@ -24,9 +24,10 @@ use crate::{
 	executor::{ExecError, Executor, Reply},
 	fetch::{FetchError, Fetched, Fetcher},
 	health::Health,
-	journal::{AccountCall, JobRecord, JobResult, JobState, Journal, JournalError},
+	journal::{AccountCall, JobRecord, JobResult, JobState, Journal, JournalError, Step},
 	keys::{SaltKey, WorkerKey},
 	metrics::Metrics,
+	stop::Stop,
 	submitter::Submitter,
 };
 use backon::BackoffBuilder;
@@ -150,6 +151,9 @@ pub enum WorkerError {
 	/// The content directory cannot be read or written.
 	#[error(transparent)]
 	Content(#[from] ContentError),
+	/// The node's runtime is newer than this worker: it must be upgraded.
+	#[error(transparent)]
+	Incompatible(ChainError),
 }
 
 /// The daemon's state.
@@ -301,6 +305,9 @@ impl Worker {
 					self.health.connected(node);
 					match self.follow(&chain, &mut reconnect).await {
 						Ok(()) => tracing::warn!("the node's block stream ended"),
+						Err(Stop::Node(e @ ChainError::Incompatible(_))) => {
+							return Err(WorkerError::Incompatible(e))
+						}
 						Err(Stop::Node(e)) => {
 							self.metrics.failures.with_label_values(&["node"]).inc();
 							tracing::warn!(error = %e, "lost the node")
@@ -401,7 +408,8 @@ impl Worker {
 		if skipped || news.models_changed {
 			self.serving_lock()?.wanted = None;
 		}
-		submitter.on_block(chain, at).await?;
+		let finalized = chain.at_finalized().await?;
+		submitter.on_block(chain, at, &finalized).await?;
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
 		let mut calls = Vec::new();
@@ -422,7 +430,7 @@ impl Worker {
 			if let Some(deadline) = view.as_ref().and_then(owed) {
 				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
-			if let Some(call) = self.step(chain, at, job, view).await? {
+			if let Some(call) = self.step(chain, at, &finalized, job, view).await? {
 				calls.push((Some(job_id), call));
 			}
 		}
@@ -430,7 +438,7 @@ impl Worker {
 			pace.owed_by = owed_by;
 		}
 		submitter.send(chain, at, &self.signer, calls).await?;
-		submitter.repair(chain, at, &self.signer, |job_id| self.wanted(job_id)).await?;
+		submitter.repair(chain, at, &self.signer, |job_id, step| self.wanted(job_id, step)).await?;
 		self.journal()?.prune_finished(JOURNAL_RETENTION)?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
 		Ok(())
@@ -596,23 +604,21 @@ impl Worker {
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
+		finalized: &AtBlock,
 		job: JobRecord,
 		view: Option<JobView>,
 	) -> Result<Option<Call>, Stop> {
 		// Jobs are never removed on chain: a block without this one is older
 		// than its submission (a stream may start before it), so wait.
 		let Some(view) = view else { return Ok(None) };
-		let ended =
-			matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
-		match view.slot {
-			Slot::Revealed => return self.finish(job.job_id, JobState::Done, "revealed"),
-			Slot::Absent => {
-				return self.finish(job.job_id, JobState::Abandoned, "no longer assigned")
-			}
-			_ if ended => {
-				return self.finish(job.job_id, JobState::Abandoned, "the job ended first")
-			}
-			_ => {}
+		if terminal(&view).is_some() {
+			// A best block can be retracted; what is final decides whether
+			// the worker is done with a job. Until then it waits.
+			let settled = chain.job(finalized, job.job_id, &self.me).await?;
+			return match settled.as_ref().and_then(terminal) {
+				Some((state, why)) => self.finish(job.job_id, state, why),
+				None => Ok(None),
+			};
 		}
 		let mut state = job.state;
 		if let (JobState::Computed | JobState::CommitSent, Slot::Committed(on_chain)) =
@@ -648,12 +654,19 @@ impl Worker {
 
 	/// Whether the step journaled for `job_id` is still the one to take, for
 	/// the submitter deciding between resending it and a filler.
-	fn wanted(&self, job_id: JobId) -> Option<Call> {
+	/// A step whose nonce went unused is still wanted while its job is
+	/// open: on a chain with forks the block that held it may have been
+	/// retracted, and whatever came after it in the journal (a reveal after
+	/// a commit) depends on it.
+	fn wanted(&self, job_id: JobId, step: Step) -> Option<Call> {
 		let job = self.journal().ok()?.job(job_id).ok()??;
-		match job.state {
-			JobState::CommitSent => self.commit_call(&job),
-			JobState::RevealSent => self.reveal_call(&job),
-			JobState::DeclineSent => Some(Call::Decline { job_id }),
+		if matches!(job.state, JobState::Done | JobState::Abandoned) {
+			return None;
+		}
+		match step {
+			Step::Commit => self.commit_call(&job),
+			Step::Reveal => self.reveal_call(&job),
+			Step::Decline => Some(Call::Decline { job_id }),
 			_ => None,
 		}
 	}
@@ -747,6 +760,18 @@ impl Worker {
 	}
 }
 
+/// How a job ended for this worker in `view`, if it did.
+fn terminal(view: &JobView) -> Option<(JobState, &'static str)> {
+	let ended =
+		matches!(view.status, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled);
+	match view.slot {
+		Slot::Revealed => Some((JobState::Done, "revealed")),
+		Slot::Absent => Some((JobState::Abandoned, "no longer assigned")),
+		_ if ended => Some((JobState::Abandoned, "the job ended first")),
+		_ => None,
+	}
+}
+
 /// The deadline of the window in which this worker still has to act on a
 /// job: its commit while it is assigned, its reveal while it has committed.
 fn owed(view: &JobView) -> Option<u64> {
@@ -837,31 +862,8 @@ async fn record_answers(
 	}
 }
 
-/// Why following the chain stopped.
-#[derive(Debug)]
-pub enum Stop {
-	/// The node failed, was unreachable or too slow: reconnect.
-	Node(ChainError),
-	/// The journal failed: the worker must stop.
-	Journal(JournalError),
-	/// The content directory failed: the worker must stop.
-	Content(ContentError),
-}
-
-impl From<ChainError> for Stop {
-	fn from(e: ChainError) -> Self {
-		Stop::Node(e)
-	}
-}
-
-impl From<JournalError> for Stop {
-	fn from(e: JournalError) -> Self {
-		Stop::Journal(e)
-	}
-}
-
 fn node(e: impl std::fmt::Display) -> Stop {
-	Stop::Node(ChainError::Node(e.to_string()))
+	Stop::Node(crate::chain::node(e))
 }
 
 #[cfg(test)]
