@@ -6,7 +6,7 @@
 // able to count on: every job completed, no salt lost, no step sent twice,
 // no honest worker slashed, and how hard the workers knock on a node while
 // it is down. Run by scripts/faults.sh; `--kills N` (default 100).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode, connect, rpc, waitFor } from './lib/node.js';
@@ -33,6 +33,7 @@ say(`fault script: ${KILLS} worker kills, a node restart, a validator stopped (w
 
 // The local chain: four validators; the workers follow Alice's and Bob's nodes.
 const validators = ['alice', 'bob', 'charlie', 'dave'];
+for (const v of validators) mkdirSync(join(dir, v));
 const nodes = {};
 nodes.alice = await startNode('alice', ['--chain', 'local', '--alice', '--validator'], { basePath: join(dir, 'alice') });
 const peerId = await rpc(nodes.alice, 'system_localPeerId');
@@ -176,6 +177,9 @@ say(`  lost salts (NoReveal slashes)           ${slashes.NoReveal}`);
 say(`  double submissions                      ${doubles}`);
 say(`  wrongful slashes (all workers honest)   ${slashes.CommitTimeout + slashes.NoReveal + slashes.Minority}` +
   ` (commit timeouts ${slashes.CommitTimeout}, no reveal ${slashes.NoReveal}, minority ${slashes.Minority})`);
+// Forks: the reorganisations the workers' two nodes logged.
+const reorgs = ['alice', 'bob'].map((n) => (readFileSync(join(dir, n, 'node.log'), 'utf8').match(/Reorg on/g) ?? []).length);
+say(`  reorganisations on the workers' nodes  ${reorgs.join(' and ')}`);
 if (outage) {
   say(`  connection attempts per second, node down, per worker  ${(outage.during / outage.seconds / WORKERS.length).toFixed(2)}`);
 }
