@@ -5,7 +5,9 @@
 // again (forks happen on this chain). It prints what an operator must be
 // able to count on: every job completed, no salt lost, no step sent twice,
 // no honest worker slashed, and how hard the workers knock on a node while
-// it is down. Run by scripts/faults.sh; `--kills N` (default 100).
+// it is down; it exits non-zero when any of those fails. Run by
+// scripts/faults.sh; `--kills N` (default 100); tests/faults.test.js runs a
+// short one in the suite.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +186,14 @@ if (outage) {
   say(`  connection attempts per second, node down, per worker  ${(outage.during / outage.seconds / WORKERS.length).toFixed(2)}`);
 }
 say(`  blocks ${firstBlock}..${lastBlock}, ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
+
+// What must hold: an honest worker on working hardware is never slashed,
+// and nothing is lost or sent twice.
+const wrong = outcomes.failed + doubles + slashes.CommitTimeout + slashes.NoReveal + slashes.Minority;
+if (wrong > 0 || outcomes.completed !== jobs.length) {
+  say('\nFAILED: every figure above but the last two must be 0 and every job must complete');
+  process.exitCode = 1;
+}
 
 await api.disconnect();
 for (const w of Object.values(workers)) await w.kill();

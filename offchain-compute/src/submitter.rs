@@ -29,6 +29,9 @@ use tributary_primitives::JobId;
 pub struct Submitter {
 	me: AccountId32,
 	next: u64,
+	/// The finalized chain's nonce for the account: the journal keeps every
+	/// submission from here on.
+	settled: u64,
 	journal: Arc<Mutex<Journal>>,
 	metrics: Metrics,
 }
@@ -49,6 +52,7 @@ impl Submitter {
 		Ok(Submitter {
 			me: me.clone(),
 			next: pool.max(included).max(journaled),
+			settled: 0,
 			journal: journal.clone(),
 			metrics: metrics.clone(),
 		})
@@ -65,8 +69,8 @@ impl Submitter {
 	) -> Result<(), Stop> {
 		let included = chain.account_nonce(at, &self.me).await?;
 		self.next = self.next.max(included);
-		let settled = chain.account_nonce(finalized, &self.me).await?;
-		lock(&self.journal)?.forget_submissions_below(settled)?;
+		self.settled = chain.account_nonce(finalized, &self.me).await?;
+		lock(&self.journal)?.forget_submissions_below(self.settled)?;
 		Ok(())
 	}
 
@@ -112,9 +116,11 @@ impl Submitter {
 	}
 
 	/// Whether the node's pool holds transactions of this account under
-	/// nonces the journal never gave out.
+	/// nonces the journal never gave out. The journal forgets below the
+	/// finalized nonce, which on a fast chain can be past the best block the
+	/// worker is handling: nonces below it are used, not in the pool.
 	async fn unknown_in_pool(&self, chain: &Chain, at: &AtBlock) -> Result<bool, Stop> {
-		let included = chain.account_nonce(at, &self.me).await?;
+		let included = chain.account_nonce(at, &self.me).await?.max(self.settled);
 		let pool = chain.pool_nonce(&self.me).await?;
 		let journal = lock(&self.journal)?;
 		for nonce in included..pool {

@@ -411,7 +411,26 @@ impl Worker {
 		let finalized = chain.at_finalized().await?;
 		submitter.on_block(chain, at, &finalized).await?;
 		let open = self.journal()?.open_jobs()?;
-		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me))).await;
+		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me)))
+			.await
+			.into_iter()
+			.collect::<Result<Vec<_>, _>>()?;
+		// What ends a job is read on the finalized chain, for every job the
+		// best block says has ended, at once.
+		let same_block = finalized.block_hash() == at.block_hash();
+		let settled = join_all(open.iter().zip(&views).map(|(job, view)| async {
+			match view {
+				Some(view) if terminal(view).is_some() => {
+					if same_block {
+						Ok(Some(Some(view.clone())))
+					} else {
+						chain.job(&finalized, job.job_id, &self.me).await.map(Some)
+					}
+				}
+				_ => Ok(None),
+			}
+		}))
+		.await;
 		let mut calls = Vec::new();
 		if let Some(record) = chain.worker(at, &self.me).await? {
 			// The executor admits what the chain may assign to this worker.
@@ -424,13 +443,12 @@ impl Worker {
 			}
 		}
 		let mut owed_by = None;
-		for (job, view) in open.into_iter().zip(views) {
+		for ((job, view), settled) in open.into_iter().zip(views).zip(settled) {
 			let job_id = job.job_id;
-			let view = view?;
 			if let Some(deadline) = view.as_ref().and_then(owed) {
 				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
-			if let Some(call) = self.step(chain, at, &finalized, job, view).await? {
+			if let Some(call) = self.step(chain, at, job, view, settled?).await? {
 				calls.push((Some(job_id), call));
 			}
 		}
@@ -600,21 +618,22 @@ impl Worker {
 	/// Takes the next step of one journaled job, given the chain's view:
 	/// journal bookkeeping and inference here, the transaction to send (if
 	/// any) returned.
+	/// `settled` is the job as the finalized chain holds it, given when the
+	/// best block says it ended for this worker.
 	async fn step(
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
-		finalized: &AtBlock,
 		job: JobRecord,
 		view: Option<JobView>,
+		settled: Option<Option<JobView>>,
 	) -> Result<Option<Call>, Stop> {
 		// Jobs are never removed on chain: a block without this one is older
 		// than its submission (a stream may start before it), so wait.
 		let Some(view) = view else { return Ok(None) };
-		if terminal(&view).is_some() {
+		if let Some(settled) = settled {
 			// A best block can be retracted; what is final decides whether
 			// the worker is done with a job. Until then it waits.
-			let settled = chain.job(finalized, job.job_id, &self.me).await?;
 			return match settled.as_ref().and_then(terminal) {
 				Some((state, why)) => self.finish(job.job_id, state, why),
 				None => Ok(None),
