@@ -80,6 +80,10 @@ impl<T: Config> Pallet<T> {
 		T::Staking::declined(worker);
 		Self::deposit_event(Event::JobDeclined { job_id, worker: worker.clone() });
 		if job.workers.len().saturating_add(job.needed()) > T::MaxJobWorkers::get() as usize {
+			// A job waiting for a replacement is in the queue: it leaves it.
+			if job.status == JobStatus::Queued {
+				Queue::<T>::mutate(|queue| queue.retain(|queued| *queued != job_id));
+			}
 			Self::fail(job_id, job, FailureReason::TooManyTimeouts);
 		} else {
 			if job.status == JobStatus::Committing {
