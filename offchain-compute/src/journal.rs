@@ -15,7 +15,11 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
-use std::{path::Path, time::Duration};
+use std::{
+	path::Path,
+	sync::{Mutex, MutexGuard},
+	time::Duration,
+};
 use tributary_primitives::{JobId, ModelId, Salt};
 
 /// How long a journal write waits for another process's to finish.
@@ -205,6 +209,12 @@ pub enum JournalError {
 	/// A row holds a value this worker never writes.
 	#[error("journal row is corrupt: {0}")]
 	Corrupt(String),
+}
+
+/// The journal a process's stages share, locked; a stage that panicked
+/// while holding it leaves it unusable.
+pub fn lock(journal: &Mutex<Journal>) -> Result<MutexGuard<'_, Journal>, JournalError> {
+	journal.lock().map_err(|_| JournalError::Corrupt("the journal lock is poisoned".into()))
 }
 
 /// The journal, one SQLite database.

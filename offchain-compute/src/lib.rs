@@ -11,9 +11,14 @@
 //! ## Stages
 //!
 //! ```text
-//! best blocks ─▶ assignments ─▶ bounded executor (libtorch) ─▶ journal ─▶ submitter ─▶ node
-//!                  ▲ admission by declared capacity               (SQLite)   ▲ nonces, backoff
+//! follower ─▶ admission ─▶ executor (libtorch) ─▶ recorder ─▶ journal ─▶ steps ─▶ submitter ─▶ node
+//! best blocks  declared models,   bounded by the     bounded     (SQLite,    commit,   journaled
+//! from 1 of N  capacity; fetches  declared capacity  channel     shared with reveal,   nonces, gaps
+//! nodes                                                           operators)  decline   repaired
 //! ```
+//!
+//! Each stage owns its state; the journal is the one thing they share, and
+//! it is shared with the operator's commands in other processes too.
 //!
 //! - [`text`]: contributions as labelled examples; text as hashed n-grams.
 //! - [`model`]: training, the TorchScript artifact and its attribution index.
@@ -22,17 +27,21 @@
 //! - [`fetch`]: model files fetched from their URIs, verified, cached.
 //! - [`publish`]: `serve-content`, a content directory over HTTP.
 //! - [`engine`]: the determinism class this machine computes in.
+//! - [`follower`]: the connection to one of the nodes, failover and backoff.
+//! - [`admission`]: what the worker serves and takes on, and its fetches.
 //! - [`executor`]: the bounded pool that runs models.
+//! - [`recorder`]: the executor's answers journaled as they come.
 //! - [`journal`]: every job's state, result and salt, and every nonce signed.
 //! - [`keys`]: the signing key, and the salts derived from it.
 //! - [`chain`]: the subxt client, typed from the runtime's metadata.
 //! - [`submitter`]: nonces journaled before sending; gaps repaired.
 //! - [`stop`]: why following the chain stopped.
-//! - [`worker`]: the daemon that joins them, with backoff on node failure.
+//! - [`worker`]: the daemon that joins them and takes each job's next step.
 //! - [`metrics`]: Prometheus.
 //! - [`health`]: `/metrics` and `/health` for operators.
 //! - [`operator`]: the operator's commands, sharing the daemon's journal.
 
+pub mod admission;
 pub mod attribution;
 pub mod bench;
 pub mod chain;
@@ -41,6 +50,7 @@ pub mod content;
 pub mod engine;
 pub mod executor;
 pub mod fetch;
+pub mod follower;
 pub mod health;
 pub mod journal;
 pub mod keys;
@@ -48,6 +58,7 @@ pub mod metrics;
 pub mod model;
 pub mod operator;
 pub mod publish;
+pub mod recorder;
 pub mod stop;
 pub mod submitter;
 pub mod text;

@@ -8,6 +8,7 @@ use clap::Parser;
 use std::time::Duration;
 use subxt_signer::sr25519::Keypair;
 use tributary_worker::{
+	admission::ServePolicy,
 	bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
@@ -25,7 +26,7 @@ use tributary_worker::{
 	model::{train, LoadedModel, TrainConfig},
 	operator::{Operator, Status},
 	text::parse_examples,
-	worker::{Options, ServePolicy, Worker},
+	worker::{Options, Worker},
 };
 
 fn main() -> anyhow::Result<()> {
@@ -120,7 +121,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
 	let executor = Executor::start(threads, capacity as usize, device, store.clone());
 	let fetcher = Fetcher::new(store, FetchLimits::default())?;
-	let worker = Worker::new(options, key, journal, executor, fetcher, metrics);
+	let mut worker = Worker::new(options, key, journal, executor, fetcher, metrics);
 	if let Some(listener) = endpoint {
 		tracing::info!(address = %listener.local_addr()?, "serving /metrics and /health");
 		tokio::spawn(health::serve(listener, worker.health(), registry));

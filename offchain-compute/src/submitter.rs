@@ -15,7 +15,7 @@
 
 use crate::{
 	chain::{AtBlock, Call, Chain, ChainError},
-	journal::{Journal, Step},
+	journal::{lock, Journal, Step},
 	metrics::Metrics,
 	stop::Stop,
 };
@@ -199,10 +199,4 @@ impl Submitter {
 			Err(e) => Err(Stop::Node(e)),
 		}
 	}
-}
-
-fn lock(journal: &Arc<Mutex<Journal>>) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
-	journal
-		.lock()
-		.map_err(|_| Stop::Journal(crate::journal::JournalError::Corrupt("poisoned lock".into())))
 }

@@ -1,46 +1,40 @@
-//! The daemon: follows the chain's best blocks, runs the jobs assigned to
-//! this worker, and commits and reveals their results.
+//! The daemon: joins the stages. The [`follower`](crate::follower) hands it
+//! each new best block; [`admission`](crate::admission) declares what it
+//! serves, journals newly assigned jobs and hands them to the executor, whose
+//! answers the [`recorder`](crate::recorder) journals; here each open job in
+//! the journal is compared with the job on chain and its next step worked
+//! out, and the [`submitter`](crate::submitter) sends the steps under
+//! journaled nonces and resends what the node lost.
 //!
-//! Each block the worker (1) admits the jobs newly assigned to it (from the
-//! block's `JobAssigned` events, and after every (re)connect
-//! from the `ComputeApi`'s `assignments`), (2) compares every open job in its
-//! journal with the job on chain and takes the next step, and (3) lets the
-//! [`Submitter`](crate::submitter::Submitter) resend what the node lost. The
-//! journal is written before each step leaves, so the process may die at any
-//! moment: on restart it reads the journal and carries on.
-//!
-//! When the node is unreachable or too slow, the worker drops the connection
-//! and tries again after a jittered, exponentially growing delay (capped), so a
-//! fleet of workers never storms a recovering node; the executor keeps running
-//! what it admitted meanwhile, and its results wait in the journal. While it
-//! owes a commit or reveal, no delay outlasts half the time left in that
-//! window (estimated from the block times it saw), nor goes below one block
-//! time: a worker that must act probes about once a block, and is back within
-//! a block of its node.
+//! The journal is written before each step leaves, so the process may die at
+//! any moment: on restart it reads the journal and carries on. It is the one
+//! piece of state the stages share, because the operator's commands (other
+//! processes) share it too: SQLite, not a channel, is what serialises them.
 
 use crate::{
-	chain::{AtBlock, Call, Chain, ChainError, JobView, RegisteredModel, Slot, WorkerView},
+	admission::{Admission, Running, ServePolicy},
+	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
 	content::ContentError,
-	executor::{ExecError, Executor, Reply},
-	fetch::{FetchError, Fetched, Fetcher},
+	executor::Executor,
+	fetch::Fetcher,
+	follower::{Follower, OnBlock},
 	health::Health,
-	journal::{AccountCall, JobRecord, JobResult, JobState, Journal, JournalError, Step},
-	keys::{SaltKey, WorkerKey},
+	journal::{self, JobRecord, JobState, Journal, JournalError, Step},
+	keys::WorkerKey,
 	metrics::Metrics,
+	recorder,
 	stop::Stop,
 	submitter::Submitter,
 };
-use backon::BackoffBuilder;
-use futures::{future::join_all, FutureExt};
+use futures::future::join_all;
 use std::{
-	collections::HashSet,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 use subxt::utils::AccountId32;
 use subxt_signer::sr25519::Keypair;
 use tokio::sync::mpsc;
-use tributary_primitives::{JobId, JobStatus, ModelId};
+use tributary_primitives::{JobId, JobStatus};
 
 /// How the daemon runs.
 #[derive(Clone, Debug)]
@@ -59,76 +53,10 @@ pub struct Options {
 	pub serve: ServePolicy,
 }
 
-/// Which models a worker declares on chain that it serves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ServePolicy {
-	/// These, whatever the content directory holds.
-	Listed(Vec<ModelId>),
-	/// Every active model whose artifact and index are in the content
-	/// directory, fetched there from the model's URI if they are not:
-	/// re-examined whenever a block registers or retires a model.
-	Available,
-}
-
-/// The most models the runtime lets a worker declare
-/// (`pallet_worker_staking::Config::MaxServedModels`).
-pub const MAX_SERVED_MODELS: usize = 64;
-
-/// How many blocks a declaration (of models, of capacity) may take to land
-/// before it is sent again.
-const RESEND_BLOCKS: u64 = 10;
-
-/// How many blocks pass before the models to serve are worked out again
-/// without news of a model: time for a failed fetch to be tried again.
-const SERVE_REVIEW_BLOCKS: u64 = 30;
-
-/// How many models' files are fetched ahead of jobs at once.
-const PREFETCHES: usize = 2;
-
 /// How long finished jobs stay in the journal: twice the longest a job can
 /// live on chain (`max_job_lifetime`, about an hour at 2 s blocks), so a job
 /// is never pruned while the chain may still assign it.
 const JOURNAL_RETENTION: Duration = Duration::from_secs(2 * 3600);
-
-/// What the worker wants to declare about itself and what it last asked for.
-#[derive(Debug, Default)]
-struct Serving {
-	/// How the models to serve were chosen last.
-	policy: Option<ServePolicy>,
-	/// The models to declare, and the block they were worked out at; `None`
-	/// until worked out (again).
-	wanted: Option<(Vec<ModelId>, u64)>,
-	/// The last declaration of models sent.
-	sent: Sent<Vec<ModelId>>,
-	/// The last declaration of capacity sent.
-	capacity_sent: Sent<u32>,
-	/// Models whose files are being fetched ahead of their jobs.
-	prefetching: HashSet<ModelId>,
-}
-
-/// A declaration sent, and the block it was sent at.
-#[derive(Debug)]
-struct Sent<T>(Option<(T, u64)>);
-
-impl<T> Default for Sent<T> {
-	fn default() -> Self {
-		Sent(None)
-	}
-}
-
-impl<T: Clone + PartialEq> Sent<T> {
-	/// Whether `wanted` is to be sent at block `now`: not sent yet, or sent
-	/// [`RESEND_BLOCKS`] ago without landing. Records it if so.
-	fn due(&mut self, wanted: &T, now: u64) -> bool {
-		if let Some((sent, at)) = &self.0 {
-			if sent == wanted && now < at.saturating_add(RESEND_BLOCKS) {
-				return false;
-			}
-		}
-		self.0 = Some((wanted.clone(), now));
-		true
-	}
-}
 
 impl Options {
 	/// The reconnect delays: jittered, doubling from `min_backoff` up to
@@ -156,83 +84,27 @@ pub enum WorkerError {
 	Incompatible(ChainError),
 }
 
-/// The daemon's state.
+/// The daemon.
 pub struct Worker {
-	options: Options,
-	signer: Keypair,
-	me: AccountId32,
-	journal: Arc<Mutex<Journal>>,
-	executor: Arc<Executor>,
-	metrics: Metrics,
-	/// Jobs handed to the executor whose answer has not come back.
-	running: Arc<Mutex<HashSet<JobId>>>,
-	answers: mpsc::UnboundedSender<(JobId, Reply)>,
-	/// The chain's pace and this worker's nearest deadline.
-	pace: Mutex<Pace>,
-	/// Model files, fetched from their URIs into the content directory.
-	fetcher: Fetcher,
-	/// The models it serves.
-	serving: Arc<Mutex<Serving>>,
-	/// Bounds the fetches made ahead of jobs.
-	prefetches: Arc<tokio::sync::Semaphore>,
-	/// What `/health` reports.
+	follower: Follower,
+	steps: Steps,
 	health: Health,
 }
 
-/// The reconnect delays since the worker last handled a block.
-struct Reconnect {
-	backoff: backon::ExponentialBackoff,
-	/// Connections lost or refused since then.
-	failed: usize,
-}
-
-/// What the worker knows of the chain's pace, so that its reconnect delays
-/// never outlast a window it still has to meet.
-#[derive(Debug, Default)]
-struct Pace {
-	/// The newest best block handled, and when.
-	last: Option<(u64, Instant)>,
-	/// The time between best blocks, smoothed.
-	block_time: Option<Duration>,
-	/// The earliest block at which a window this worker still has to act in
-	/// closes.
-	owed_by: Option<u64>,
-}
-
-impl Pace {
-	/// Notes best block `number`, handled now; `measure` is false for the
-	/// first block after a (re)connect, whose gap includes the outage.
-	fn on_block(&mut self, number: u64, measure: bool) {
-		let now = Instant::now();
-		if let (true, Some((previous, at))) = (measure, self.last) {
-			if number > previous {
-				let blocks = u32::try_from(number - previous).unwrap_or(u32::MAX);
-				let sample = now.duration_since(at) / blocks;
-				self.block_time = Some(match self.block_time {
-					Some(smoothed) => (smoothed * 3 + sample) / 4,
-					None => sample,
-				});
-			}
-		}
-		self.last = Some((number, now));
-	}
-
-	/// The longest reconnect delay allowed now: `max` while nothing is owed;
-	/// otherwise half the time estimated to be left before the nearest
-	/// deadline, but at least one block time.
-	fn cap(&self, max: Duration) -> Duration {
-		let (Some(by), Some((seen, at)), Some(block)) = (self.owed_by, self.last, self.block_time)
-		else {
-			return max;
-		};
-		let blocks = u32::try_from(by.saturating_sub(seen)).unwrap_or(u32::MAX);
-		let left = block.saturating_mul(blocks).saturating_sub(at.elapsed());
-		(left / 2).max(block).min(max)
-	}
+/// What acts on each block: the jobs' steps and the declarations.
+struct Steps {
+	signer: Keypair,
+	me: AccountId32,
+	journal: Arc<Mutex<Journal>>,
+	admission: Admission,
+	executor: Arc<Executor>,
+	metrics: Metrics,
+	/// The nonces, picked up afresh on each connection.
+	submitter: Option<Submitter>,
 }
 
 impl Worker {
-	/// A worker signing with `signer`, journaling to `journal`, running jobs
+	/// A worker signing with `key`, journaling to `journal`, running jobs
 	/// on `executor`. Answers are recorded by a task this spawns.
 	pub fn new(
 		options: Options,
@@ -245,24 +117,24 @@ impl Worker {
 		let WorkerKey { signer, salts } = key;
 		let me = signer.public_key().to_account_id();
 		let journal = Arc::new(Mutex::new(journal));
-		let running = Arc::new(Mutex::new(HashSet::new()));
-		let (answers, rx) = mpsc::unbounded_channel();
-		tokio::spawn(record_answers(rx, journal.clone(), running.clone(), metrics.clone(), salts));
+		let running = Running::default();
+		let (answers, rx) = mpsc::channel(recorder::ANSWERS_WAITING);
+		tokio::spawn(recorder::run(rx, journal.clone(), running.clone(), metrics.clone(), salts));
 		let executor = Arc::new(executor);
 		let health = Health::new(executor.clone(), options.block_timeout);
-		Worker {
-			options,
-			signer,
-			me,
-			journal,
-			executor,
-			metrics,
+		let admission = Admission::new(
+			options.serve.clone(),
+			me.clone(),
+			journal.clone(),
+			executor.clone(),
+			fetcher,
+			metrics.clone(),
 			running,
 			answers,
-			pace: Mutex::new(Pace::default()),
-			fetcher,
-			serving: Default::default(),
-			prefetches: Arc::new(tokio::sync::Semaphore::new(PREFETCHES)),
+		);
+		Worker {
+			follower: Follower::new(&options, health.clone(), metrics.clone()),
+			steps: Steps { signer, me, journal, admission, executor, metrics, submitter: None },
 			health,
 		}
 	}
@@ -278,138 +150,65 @@ impl Worker {
 	/// start.
 	pub async fn drain(&self, timeout: Duration) -> usize {
 		self.health.draining();
-		let running = || self.running.lock().map_or(0, |r| r.len());
 		let deadline = Instant::now() + timeout;
-		while running() > 0 && Instant::now() < deadline {
+		while self.steps.admission.running() > 0 && Instant::now() < deadline {
 			tokio::time::sleep(Duration::from_millis(20)).await;
 		}
-		running()
+		self.steps.admission.running()
 	}
 
-	/// Runs until the journal fails; node failures only make it reconnect:
-	/// to the next node at once, and after a delay once every node has
-	/// failed since the last block.
-	pub async fn run(&self) -> Result<(), WorkerError> {
-		let mut reconnect = Reconnect { backoff: self.backoff(), failed: 0 };
-		let mut attempt = 0usize;
-		loop {
-			let node = &self.options.nodes[attempt % self.options.nodes.len().max(1)];
-			attempt = attempt.wrapping_add(1);
-			self.metrics.connection_attempts.inc();
-			tracing::info!(%node, "connecting");
-			let connected = tokio::time::timeout(self.options.block_timeout, Chain::connect(node))
-				.await
-				.unwrap_or_else(|_| Err(ChainError::Node("connecting timed out".into())));
-			match connected {
-				Ok(chain) => {
-					self.health.connected(node);
-					match self.follow(&chain, &mut reconnect).await {
-						Ok(()) => tracing::warn!("the node's block stream ended"),
-						Err(Stop::Node(e @ ChainError::Incompatible(_))) => {
-							return Err(WorkerError::Incompatible(e))
-						}
-						Err(Stop::Node(e)) => {
-							self.metrics.failures.with_label_values(&["node"]).inc();
-							tracing::warn!(error = %e, "lost the node")
-						}
-						Err(Stop::Journal(e)) => return Err(e.into()),
-						Err(Stop::Content(e)) => return Err(e.into()),
-					}
-				}
-				Err(e) => {
-					self.metrics.failures.with_label_values(&["node"]).inc();
-					tracing::warn!(error = %e, "cannot reach the node")
-				}
-			}
-			reconnect.failed += 1;
-			if reconnect.failed % self.options.nodes.len().max(1) != 0 {
-				continue;
-			}
-			let cap = self.pace.lock().map(|pace| pace.cap(self.options.max_backoff));
-			let delay = reconnect
-				.backoff
-				.next()
-				.unwrap_or(self.options.max_backoff)
-				.min(cap.unwrap_or(self.options.max_backoff));
-			tracing::info!(delay_ms = delay.as_millis() as u64, "backing off before reconnecting");
-			tokio::time::sleep(delay).await;
-		}
+	/// Runs until the journal fails or the node's runtime is one this worker
+	/// predates; node failures only make it reconnect.
+	pub async fn run(&mut self) -> Result<(), WorkerError> {
+		self.follower.run(&mut self.steps).await
 	}
+}
 
-	fn backoff(&self) -> backon::ExponentialBackoff {
-		self.options.backoff().build()
-	}
-
-	/// Follows best blocks until the node fails.
-	async fn follow(&self, chain: &Chain, reconnect: &mut Reconnect) -> Result<(), Stop> {
-		let at = chain.at_best().await?;
-		let mut newest = at.block_number();
-		let mut submitter =
-			Submitter::start(chain, &at, &self.me, &self.journal, &self.metrics).await?;
-		// After a (re)connect the events of missed blocks are gone: ask the
-		// chain what this worker is assigned to.
-		let assigned = chain.assignments(&at, &self.me).await?;
-		self.admit(chain, &at, &assigned).await?;
+impl OnBlock for Steps {
+	async fn connected(&mut self, chain: &Chain, at: &AtBlock) -> Result<(), Stop> {
+		self.submitter =
+			Some(Submitter::start(chain, at, &self.me, &self.journal, &self.metrics).await?);
+		let assigned = chain.assignments(at, &self.me).await?;
+		self.admission.admit(chain, at, &assigned).await?;
 		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
-		let mut blocks = chain.client().stream_best_blocks().await.map_err(node)?;
-		let mut measure = false;
-		loop {
-			// A node that stops producing blocks or answering is as good as
-			// gone: reconnect rather than wait on it forever.
-			let next = tokio::time::timeout(self.options.block_timeout, blocks.next())
-				.await
-				.map_err(|_| Stop::Node(ChainError::Node("no new block in time".into())))?;
-			let Some(block) = next else { break };
-			let mut block = block.map_err(node)?;
-			// When blocks come faster than the worker handles them, it jumps
-			// to the newest: acting on stale state would miss windows.
-			let mut skipped = false;
-			while let Some(Some(newer)) = blocks.next().now_or_never() {
-				block = newer.map_err(node)?;
-				skipped = true;
-			}
-			// A new subscription replays recent blocks first: the worker only
-			// moves forward from the state it started from.
-			if block.number() <= newest {
-				continue;
-			}
-			skipped |= block.number() > newest + 1;
-			newest = block.number();
-			if let Ok(mut pace) = self.pace.lock() {
-				pace.on_block(newest, measure);
-			}
-			self.health.block(newest);
-			measure = true;
-			tracing::debug!(number = newest, hash = ?block.hash(), skipped, "best block");
-			let work = async {
-				let at = block.at().await.map_err(node)?;
-				self.on_block(chain, &at, &mut submitter, skipped).await
-			};
-			tokio::time::timeout(self.options.block_timeout, work)
-				.await
-				.map_err(|_| Stop::Node(ChainError::Node("block work timed out".into())))??;
-			*reconnect = Reconnect { backoff: self.backoff(), failed: 0 };
-		}
 		Ok(())
 	}
 
-	async fn on_block(
-		&self,
+	async fn block(
+		&mut self,
 		chain: &Chain,
 		at: &AtBlock,
-		submitter: &mut Submitter,
 		skipped: bool,
-	) -> Result<(), Stop> {
+	) -> Result<Option<u64>, Stop> {
 		// The events of skipped blocks are not read: then the ComputeApi
 		// says what this worker is assigned to.
 		let news = chain.block_news(at, &self.me).await?;
 		let new = if skipped { chain.assignments(at, &self.me).await? } else { news.assigned };
-		self.admit(chain, at, &new).await?;
+		self.admission.admit(chain, at, &new).await?;
 		if skipped || news.models_changed {
-			self.serving_lock()?.wanted = None;
+			self.admission.models_changed()?;
 		}
 		let finalized = chain.at_finalized().await?;
-		submitter.on_block(chain, at, &finalized).await?;
+		let mut submitter = self.submitter.take().ok_or_else(|| {
+			Stop::Node(ChainError::Node("a block before the connection was set up".into()))
+		})?;
+		let stepped = self.act(chain, at, &finalized, &mut submitter).await;
+		self.submitter = Some(submitter);
+		stepped
+	}
+}
+
+impl Steps {
+	/// Works out and sends this block's steps and declarations; returns the
+	/// nearest deadline this worker has to meet.
+	async fn act(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		finalized: &AtBlock,
+		submitter: &mut Submitter,
+	) -> Result<Option<u64>, Stop> {
+		submitter.on_block(chain, at, finalized).await?;
 		let open = self.journal()?.open_jobs()?;
 		let views = join_all(open.iter().map(|job| chain.job(at, job.job_id, &self.me)))
 			.await
@@ -424,7 +223,7 @@ impl Worker {
 					if same_block {
 						Ok(Some(Some(view.clone())))
 					} else {
-						chain.job(&finalized, job.job_id, &self.me).await.map(Some)
+						chain.job(finalized, job.job_id, &self.me).await.map(Some)
 					}
 				}
 				_ => Ok(None),
@@ -433,14 +232,8 @@ impl Worker {
 		.await;
 		let mut calls = Vec::new();
 		if let Some(record) = chain.worker(at, &self.me).await? {
-			// The executor admits what the chain may assign to this worker.
-			self.executor.set_capacity(record.capacity as usize);
-			if let Some(call) = self.serve_call(chain, at, &record).await? {
-				calls.push((None, call));
-			}
-			if let Some(call) = self.capacity_call(at, &record)? {
-				calls.push((None, call));
-			}
+			let declared = self.admission.declarations(chain, at, &record).await?;
+			calls.extend(declared.into_iter().map(|call| (None, call)));
 		}
 		let mut owed_by = None;
 		for ((job, view), settled) in open.into_iter().zip(views).zip(settled) {
@@ -452,167 +245,11 @@ impl Worker {
 				calls.push((Some(job_id), call));
 			}
 		}
-		if let Ok(mut pace) = self.pace.lock() {
-			pace.owed_by = owed_by;
-		}
 		submitter.send(chain, at, &self.signer, calls).await?;
 		submitter.repair(chain, at, &self.signer, |job_id, step| self.wanted(job_id, step)).await?;
 		self.journal()?.prune_finished(JOURNAL_RETENTION)?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
-		Ok(())
-	}
-
-	/// The capacity to declare, if the operator's (`run --capacity`,
-	/// `set-capacity`) differs from the chain's and none is on its way.
-	fn capacity_call(&self, at: &AtBlock, record: &WorkerView) -> Result<Option<Call>, Stop> {
-		let Some(wanted) = self.journal()?.capacity()? else { return Ok(None) };
-		if record.capacity == wanted
-			|| !self.serving_lock()?.capacity_sent.due(&wanted, at.block_number())
-		{
-			return Ok(None);
-		}
-		tracing::info!(capacity = wanted, "declaring the capacity");
-		Ok(Some(Call::Account(AccountCall::SetCapacity(wanted))))
-	}
-
-	/// The declaration of served models to send, if the chain's differs from
-	/// what this worker wants and none is on its way.
-	async fn serve_call(
-		&self,
-		chain: &Chain,
-		at: &AtBlock,
-		record: &WorkerView,
-	) -> Result<Option<Call>, Stop> {
-		let now = at.block_number();
-		// The operator's `serve-models` overrides the command line.
-		let policy = match self.journal()?.served_models()? {
-			Some(models) => ServePolicy::Listed(models),
-			None => self.options.serve.clone(),
-		};
-		let known = {
-			let mut serving = self.serving_lock()?;
-			if serving.policy.as_ref() != Some(&policy) {
-				serving.policy = Some(policy.clone());
-				serving.wanted = None;
-			}
-			serving.wanted.clone()
-		};
-		let wanted = match known {
-			Some((wanted, worked_out)) if now < worked_out.saturating_add(SERVE_REVIEW_BLOCKS) => {
-				wanted
-			}
-			_ => {
-				let wanted = self.wanted_models(chain, at, &policy).await?;
-				self.serving_lock()?.wanted = Some((wanted.clone(), now));
-				wanted
-			}
-		};
-		if record.models == wanted || !self.serving_lock()?.sent.due(&wanted, now) {
-			return Ok(None);
-		}
-		tracing::info!(models = ?wanted, "declaring the models served");
-		Ok(Some(Call::Account(AccountCall::ServeModels(wanted))))
-	}
-
-	/// The models this worker should declare, in ascending order, at most
-	/// [`MAX_SERVED_MODELS`]; the files of those it wants and lacks are
-	/// fetched meanwhile (a model it can fetch is declared once it has).
-	async fn wanted_models(
-		&self,
-		chain: &Chain,
-		at: &AtBlock,
-		policy: &ServePolicy,
-	) -> Result<Vec<ModelId>, Stop> {
-		let active = chain.active_models(at).await?;
-		let mut wanted = match policy {
-			ServePolicy::Listed(models) => models.clone(),
-			ServePolicy::Available => Vec::new(),
-		};
-		for model in active {
-			if let ServePolicy::Listed(models) = policy {
-				if !models.contains(&model.files.model_id) {
-					continue;
-				}
-			}
-			if !self.holds(&model).await? {
-				self.prefetch(model)?;
-			} else if *policy == ServePolicy::Available {
-				wanted.push(model.files.model_id);
-			}
-		}
-		wanted.sort_unstable();
-		wanted.dedup();
-		if wanted.len() > MAX_SERVED_MODELS {
-			tracing::warn!(
-				models = wanted.len(),
-				"more models than a worker may serve; declaring the first {MAX_SERVED_MODELS}"
-			);
-			wanted.truncate(MAX_SERVED_MODELS);
-		}
-		Ok(wanted)
-	}
-
-	/// Whether both of `model`'s files are in the content directory, verified.
-	async fn holds(&self, model: &RegisteredModel) -> Result<bool, Stop> {
-		let files = model.files;
-		for hash in [files.artifact, files.index] {
-			if !self.fetcher.has(&hash).await.map_err(Stop::Content)? {
-				return Ok(false);
-			}
-		}
-		Ok(true)
-	}
-
-	/// Fetches `model`'s files in the background unless that is under way;
-	/// once they are in, the models to declare are worked out again.
-	fn prefetch(&self, model: RegisteredModel) -> Result<(), Stop> {
-		if !self.serving_lock()?.prefetching.insert(model.files.model_id) {
-			return Ok(());
-		}
-		let (fetcher, metrics, serving) =
-			(self.fetcher.clone(), self.metrics.clone(), self.serving.clone());
-		let slots = self.prefetches.clone();
-		tokio::spawn(async move {
-			let fetched = match slots.acquire().await {
-				Ok(_slot) => fetch_model(&fetcher, &metrics, &model).await,
-				Err(_) => return,
-			};
-			let model_id = model.files.model_id;
-			match fetched {
-				Ok(()) => tracing::info!(model_id, "the model's files are in"),
-				Err(ref e) => {
-					tracing::warn!(model_id, error = %e, "cannot fetch the model's files")
-				}
-			}
-			if let Ok(mut serving) = serving.lock() {
-				serving.prefetching.remove(&model_id);
-				if fetched.is_ok() {
-					serving.wanted = None;
-				}
-			}
-		});
-		Ok(())
-	}
-
-	fn serving_lock(&self) -> Result<std::sync::MutexGuard<'_, Serving>, Stop> {
-		self.serving.lock().map_err(|_| {
-			Stop::Journal(JournalError::Corrupt("the serving lock is poisoned".into()))
-		})
-	}
-
-	/// Journals newly assigned jobs.
-	async fn admit(&self, chain: &Chain, at: &AtBlock, jobs: &[JobId]) -> Result<(), Stop> {
-		for &job_id in jobs {
-			if self.journal()?.job(job_id)?.is_some() {
-				continue;
-			}
-			if let Some(view) = chain.job(at, job_id, &self.me).await? {
-				if self.journal()?.admit(job_id, view.model_id, &view.input)? {
-					tracing::info!(job_id, model_id = view.model_id, "assigned");
-				}
-			}
-		}
-		Ok(())
+		Ok(owed_by)
 	}
 
 	/// Takes the next step of one journaled job, given the chain's view:
@@ -655,7 +292,13 @@ impl Worker {
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
-				self.execute(chain, at, &job).await?;
+				if !self.admission.execute(chain, at, &job).await? {
+					return self.finish(
+						job.job_id,
+						JobState::Abandoned,
+						"its model is not registered",
+					);
+				}
 				None
 			}
 			(JobState::Computed, Slot::Assigned, JobStatus::Committing | JobStatus::Queued) => {
@@ -724,46 +367,6 @@ impl Worker {
 		})
 	}
 
-	/// Hands an admitted job to the executor once its model's files are in
-	/// (fetched first if need be, off the block loop), unless it is already
-	/// under way; a full executor leaves it for the next block.
-	async fn execute(&self, chain: &Chain, at: &AtBlock, job: &JobRecord) -> Result<(), Stop> {
-		if self.running.lock().map(|r| r.contains(&job.job_id)).unwrap_or(true) {
-			return Ok(());
-		}
-		let Some(model) = chain.model(at, job.model_id).await? else {
-			return self
-				.finish(job.job_id, JobState::Abandoned, "its model is not registered")
-				.map(drop);
-		};
-		let job_id = job.job_id;
-		if let Ok(mut running) = self.running.lock() {
-			running.insert(job_id);
-		}
-		let (answers, executor, running) =
-			(self.answers.clone(), self.executor.clone(), self.running.clone());
-		let (fetcher, metrics, input) =
-			(self.fetcher.clone(), self.metrics.clone(), job.input.clone());
-		tokio::spawn(async move {
-			if let Err(e) = fetch_model(&fetcher, &metrics, &model).await {
-				let _ = answers.send((job_id, Err(ExecError::Fetch(e))));
-				return;
-			}
-			let reply_to = answers.clone();
-			let admitted = executor.submit(model.files, input, move |reply| {
-				let _ = reply_to.send((job_id, reply));
-			});
-			if admitted.is_err() {
-				metrics.failures.with_label_values(&["admission"]).inc();
-				if let Ok(mut running) = running.lock() {
-					running.remove(&job_id);
-				}
-			}
-			metrics.queue_depth.set(executor.queued() as u64);
-		});
-		Ok(())
-	}
-
 	fn finish(&self, job_id: JobId, state: JobState, why: &str) -> Result<Option<Call>, Stop> {
 		self.journal()?.set_state(job_id, state)?;
 		let outcome = if state == JobState::Done { "revealed" } else { "abandoned" };
@@ -773,9 +376,7 @@ impl Worker {
 	}
 
 	fn journal(&self) -> Result<std::sync::MutexGuard<'_, Journal>, Stop> {
-		self.journal.lock().map_err(|_| {
-			Stop::Journal(JournalError::Corrupt("the journal lock is poisoned".into()))
-		})
+		Ok(journal::lock(&self.journal)?)
 	}
 }
 
@@ -800,138 +401,4 @@ fn owed(view: &JobView) -> Option<u64> {
 			| (JobStatus::Committing | JobStatus::Revealing, Slot::Committed(_))
 	);
 	acts.then_some(view.deadline).flatten().map(u64::from)
-}
-
-/// Makes sure both of `model`'s files are in the content directory, counting
-/// what was fetched.
-async fn fetch_model(
-	fetcher: &Fetcher,
-	metrics: &Metrics,
-	model: &RegisteredModel,
-) -> Result<(), FetchError> {
-	for hash in [model.files.artifact, model.files.index] {
-		match fetcher.fetch(&model.uri, &hash).await {
-			Ok((Fetched::Cached, _)) => {}
-			Ok((Fetched::Downloaded(bytes), _)) => {
-				metrics.fetches.with_label_values(&["downloaded"]).inc();
-				metrics.fetched_bytes.inc_by(bytes);
-			}
-			Err(e) => {
-				metrics.fetches.with_label_values(&["failed"]).inc();
-				return Err(e);
-			}
-		}
-	}
-	Ok(())
-}
-
-/// Records the executor's answers in the journal as they come, connected or
-/// not: a result and its salt are stored before anything is sent.
-async fn record_answers(
-	mut rx: mpsc::UnboundedReceiver<(JobId, Reply)>,
-	journal: Arc<Mutex<Journal>>,
-	running: Arc<Mutex<HashSet<JobId>>>,
-	metrics: Metrics,
-	salts: SaltKey,
-) {
-	while let Some((job_id, reply)) = rx.recv().await {
-		if let Ok(mut running) = running.lock() {
-			running.remove(&job_id);
-		}
-		match reply {
-			Ok(timed) => {
-				metrics.inference_seconds.observe(timed.inference.as_secs_f64());
-				metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
-				let salt = salts.salt(job_id);
-				let result = JobResult {
-					output: timed.answer.output,
-					attribution: timed
-						.answer
-						.attribution
-						.iter()
-						.map(|(c, p)| (*c, p.deconstruct()))
-						.collect(),
-					salt,
-				};
-				let recorded = journal.lock().map_err(|_| ()).and_then(|j| {
-					j.record_result(job_id, &result)
-						.map_err(|e| tracing::error!(job_id, error = %e))
-				});
-				if recorded.is_ok() {
-					tracing::info!(
-						job_id,
-						output = %String::from_utf8_lossy(&result.output),
-						attributed = result.attribution.len(),
-						inference_ms = timed.inference.as_secs_f64() * 1e3,
-						attribution_ms = timed.attribution.as_secs_f64() * 1e3,
-						"computed"
-					);
-				}
-			}
-			Err(e) => {
-				metrics.failures.with_label_values(&["inference"]).inc();
-				tracing::error!(job_id, error = %e, "inference failed; declining the job");
-				if let Ok(journal) = journal.lock() {
-					if let Err(e) = journal.record_failure(job_id) {
-						tracing::error!(job_id, error = %e);
-					}
-				}
-			}
-		}
-	}
-}
-
-fn node(e: impl std::fmt::Display) -> Stop {
-	Stop::Node(crate::chain::node(e))
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-
-	fn pace(seen: u64, block_ms: u64, owed_by: Option<u64>) -> Pace {
-		Pace {
-			last: Some((seen, Instant::now())),
-			block_time: Some(Duration::from_millis(block_ms)),
-			owed_by,
-		}
-	}
-
-	#[test]
-	fn nothing_owed_leaves_the_longest_delay() {
-		let max = Duration::from_secs(15);
-		assert_eq!(pace(100, 1_000, None).cap(max), max);
-		assert_eq!(Pace::default().cap(max), max);
-	}
-
-	#[test]
-	fn an_owed_window_caps_the_delay_at_half_the_time_left() {
-		let cap = pace(100, 1_000, Some(110)).cap(Duration::from_secs(15));
-		assert!(cap <= Duration::from_secs(5) && cap > Duration::from_millis(4_900), "{cap:?}");
-		assert_eq!(
-			pace(100, 1_000, Some(140)).cap(Duration::from_secs(15)),
-			Duration::from_secs(15)
-		);
-	}
-
-	#[test]
-	fn a_window_about_to_close_is_probed_once_a_block() {
-		let max = Duration::from_secs(15);
-		assert_eq!(pace(100, 1_000, Some(101)).cap(max), Duration::from_secs(1));
-		assert_eq!(pace(100, 1_000, Some(90)).cap(max), Duration::from_secs(1));
-	}
-
-	#[test]
-	fn the_gap_across_a_reconnect_is_not_a_block_time() {
-		let mut pace = Pace::default();
-		pace.on_block(10, false);
-		std::thread::sleep(Duration::from_millis(20));
-		pace.on_block(11, true);
-		let measured = pace.block_time.expect("one interval seen");
-		assert!(measured >= Duration::from_millis(20), "{measured:?}");
-		std::thread::sleep(Duration::from_millis(200));
-		pace.on_block(12, false);
-		assert_eq!(pace.block_time, Some(measured), "the outage is not averaged in");
-		assert_eq!(pace.last.map(|(number, _)| number), Some(12));
-	}
 }

@@ -1,0 +1,402 @@
+//! Admission: what the worker takes on. It declares on chain the models it
+//! serves and the capacity it runs, fetches models' files ahead of their
+//! jobs, journals the jobs assigned to it, and hands them to the executor
+//! once their files are in.
+//!
+//! The executor admits at most the capacity the chain records for this
+//! worker; a job it refuses stays admitted in the journal and is offered
+//! again next block. Answers travel back to the journal over a bounded
+//! channel (see [`crate::recorder`]): an executor thread whose answer cannot
+//! be recorded yet waits, rather than answers piling up in memory.
+
+use crate::{
+	chain::{AtBlock, Call, Chain, RegisteredModel, WorkerView},
+	executor::{ExecError, Executor, Reply},
+	fetch::{FetchError, Fetched, Fetcher},
+	journal::{AccountCall, JobRecord, Journal, JournalError},
+	metrics::Metrics,
+	stop::Stop,
+};
+use std::{
+	collections::HashSet,
+	sync::{Arc, Mutex, MutexGuard},
+};
+use subxt::utils::AccountId32;
+use tokio::sync::mpsc;
+use tributary_primitives::{JobId, ModelId};
+
+/// Which models a worker declares on chain that it serves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServePolicy {
+	/// These, whatever the content directory holds.
+	Listed(Vec<ModelId>),
+	/// Every active model whose artifact and index are in the content
+	/// directory, fetched there from the model's URI if they are not:
+	/// re-examined whenever a block registers or retires a model.
+	Available,
+}
+
+/// The most models the runtime lets a worker declare
+/// (`pallet_worker_staking::Config::MaxServedModels`).
+pub const MAX_SERVED_MODELS: usize = 64;
+
+/// How many blocks a declaration (of models, of capacity) may take to land
+/// before it is sent again.
+const RESEND_BLOCKS: u64 = 10;
+
+/// How many blocks pass before the models to serve are worked out again
+/// without news of a model: time for a failed fetch to be tried again.
+const SERVE_REVIEW_BLOCKS: u64 = 30;
+
+/// How many models' files are fetched ahead of jobs at once.
+const PREFETCHES: usize = 2;
+
+/// The admission stage's state.
+pub(crate) struct Admission {
+	/// The command line's choice of models; the operator's `serve-models`
+	/// (in the journal) overrides it.
+	policy: ServePolicy,
+	me: AccountId32,
+	journal: Arc<Mutex<Journal>>,
+	executor: Arc<Executor>,
+	fetcher: Fetcher,
+	metrics: Metrics,
+	serving: Arc<Mutex<Serving>>,
+	/// Bounds the fetches made ahead of jobs.
+	prefetches: Arc<tokio::sync::Semaphore>,
+	/// Jobs handed to the executor whose answer is not journaled yet.
+	running: Running,
+	/// Where the executor's answers go.
+	answers: mpsc::Sender<(JobId, Reply)>,
+}
+
+/// The jobs handed to the executor whose answer is not journaled yet, shared
+/// with the recorder that journals them.
+pub(crate) type Running = Arc<Mutex<HashSet<JobId>>>;
+
+/// What the worker wants to declare about itself and what it last asked for.
+#[derive(Debug, Default)]
+struct Serving {
+	/// How the models to serve were chosen last.
+	policy: Option<ServePolicy>,
+	/// The models to declare, and the block they were worked out at; `None`
+	/// until worked out (again).
+	wanted: Option<(Vec<ModelId>, u64)>,
+	/// The last declaration of models sent.
+	sent: Sent<Vec<ModelId>>,
+	/// The last declaration of capacity sent.
+	capacity_sent: Sent<u32>,
+	/// Models whose files are being fetched ahead of their jobs.
+	prefetching: HashSet<ModelId>,
+}
+
+/// A declaration sent, and the block it was sent at.
+#[derive(Debug)]
+struct Sent<T>(Option<(T, u64)>);
+
+impl<T> Default for Sent<T> {
+	fn default() -> Self {
+		Sent(None)
+	}
+}
+
+impl<T: Clone + PartialEq> Sent<T> {
+	/// Whether `wanted` is to be sent at block `now`: not sent yet, or sent
+	/// [`RESEND_BLOCKS`] ago without landing. Records it if so.
+	fn due(&mut self, wanted: &T, now: u64) -> bool {
+		if let Some((sent, at)) = &self.0 {
+			if sent == wanted && now < at.saturating_add(RESEND_BLOCKS) {
+				return false;
+			}
+		}
+		self.0 = Some((wanted.clone(), now));
+		true
+	}
+}
+
+impl Admission {
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn new(
+		policy: ServePolicy,
+		me: AccountId32,
+		journal: Arc<Mutex<Journal>>,
+		executor: Arc<Executor>,
+		fetcher: Fetcher,
+		metrics: Metrics,
+		running: Running,
+		answers: mpsc::Sender<(JobId, Reply)>,
+	) -> Self {
+		Admission {
+			policy,
+			me,
+			journal,
+			executor,
+			fetcher,
+			metrics,
+			serving: Default::default(),
+			prefetches: Arc::new(tokio::sync::Semaphore::new(PREFETCHES)),
+			running,
+			answers,
+		}
+	}
+
+	/// How many jobs are with the executor, their answers not journaled.
+	pub(crate) fn running(&self) -> usize {
+		self.running.lock().map_or(0, |r| r.len())
+	}
+
+	/// Journals newly assigned jobs.
+	pub(crate) async fn admit(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		jobs: &[JobId],
+	) -> Result<(), Stop> {
+		for &job_id in jobs {
+			if self.journal()?.job(job_id)?.is_some() {
+				continue;
+			}
+			if let Some(view) = chain.job(at, job_id, &self.me).await? {
+				if self.journal()?.admit(job_id, view.model_id, &view.input)? {
+					tracing::info!(job_id, model_id = view.model_id, "assigned");
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// A model was registered or retired, or blocks went unread: the models
+	/// to serve are worked out again.
+	pub(crate) fn models_changed(&self) -> Result<(), Stop> {
+		self.serving_lock()?.wanted = None;
+		Ok(())
+	}
+
+	/// Follows the chain's record of this worker: the executor admits the
+	/// capacity recorded there; returns the declarations (of models, of
+	/// capacity) to send where the chain's differ from what is wanted.
+	pub(crate) async fn declarations(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		record: &WorkerView,
+	) -> Result<Vec<Call>, Stop> {
+		self.executor.set_capacity(record.capacity as usize);
+		let mut calls = Vec::new();
+		if let Some(call) = self.serve_call(chain, at, record).await? {
+			calls.push(call);
+		}
+		if let Some(call) = self.capacity_call(at, record)? {
+			calls.push(call);
+		}
+		Ok(calls)
+	}
+
+	/// The capacity to declare, if the operator's (`run --capacity`,
+	/// `set-capacity`) differs from the chain's and none is on its way.
+	fn capacity_call(&self, at: &AtBlock, record: &WorkerView) -> Result<Option<Call>, Stop> {
+		let Some(wanted) = self.journal()?.capacity()? else { return Ok(None) };
+		if record.capacity == wanted
+			|| !self.serving_lock()?.capacity_sent.due(&wanted, at.block_number())
+		{
+			return Ok(None);
+		}
+		tracing::info!(capacity = wanted, "declaring the capacity");
+		Ok(Some(Call::Account(AccountCall::SetCapacity(wanted))))
+	}
+
+	/// The declaration of served models to send, if the chain's differs from
+	/// what this worker wants and none is on its way.
+	async fn serve_call(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		record: &WorkerView,
+	) -> Result<Option<Call>, Stop> {
+		let now = at.block_number();
+		let policy = match self.journal()?.served_models()? {
+			Some(models) => ServePolicy::Listed(models),
+			None => self.policy.clone(),
+		};
+		let known = {
+			let mut serving = self.serving_lock()?;
+			if serving.policy.as_ref() != Some(&policy) {
+				serving.policy = Some(policy.clone());
+				serving.wanted = None;
+			}
+			serving.wanted.clone()
+		};
+		let wanted = match known {
+			Some((wanted, worked_out)) if now < worked_out.saturating_add(SERVE_REVIEW_BLOCKS) => {
+				wanted
+			}
+			_ => {
+				let wanted = self.wanted_models(chain, at, &policy).await?;
+				self.serving_lock()?.wanted = Some((wanted.clone(), now));
+				wanted
+			}
+		};
+		if record.models == wanted || !self.serving_lock()?.sent.due(&wanted, now) {
+			return Ok(None);
+		}
+		tracing::info!(models = ?wanted, "declaring the models served");
+		Ok(Some(Call::Account(AccountCall::ServeModels(wanted))))
+	}
+
+	/// The models this worker should declare, in ascending order, at most
+	/// [`MAX_SERVED_MODELS`]; the files of those it wants and lacks are
+	/// fetched meanwhile (a model it can fetch is declared once it has).
+	async fn wanted_models(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		policy: &ServePolicy,
+	) -> Result<Vec<ModelId>, Stop> {
+		let active = chain.active_models(at).await?;
+		let mut wanted = match policy {
+			ServePolicy::Listed(models) => models.clone(),
+			ServePolicy::Available => Vec::new(),
+		};
+		for model in active {
+			if let ServePolicy::Listed(models) = policy {
+				if !models.contains(&model.files.model_id) {
+					continue;
+				}
+			}
+			if !self.holds(&model).await? {
+				self.prefetch(model)?;
+			} else if *policy == ServePolicy::Available {
+				wanted.push(model.files.model_id);
+			}
+		}
+		wanted.sort_unstable();
+		wanted.dedup();
+		if wanted.len() > MAX_SERVED_MODELS {
+			tracing::warn!(
+				models = wanted.len(),
+				"more models than a worker may serve; declaring the first {MAX_SERVED_MODELS}"
+			);
+			wanted.truncate(MAX_SERVED_MODELS);
+		}
+		Ok(wanted)
+	}
+
+	/// Whether both of `model`'s files are in the content directory, verified.
+	async fn holds(&self, model: &RegisteredModel) -> Result<bool, Stop> {
+		let files = model.files;
+		for hash in [files.artifact, files.index] {
+			if !self.fetcher.has(&hash).await.map_err(Stop::Content)? {
+				return Ok(false);
+			}
+		}
+		Ok(true)
+	}
+
+	/// Fetches `model`'s files in the background unless that is under way;
+	/// once they are in, the models to declare are worked out again.
+	fn prefetch(&self, model: RegisteredModel) -> Result<(), Stop> {
+		if !self.serving_lock()?.prefetching.insert(model.files.model_id) {
+			return Ok(());
+		}
+		let (fetcher, metrics, serving) =
+			(self.fetcher.clone(), self.metrics.clone(), self.serving.clone());
+		let slots = self.prefetches.clone();
+		tokio::spawn(async move {
+			let fetched = match slots.acquire().await {
+				Ok(_slot) => fetch_model(&fetcher, &metrics, &model).await,
+				Err(_) => return,
+			};
+			let model_id = model.files.model_id;
+			match fetched {
+				Ok(()) => tracing::info!(model_id, "the model's files are in"),
+				Err(ref e) => {
+					tracing::warn!(model_id, error = %e, "cannot fetch the model's files")
+				}
+			}
+			if let Ok(mut serving) = serving.lock() {
+				serving.prefetching.remove(&model_id);
+				if fetched.is_ok() {
+					serving.wanted = None;
+				}
+			}
+		});
+		Ok(())
+	}
+
+	/// Hands an admitted job to the executor once its model's files are in
+	/// (fetched first if need be, off the block loop), unless it is already
+	/// under way; a full executor leaves it for the next block. False when
+	/// the job's model is not registered.
+	pub(crate) async fn execute(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		job: &JobRecord,
+	) -> Result<bool, Stop> {
+		if self.running.lock().map(|r| r.contains(&job.job_id)).unwrap_or(true) {
+			return Ok(true);
+		}
+		let Some(model) = chain.model(at, job.model_id).await? else { return Ok(false) };
+		let job_id = job.job_id;
+		if let Ok(mut running) = self.running.lock() {
+			running.insert(job_id);
+		}
+		let (answers, executor, running) =
+			(self.answers.clone(), self.executor.clone(), self.running.clone());
+		let (fetcher, metrics, input) =
+			(self.fetcher.clone(), self.metrics.clone(), job.input.clone());
+		tokio::spawn(async move {
+			if let Err(e) = fetch_model(&fetcher, &metrics, &model).await {
+				let _ = answers.send((job_id, Err(ExecError::Fetch(e)))).await;
+				return;
+			}
+			let reply_to = answers.clone();
+			// The reply comes on an executor thread, outside the runtime: it
+			// waits there while the channel is full.
+			let admitted = executor.submit(model.files, input, move |reply| {
+				let _ = reply_to.blocking_send((job_id, reply));
+			});
+			if admitted.is_err() {
+				metrics.failures.with_label_values(&["admission"]).inc();
+				if let Ok(mut running) = running.lock() {
+					running.remove(&job_id);
+				}
+			}
+			metrics.queue_depth.set(executor.queued() as u64);
+		});
+		Ok(true)
+	}
+
+	fn serving_lock(&self) -> Result<MutexGuard<'_, Serving>, Stop> {
+		self.serving.lock().map_err(|_| {
+			Stop::Journal(JournalError::Corrupt("the serving lock is poisoned".into()))
+		})
+	}
+
+	fn journal(&self) -> Result<MutexGuard<'_, Journal>, Stop> {
+		Ok(crate::journal::lock(&self.journal)?)
+	}
+}
+
+/// Makes sure both of `model`'s files are in the content directory, counting
+/// what was fetched.
+async fn fetch_model(
+	fetcher: &Fetcher,
+	metrics: &Metrics,
+	model: &RegisteredModel,
+) -> Result<(), FetchError> {
+	for hash in [model.files.artifact, model.files.index] {
+		match fetcher.fetch(&model.uri, &hash).await {
+			Ok((Fetched::Cached, _)) => {}
+			Ok((Fetched::Downloaded(bytes), _)) => {
+				metrics.fetches.with_label_values(&["downloaded"]).inc();
+				metrics.fetched_bytes.inc_by(bytes);
+			}
+			Err(e) => {
+				metrics.fetches.with_label_values(&["failed"]).inc();
+				return Err(e);
+			}
+		}
+	}
+	Ok(())
+}
