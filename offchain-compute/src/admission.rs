@@ -88,6 +88,9 @@ struct Serving {
 	capacity_sent: Sent<u32>,
 	/// Models whose files are being fetched ahead of their jobs.
 	prefetching: HashSet<ModelId>,
+	/// How many models the executor had condemned when the models to serve
+	/// were last worked out.
+	condemned: usize,
 }
 
 /// A declaration sent, and the block it was sent at.
@@ -182,6 +185,14 @@ impl Admission {
 		record: &WorkerView,
 	) -> Result<Vec<Call>, Stop> {
 		self.executor.set_capacity(record.capacity as usize);
+		let condemned = self.executor.condemned().len();
+		{
+			let mut serving = self.serving_lock()?;
+			if serving.condemned != condemned {
+				serving.condemned = condemned;
+				serving.wanted = None;
+			}
+		}
 		let mut calls = Vec::new();
 		if let Some(call) = self.serve_call(chain, at, record).await? {
 			calls.push(call);
@@ -245,7 +256,8 @@ impl Admission {
 
 	/// The models this worker should declare, in ascending order, at most
 	/// [`MAX_SERVED_MODELS`]; the files of those it wants and lacks are
-	/// fetched meanwhile (a model it can fetch is declared once it has).
+	/// fetched meanwhile (a model it can fetch is declared once it has). A
+	/// model the executor condemned is never declared, listed or not.
 	async fn wanted_models(
 		&self,
 		chain: &Chain,
@@ -253,11 +265,20 @@ impl Admission {
 		policy: &ServePolicy,
 	) -> Result<Vec<ModelId>, Stop> {
 		let active = chain.active_models(at).await?;
+		let condemned = self.executor.condemned();
 		let mut wanted = match policy {
 			ServePolicy::Listed(models) => models.clone(),
 			ServePolicy::Available => Vec::new(),
 		};
 		for model in active {
+			if condemned.contains(&model.files.artifact) {
+				tracing::warn!(
+					model_id = model.files.model_id,
+					"not serving a model that ran past the time limit"
+				);
+				wanted.retain(|id| *id != model.files.model_id);
+				continue;
+			}
 			if let ServePolicy::Listed(models) = policy {
 				if !models.contains(&model.files.model_id) {
 					continue;

@@ -233,6 +233,11 @@ pub struct RunArgs {
 	/// The longest reconnect delay in milliseconds [default: 15000].
 	#[arg(long, value_name = "MS")]
 	pub max_backoff_ms: Option<u64>,
+	/// The longest one inference may run, in milliseconds; a model past it
+	/// is never run again by this process and its job is declined
+	/// [default: 5000].
+	#[arg(long, value_name = "MS")]
+	pub time_limit_ms: Option<u64>,
 }
 
 impl RunArgs {
@@ -255,6 +260,7 @@ impl RunArgs {
 			metrics_addr: self.metrics_addr.or(file.metrics_addr),
 			min_backoff_ms: self.min_backoff_ms.or(file.min_backoff_ms),
 			max_backoff_ms: self.max_backoff_ms.or(file.max_backoff_ms),
+			time_limit_ms: self.time_limit_ms.or(file.time_limit_ms),
 		}
 	}
 

@@ -10,7 +10,11 @@
 //! [`MAX_MODEL_BYTES`] is not loaded, a module whose output has the wrong
 //! shape is refused, and a panic while loading or running one is caught: the
 //! task's reply is an error (the worker declines the job) and the thread goes
-//! on serving, with its cache of loaded models dropped.
+//! on serving, with its cache of loaded models dropped. A task that runs past
+//! the time limit (a module that loops) is answered with an error by a
+//! watchdog; libtorch cannot be interrupted, so its thread is left to finish,
+//! a fresh thread takes its place, and the model is condemned: this executor
+//! never runs it again, so one bad model costs at most one stuck thread.
 //!
 //! Determinism: libtorch's intra-op parallelism is pinned to one thread per
 //! executor thread, so reductions always run in the same order; outputs are
@@ -21,9 +25,9 @@ use crate::{
 	model::{Answer, LoadedModel, ModelError},
 };
 use std::{
-	collections::VecDeque,
+	collections::{HashSet, VecDeque},
 	sync::{
-		atomic::{AtomicUsize, Ordering},
+		atomic::{AtomicBool, AtomicUsize, Ordering},
 		mpsc, Arc, Mutex,
 	},
 	time::{Duration, Instant},
@@ -36,6 +40,14 @@ const CACHED_MODELS: usize = 4;
 
 /// The largest model file (module or index) an executor loads: 1 GiB.
 pub const MAX_MODEL_BYTES: u64 = 1 << 30;
+
+/// The longest a task may run by default: a classifier answers in well under
+/// a millisecond, and a declined job must still land inside a 10-block
+/// commit window.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// How often the watchdog looks at the running tasks.
+const WATCHDOG_TICK: Duration = Duration::from_millis(50);
 
 /// The files that make up a model, as registered on chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +81,13 @@ pub enum ExecError {
 	/// Loading or running the model panicked.
 	#[error("the model panicked: {0}")]
 	Panicked(String),
+	/// The model ran past the executor's time limit.
+	#[error("the model ran past the {0:?} time limit")]
+	TimedOut(Duration),
+	/// The model once ran past the time limit: this executor no longer
+	/// runs it.
+	#[error("model artifact {0:?} ran past the time limit before and is not run again")]
+	Condemned(Hash),
 	/// The executor stopped before the task ran.
 	#[error("the executor stopped")]
 	Stopped,
@@ -88,10 +107,12 @@ pub struct Timed {
 /// The reply to one task.
 pub type Reply = Result<Timed, ExecError>;
 
+type ReplyFn = Box<dyn FnOnce(Reply) + Send>;
+
 struct Task {
 	model: ModelFiles,
 	input: Vec<u8>,
-	reply: Box<dyn FnOnce(Reply) + Send>,
+	reply: ReplyFn,
 }
 
 /// The queue was full: the task was not admitted.
@@ -102,34 +123,90 @@ pub struct QueueFull;
 /// The pool.
 pub struct Executor {
 	queue: mpsc::Sender<Task>,
-	queued: Arc<AtomicUsize>,
+	shared: Arc<Shared>,
 	capacity: AtomicUsize,
-	threads: Vec<std::thread::JoinHandle<()>>,
+	watchdog: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the executor's threads and its watchdog share.
+struct Shared {
+	receiver: Mutex<mpsc::Receiver<Task>>,
+	store: ContentStore,
+	device: Device,
+	time_limit: Duration,
+	/// Tasks admitted and not yet answered.
+	queued: AtomicUsize,
+	/// The threads serving the queue: those the watchdog gave up on are
+	/// gone from here.
+	threads: Mutex<Vec<Worker>>,
+	/// Artifacts that ran past the time limit.
+	condemned: Mutex<HashSet<Hash>>,
+	/// Threads given up on, still stuck in a model.
+	wedged: AtomicUsize,
+	stopping: AtomicBool,
+	spawned: AtomicUsize,
+}
+
+/// One executor thread and the task it is running.
+struct Worker {
+	slot: Arc<Mutex<Option<Running>>>,
+	handle: std::thread::JoinHandle<()>,
+}
+
+/// A task under way: who gets its answer, unless the watchdog answered first.
+struct Running {
+	model: ModelFiles,
+	started: Instant,
+	reply: ReplyFn,
 }
 
 impl Executor {
 	/// Starts `threads` executor threads on `device`, admitting at most
-	/// `capacity` tasks at once, loading models from `store`.
+	/// `capacity` tasks at once, loading models from `store`, each task
+	/// limited to [`DEFAULT_TIME_LIMIT`].
 	pub fn start(threads: usize, capacity: usize, device: Device, store: ContentStore) -> Self {
+		Self::with_time_limit(threads, capacity, device, store, DEFAULT_TIME_LIMIT)
+	}
+
+	/// As [`Executor::start`], each task limited to `time_limit`. A task past
+	/// it is answered [`ExecError::TimedOut`]; its thread, stuck in libtorch
+	/// (which cannot be interrupted), is left to finish and replaced, and its
+	/// model is never run again by this executor.
+	pub fn with_time_limit(
+		threads: usize,
+		capacity: usize,
+		device: Device,
+		store: ContentStore,
+		time_limit: Duration,
+	) -> Self {
 		tch::set_num_threads(1);
 		if let Device::Cuda(_) = device {
 			tch::Cuda::cudnn_set_benchmark(false);
 		}
 		let (queue, receiver) = mpsc::channel::<Task>();
-		let receiver = Arc::new(Mutex::new(receiver));
-		let queued = Arc::new(AtomicUsize::new(0));
-		let threads = (0..threads.max(1))
-			.map(|n| {
-				let receiver = receiver.clone();
-				let store = store.clone();
-				let queued = queued.clone();
-				std::thread::Builder::new()
-					.name(format!("executor-{n}"))
-					.spawn(move || run_thread(receiver, store, device, queued))
-					.expect("spawning an executor thread")
-			})
-			.collect();
-		Executor { queue, queued, capacity: AtomicUsize::new(capacity), threads }
+		let shared = Arc::new(Shared {
+			receiver: Mutex::new(receiver),
+			store,
+			device,
+			time_limit,
+			queued: AtomicUsize::new(0),
+			threads: Mutex::new(Vec::new()),
+			condemned: Mutex::new(HashSet::new()),
+			wedged: AtomicUsize::new(0),
+			stopping: AtomicBool::new(false),
+			spawned: AtomicUsize::new(0),
+		});
+		for _ in 0..threads.max(1) {
+			spawn_thread(&shared);
+		}
+		let watchdog = {
+			let shared = shared.clone();
+			std::thread::Builder::new()
+				.name("executor-watchdog".into())
+				.spawn(move || watch(&shared))
+				.expect("spawning the executor's watchdog")
+		};
+		Executor { queue, shared, capacity: AtomicUsize::new(capacity), watchdog: Some(watchdog) }
 	}
 
 	/// Admits a task if fewer than the capacity are admitted and unfinished;
@@ -140,9 +217,10 @@ impl Executor {
 		input: Vec<u8>,
 		reply: impl FnOnce(Reply) + Send + 'static,
 	) -> Result<(), QueueFull> {
-		let admitted = self.queued.fetch_add(1, Ordering::SeqCst);
+		let queued = &self.shared.queued;
+		let admitted = queued.fetch_add(1, Ordering::SeqCst);
 		let refuse = || {
-			self.queued.fetch_sub(1, Ordering::SeqCst);
+			queued.fetch_sub(1, Ordering::SeqCst);
 			QueueFull
 		};
 		if admitted >= self.capacity() {
@@ -165,7 +243,7 @@ impl Executor {
 	/// Runs a task and waits for it (for tools and benchmarks).
 	pub fn run(&self, model: ModelFiles, input: Vec<u8>) -> Reply {
 		let (tx, rx) = mpsc::channel();
-		self.queued.fetch_add(1, Ordering::SeqCst);
+		self.shared.queued.fetch_add(1, Ordering::SeqCst);
 		self.queue
 			.send(Task { model, input, reply: Box::new(move |r| drop(tx.send(r))) })
 			.map_err(|_| ExecError::Stopped)?;
@@ -174,37 +252,74 @@ impl Executor {
 
 	/// Tasks admitted and not yet finished.
 	pub fn queued(&self) -> usize {
-		self.queued.load(Ordering::SeqCst)
+		self.shared.queued.load(Ordering::SeqCst)
 	}
 
-	/// Stops taking tasks and waits for the threads to finish what they hold.
-	pub fn shutdown(self) {
-		drop(self.queue);
-		for t in self.threads {
-			let _ = t.join();
+	/// The artifacts that ran past the time limit, which it no longer runs.
+	pub fn condemned(&self) -> HashSet<Hash> {
+		self.shared.condemned.lock().map(|c| c.clone()).unwrap_or_default()
+	}
+
+	/// Threads given up on by the watchdog and still stuck in a model.
+	pub fn wedged(&self) -> usize {
+		self.shared.wedged.load(Ordering::SeqCst)
+	}
+
+	/// Stops taking tasks and waits for the threads to finish what they hold
+	/// (not for those stuck in a model past the time limit).
+	pub fn shutdown(mut self) {
+		let (tx, _) = mpsc::channel();
+		drop(std::mem::replace(&mut self.queue, tx));
+		let threads = self.shared.threads.lock().map(|mut t| std::mem::take(&mut *t));
+		for thread in threads.unwrap_or_default() {
+			let _ = thread.handle.join();
 		}
 	}
 }
 
-fn run_thread(
-	receiver: Arc<Mutex<mpsc::Receiver<Task>>>,
-	store: ContentStore,
-	device: Device,
-	queued: Arc<AtomicUsize>,
-) {
+impl Drop for Executor {
+	fn drop(&mut self) {
+		self.shared.stopping.store(true, Ordering::SeqCst);
+		if let Some(watchdog) = self.watchdog.take() {
+			let _ = watchdog.join();
+		}
+	}
+}
+
+fn spawn_thread(shared: &Arc<Shared>) {
+	let slot = Arc::new(Mutex::new(None));
+	let n = shared.spawned.fetch_add(1, Ordering::SeqCst);
+	let handle = {
+		let (shared, slot) = (shared.clone(), slot.clone());
+		std::thread::Builder::new()
+			.name(format!("executor-{n}"))
+			.spawn(move || run_thread(&shared, &slot))
+			.expect("spawning an executor thread")
+	};
+	if let Ok(mut threads) = shared.threads.lock() {
+		threads.push(Worker { slot, handle });
+	}
+}
+
+fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 	let mut cache: VecDeque<(ModelFiles, LoadedModel)> = VecDeque::new();
 	loop {
-		let task = match receiver.lock() {
+		let task = match shared.receiver.lock() {
 			Ok(rx) => match rx.recv() {
 				Ok(task) => task,
 				Err(_) => return,
 			},
 			Err(_) => return,
 		};
+		let Task { model, input, reply } = task;
+		match slot.lock() {
+			Ok(mut slot) => *slot = Some(Running { model, started: Instant::now(), reply }),
+			Err(_) => return,
+		}
 		let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-			execute(&mut cache, &store, device, task.model, &task.input)
+			execute(&mut cache, shared, model, &input)
 		}));
-		let reply = run.unwrap_or_else(|panic| {
+		let answer = run.unwrap_or_else(|panic| {
 			// What a panic left half-built is not reused.
 			cache.clear();
 			let message = panic
@@ -214,18 +329,61 @@ fn run_thread(
 				.unwrap_or_else(|| "a panic without a message".into());
 			Err(ExecError::Panicked(message))
 		});
-		queued.fetch_sub(1, Ordering::SeqCst);
-		(task.reply)(reply);
+		let Some(running) = slot.lock().ok().and_then(|mut slot| slot.take()) else {
+			// The watchdog answered and replaced this thread.
+			shared.wedged.fetch_sub(1, Ordering::SeqCst);
+			return;
+		};
+		shared.queued.fetch_sub(1, Ordering::SeqCst);
+		(running.reply)(answer);
+	}
+}
+
+/// Answers every task past the time limit with [`ExecError::TimedOut`],
+/// condemns its model, and replaces its thread.
+fn watch(shared: &Arc<Shared>) {
+	while !shared.stopping.load(Ordering::SeqCst) {
+		std::thread::sleep(WATCHDOG_TICK);
+		let mut overdue = Vec::new();
+		if let Ok(mut threads) = shared.threads.lock() {
+			threads.retain(|thread| {
+				let Ok(mut slot) = thread.slot.lock() else { return true };
+				match slot.as_ref() {
+					Some(running) if running.started.elapsed() > shared.time_limit => {
+						overdue.extend(slot.take());
+						false
+					}
+					_ => true,
+				}
+			});
+		}
+		for running in overdue {
+			tracing::error!(
+				model_id = running.model.model_id,
+				limit = ?shared.time_limit,
+				"a model ran past the time limit: its thread is replaced and the model not run again"
+			);
+			if let Ok(mut condemned) = shared.condemned.lock() {
+				condemned.insert(running.model.artifact);
+			}
+			shared.wedged.fetch_add(1, Ordering::SeqCst);
+			spawn_thread(shared);
+			shared.queued.fetch_sub(1, Ordering::SeqCst);
+			(running.reply)(Err(ExecError::TimedOut(shared.time_limit)));
+		}
 	}
 }
 
 fn execute(
 	cache: &mut VecDeque<(ModelFiles, LoadedModel)>,
-	store: &ContentStore,
-	device: Device,
+	shared: &Shared,
 	files: ModelFiles,
 	input: &[u8],
 ) -> Reply {
+	let (store, device) = (&shared.store, shared.device);
+	if shared.condemned.lock().map_or(true, |c| c.contains(&files.artifact)) {
+		return Err(ExecError::Condemned(files.artifact));
+	}
 	let input = std::str::from_utf8(input).map_err(|_| ExecError::InputNotText)?;
 	let position = match cache.iter().position(|(f, _)| *f == files) {
 		Some(p) => p,

@@ -63,3 +63,7 @@ pub mod stop;
 pub mod submitter;
 pub mod text;
 pub mod worker;
+
+// Only the containment tests read TorchScript archives.
+#[cfg(test)]
+use zip as _;

@@ -17,7 +17,7 @@ use tributary_worker::{
 	},
 	content::ContentStore,
 	engine,
-	executor::Executor,
+	executor::{self, Executor},
 	fetch::{file_url, FetchLimits, Fetcher},
 	health,
 	journal::{AccountCall, Journal},
@@ -28,6 +28,10 @@ use tributary_worker::{
 	text::parse_examples,
 	worker::{Options, Worker},
 };
+
+// Only the containment tests read TorchScript archives.
+#[cfg(test)]
+use zip as _;
 
 fn main() -> anyhow::Result<()> {
 	// Before any thread starts and before libtorch runs anything.
@@ -118,8 +122,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		)
 		.await?;
 	}
-	tracing::info!(?device, threads, capacity, journal = %journal_path.display(), "starting");
-	let executor = Executor::start(threads, capacity as usize, device, store.clone());
+	let time_limit = args.time_limit_ms.map_or(executor::DEFAULT_TIME_LIMIT, Duration::from_millis);
+	ensure!(!time_limit.is_zero(), "--time-limit-ms must be above 0");
+	tracing::info!(?device, threads, capacity, ?time_limit, journal = %journal_path.display(), "starting");
+	let executor =
+		Executor::with_time_limit(threads, capacity as usize, device, store.clone(), time_limit);
 	let fetcher = Fetcher::new(store, FetchLimits::default())?;
 	let mut worker = Worker::new(options, key, journal, executor, fetcher, metrics);
 	if let Some(listener) = endpoint {
