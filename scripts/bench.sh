@@ -32,6 +32,7 @@ declare -A DIRS=(
 	[pallet_worker_staking]=pallets/worker-staking
 	[pallet_compute]=pallets/compute
 	[pallet_rewards]=pallets/rewards
+	[pallet_channels]=pallets/channels
 )
 PALLETS=("$@")
 ((${#PALLETS[@]})) || PALLETS=("${!DIRS[@]}")

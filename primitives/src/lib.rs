@@ -28,6 +28,7 @@ pub type Hash = polkadot_sdk::sp_core::H256;
 
 pub mod api;
 pub mod attribution;
+pub mod channels;
 pub mod compute;
 pub mod decimal;
 pub mod funds;
@@ -35,6 +36,9 @@ pub mod lookup;
 pub mod registry;
 
 pub use attribution::{AttributionGraph, Beneficiary, Split, TrainingEdge};
+pub use channels::{
+	chain_receipt, ChannelId, Receipt, ReceiptSettlement, SettledReceipt, Voucher, WorkerClasses,
+};
 pub use compute::{
 	commitment, determinism_class, output_hash, Attribution, Candidate, CompletedJob,
 	FailureReason, JobSettlement, JobStatus, QueueInfo, Salt, SlashReason, WorkerResult,

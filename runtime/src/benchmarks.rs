@@ -15,6 +15,7 @@ polkadot_sdk::frame_benchmarking::define_benchmarks!(
 	[pallet_worker_staking, WorkerStaking]
 	[pallet_compute, Compute]
 	[pallet_rewards, Rewards]
+	[pallet_channels, Channels]
 );
 
 /// Sets up the compute and rewards benchmarks through the real registry and
@@ -101,6 +102,53 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 		)));
 	}
 }
+
+impl pallet_channels::BenchmarkHelper<AccountId, tributary_primitives::Signature> for GraphHelper {
+	fn worker(who: &AccountId) {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		Balances::set_balance(who, 1_000_000 * TRIB);
+		WorkerStaking::register_worker(
+			RuntimeOrigin::signed(who.clone()),
+			crate::configs::MinWorkerStake::get(),
+			Default::default(),
+			1,
+			polkadot_sdk::sp_runtime::BoundedVec::truncate_from(b"cpu".to_vec()),
+		)
+		.expect("registering a worker");
+	}
+
+	fn model(
+		contributions: u32,
+	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
+		let owner: AccountId = polkadot_sdk::frame_benchmarking::account("owner", 0, 0);
+		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
+			&owner,
+			crate::configs::MaxUpstream::get(),
+			contributions,
+			|_| {},
+		)
+	}
+
+	/// An account of a fresh sr25519 key in the benchmark's keystore.
+	fn requester() -> AccountId {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		let public = polkadot_sdk::sp_io::crypto::sr25519_generate(BENCHMARK_KEY, None);
+		let requester = AccountId::from(public.0);
+		Balances::set_balance(&requester, 1_000_000 * TRIB);
+		requester
+	}
+
+	fn sign(requester: &AccountId, payload: &[u8]) -> tributary_primitives::Signature {
+		let public = polkadot_sdk::sp_core::sr25519::Public::from_raw(*requester.as_ref());
+		polkadot_sdk::sp_io::crypto::sr25519_sign(BENCHMARK_KEY, &public, payload)
+			.expect("the key was generated in the keystore")
+			.into()
+	}
+}
+
+/// The key type of the keys the benchmarks sign with.
+const BENCHMARK_KEY: polkadot_sdk::sp_core::crypto::KeyTypeId =
+	polkadot_sdk::sp_core::crypto::KeyTypeId(*b"bnch");
 
 /// The benchmarks this runtime offers, and the storage they touch.
 pub fn metadata(extra: bool) -> (Vec<BenchmarkList>, Vec<StorageInfo>) {

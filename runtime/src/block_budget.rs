@@ -3,6 +3,7 @@
 //! `scripts/weights.sh` runs it with the figures shown.
 
 use crate::{configs::*, Runtime};
+use pallet_channels::WeightInfo as _;
 use pallet_compute::WeightInfo as _;
 use pallet_registry::WeightInfo as _;
 use pallet_rewards::WeightInfo as _;
@@ -13,6 +14,7 @@ use polkadot_sdk::{
 };
 use tributary_primitives::{JobSettlement, MAX_ATTRIBUTION_ENTRIES};
 
+type Channels = pallet_channels::weights::SubstrateWeight<Runtime>;
 type Compute = pallet_compute::weights::SubstrateWeight<Runtime>;
 type Rewards = pallet_rewards::weights::SubstrateWeight<Runtime>;
 type Registry = pallet_registry::weights::SubstrateWeight<Runtime>;
@@ -121,4 +123,49 @@ fn the_compute_market_fits_a_block_at_its_bounds() {
 		"the compute hook takes {hook}, over a third of the block"
 	);
 	assert!(fits(normal, job) >= 1, "a job does not fit in a block");
+}
+
+/// The fast path's promise in weight: a receipt settled in a full settlement
+/// costs a small fraction of a job, each at its worst, and a full settlement
+/// fits in a block.
+#[test]
+fn a_settled_receipt_costs_a_fraction_of_a_job() {
+	let blocks = RuntimeBlockWeights::get();
+	let normal = blocks.get(DispatchClass::Normal).max_total.unwrap_or(blocks.max_block);
+	let redundancy = u32::from(DefaultRedundancy::get());
+	let job_workers: u32 = <Runtime as pallet_compute::Config>::MaxJobWorkers::get();
+	let settle =
+		<pallet_rewards::Pallet<Runtime> as JobSettlement<_, _>>::settle_weight(job_workers);
+	let job = Compute::submit_job(<Runtime as pallet_compute::Config>::MaxInputLen::get())
+		.saturating_add(Compute::commit_result().saturating_mul(redundancy.into()))
+		.saturating_add(
+			Compute::reveal_result(MaxOutputLen::get(), MAX_ATTRIBUTION_ENTRIES)
+				.saturating_mul(redundancy.into()),
+		)
+		.saturating_add(settle);
+	let most = MaxSettledReceipts::get();
+	let full = Channels::settle(most);
+	let each = full.saturating_div(most.into());
+	let single = Channels::settle(1);
+
+	show("channels.open_channel", Channels::open_channel());
+	show("channels.top_up", Channels::top_up());
+	show("channels.close_channel", Channels::close_channel());
+	show("channels.settle (1 receipt, its own model, at the bounds)", single);
+	show("channels.settle (16 receipts, each its own model, at the bounds)", full);
+	show("one receipt of a full settlement", each);
+	show("one job of 3 workers at the bounds, settled", job);
+	let ratio = each.ref_time() as f64 / job.ref_time() as f64;
+	println!("a receipt / a job (time): {ratio:.3}");
+	println!(
+		"a receipt / a job (proof): {:.3}",
+		each.proof_size() as f64 / job.proof_size() as f64
+	);
+	println!("receipts per block (ordinary extrinsics): {}", fits(normal, each));
+
+	assert!(fits(normal, full) >= 1, "a full settlement does not fit in a block");
+	assert!(
+		each.ref_time() < job.ref_time() / 2,
+		"a settled receipt ({each}) costs over half a job ({job})"
+	);
 }

@@ -287,3 +287,31 @@ impl pallet_rewards::Config for Runtime {
 	type BenchmarkHelper = crate::benchmarks::GraphHelper;
 	type WeightInfo = pallet_rewards::weights::SubstrateWeight<Runtime>;
 }
+
+parameter_types! {
+	/// A channel opens with at least 1 TRIB.
+	pub const MinChannelDeposit: Balance = TRIB;
+	/// A channel runs for at most 30 days (6 s blocks) before its requester
+	/// may close it.
+	pub const MaxChannelLifetime: BlockNumber = 30 * 24 * 600;
+	/// One settlement carries at most 16 receipts: at their worst (each of a
+	/// model of its own, at the bounds of its attribution and upstream map)
+	/// about 121 KB of proof each, so that a settlement takes at most about
+	/// half of a block's ordinary proof budget.
+	pub const MaxSettledReceipts: u32 = 16;
+}
+
+impl pallet_channels::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Signature = tributary_primitives::Signature;
+	type Workers = WorkerStaking;
+	type Models = Registry;
+	type Settlement = Rewards;
+	type MinDeposit = MinChannelDeposit;
+	type MaxLifetime = MaxChannelLifetime;
+	type MaxReceipts = MaxSettledReceipts;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::benchmarks::GraphHelper;
+	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
+}

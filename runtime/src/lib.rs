@@ -146,6 +146,8 @@ mod runtime {
 	pub type Compute = pallet_compute;
 	#[runtime::pallet_index(14)]
 	pub type Rewards = pallet_rewards;
+	#[runtime::pallet_index(15)]
+	pub type Channels = pallet_channels;
 }
 
 /// A compute job as the `ComputeApi` returns it.

@@ -87,8 +87,9 @@ use polkadot_sdk::{
 	},
 };
 use tributary_primitives::{
-	AttributionGraph, CompletedJob, ContributionHooks, ContributionId, ContributionProvider,
-	DatanetId, JobId, JobSettlement, ModelId, ModelProvider, SnapshotId,
+	AttributionGraph, ChannelId, CompletedJob, ContributionHooks, ContributionId,
+	ContributionProvider, DatanetId, JobId, JobSettlement, ModelId, ModelProvider,
+	ReceiptSettlement, SettledReceipt, SnapshotId,
 };
 
 /// Sets up what the rewards benchmarks need from the registry.
@@ -216,6 +217,23 @@ pub mod pallet {
 			/// The job.
 			job_id: JobId,
 			/// What the majority's workers earned together.
+			worker_share: BalanceOf<T>,
+			/// What the model's owner kept of the model share.
+			model_share: BalanceOf<T>,
+			/// What went upstream: ancestor models' owners and datanet pools.
+			upstream_share: BalanceOf<T>,
+			/// What went to contributions and training datanets.
+			data_share: BalanceOf<T>,
+			/// What went to the treasury, rounding included.
+			treasury_share: BalanceOf<T>,
+		},
+		/// A fast-path receipt's price was divided, as a job's fee is.
+		ReceiptSettled {
+			/// The channel it was paid through.
+			channel_id: ChannelId,
+			/// Its sequence number on the channel.
+			sequence: u64,
+			/// What its worker earned.
 			worker_share: BalanceOf<T>,
 			/// What the model's owner kept of the model share.
 			model_share: BalanceOf<T>,
@@ -385,6 +403,24 @@ impl<T: Config> JobSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			<T::Attribution as AttributionGraph<BalanceOf<T>>>::MaxUpstream::get(),
 			workers,
 		)
+	}
+}
+
+impl<T: Config> ReceiptSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn account() -> T::AccountId {
+		Self::account_id()
+	}
+
+	fn settle(
+		receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>,
+	) -> Result<Weight, DispatchError> {
+		polkadot_sdk::frame_support::storage::with_storage_layer(|| {
+			Self::do_settle_receipt(receipt)
+		})
+	}
+
+	fn settle_weight() -> Weight {
+		<Self as JobSettlement<T::AccountId, BalanceOf<T>>>::settle_weight(1)
 	}
 }
 

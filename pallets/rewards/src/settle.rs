@@ -1,10 +1,13 @@
-//! Dividing a completed job's fee.
+//! Dividing a completed job's fee, or a settled receipt's price: one split
+//! serves both, so an answer pays the same people the same shares whichever
+//! path it took.
 //!
 //! Every part rounds down (`mul_floor`, integer division), so no part can be
 //! credited more than its share of the fee; whatever is left after every
 //! beneficiary took its part goes to the treasury.
 
 use crate::{BalanceOf, Config, Error, Event, ModelEarnings, Pallet, Settled, Shares, WeightInfo};
+use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_support::{
 		pallet_prelude::*,
@@ -17,9 +20,18 @@ use polkadot_sdk::{
 	},
 };
 use tributary_primitives::{
-	AttributionGraph, Beneficiary, CompletedJob, ContributionProvider, ModelId, ModelProvider,
-	TrainingEdge,
+	Attribution, AttributionGraph, Beneficiary, CompletedJob, ContributionProvider, ModelId,
+	ModelProvider, SettledReceipt, TrainingEdge,
 };
+
+/// How one fee was divided.
+struct Parts<Balance> {
+	worker: Balance,
+	model: Balance,
+	upstream: Balance,
+	data: Balance,
+	treasury: Balance,
+}
 
 impl<T: Config> Pallet<T> {
 	/// Pays `amount` to `model`'s owner; returns what nobody could take.
@@ -61,12 +73,12 @@ impl<T: Config> Pallet<T> {
 	/// the rest goes to the model's training snapshots by their shares.
 	/// Returns what was paid.
 	fn pay_data(
-		job: &CompletedJob<'_, T::AccountId, BalanceOf<T>>,
+		attribution: &Attribution,
 		training: &[TrainingEdge],
 		pot: BalanceOf<T>,
 	) -> BalanceOf<T> {
 		let mut named = BalanceOf::<T>::zero();
-		for &(contribution, weight) in job.attribution.iter() {
+		for &(contribution, weight) in attribution.iter() {
 			let Some((contributor, datanet)) = T::Contributions::approved(contribution) else {
 				continue;
 			};
@@ -101,34 +113,74 @@ impl<T: Config> Pallet<T> {
 		job: CompletedJob<'_, T::AccountId, BalanceOf<T>>,
 	) -> Result<Weight, DispatchError> {
 		ensure!(!Settled::<T>::contains_key(job.job_id), Error::<T>::AlreadySettled);
+		let (parts, weight) = Self::split_fee(job.model_id, job.fee, job.workers, job.attribution)?;
+		Settled::<T>::insert(job.job_id, ());
+		Self::deposit_event(Event::JobSettled {
+			job_id: job.job_id,
+			worker_share: parts.worker,
+			model_share: parts.model,
+			upstream_share: parts.upstream,
+			data_share: parts.data,
+			treasury_share: parts.treasury,
+		});
+		Ok(weight)
+	}
+
+	/// Settles a fast-path receipt whose price is in the pallet's account,
+	/// as a job answered by its one worker; the channels pallet settles each
+	/// sequence number once. Callers run it in a storage layer.
+	pub(crate) fn do_settle_receipt(
+		receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>,
+	) -> Result<Weight, DispatchError> {
+		let workers = Vec::from([receipt.worker.clone()]);
+		let (parts, weight) =
+			Self::split_fee(receipt.model, receipt.price, &workers, receipt.attribution)?;
+		Self::deposit_event(Event::ReceiptSettled {
+			channel_id: receipt.channel,
+			sequence: receipt.sequence,
+			worker_share: parts.worker,
+			model_share: parts.model,
+			upstream_share: parts.upstream,
+			data_share: parts.data,
+			treasury_share: parts.treasury,
+		});
+		Ok(weight)
+	}
+
+	/// Divides `fee`, in the pallet's account, for an answer of `model_id`
+	/// by `workers` attributed to `attribution`: the workers' share, the
+	/// model's along its attribution graph, the data share, the rest to the
+	/// treasury. Returns the parts and the weight used.
+	fn split_fee(
+		model_id: ModelId,
+		fee: BalanceOf<T>,
+		workers: &[T::AccountId],
+		attribution: &Attribution,
+	) -> Result<(Parts<BalanceOf<T>>, Weight), DispatchError> {
 		let shares = Shares::<T>::get();
-		let fee = job.fee;
 
 		let mut worker_share = BalanceOf::<T>::zero();
-		let workers = job.workers.len() as u32;
-		if workers > 0 {
-			let each = shares.worker.mul_floor(fee) / workers.into();
-			for worker in job.workers {
+		let count = workers.len() as u32;
+		if count > 0 {
+			let each = shares.worker.mul_floor(fee) / count.into();
+			for worker in workers {
 				Self::credit(worker, each);
 			}
-			worker_share = each.saturating_mul(workers.into());
+			worker_share = each.saturating_mul(count.into());
 		}
 
-		let split = T::Attribution::split(job.model_id, shares.model.mul_floor(fee));
-		let weight = T::WeightInfo::settle(
-			job.attribution.len() as u32,
-			split.upstream.len() as u32,
-			workers,
-		);
-		let model_share = split.model.saturating_sub(Self::pay_model(job.model_id, split.model));
+		let split = T::Attribution::split(model_id, shares.model.mul_floor(fee));
+		let weight =
+			T::WeightInfo::settle(attribution.len() as u32, split.upstream.len() as u32, count);
+		let model_share = split.model.saturating_sub(Self::pay_model(model_id, split.model));
 		let mut upstream_share = BalanceOf::<T>::zero();
 		for (beneficiary, amount) in split.upstream {
 			let taken = amount.saturating_sub(Self::pay_upstream(beneficiary, amount));
 			upstream_share = upstream_share.saturating_add(taken);
 		}
 
-		let training = T::Attribution::training(job.model_id);
-		let data_share = Self::pay_data(&job, &training, shares.data.mul_floor(fee));
+		let training = T::Attribution::training(model_id);
+		let data_share = Self::pay_data(attribution, &training, shares.data.mul_floor(fee));
 
 		// Every part above rounded down from shares that add up to 100%, so
 		// they never exceed the fee; the treasury takes the rest.
@@ -149,15 +201,13 @@ impl<T: Config> Pallet<T> {
 				Preservation::Preserve,
 			)?;
 		}
-		Settled::<T>::insert(job.job_id, ());
-		Self::deposit_event(Event::JobSettled {
-			job_id: job.job_id,
-			worker_share,
-			model_share,
-			upstream_share,
-			data_share,
-			treasury_share,
-		});
-		Ok(weight)
+		let parts = Parts {
+			worker: worker_share,
+			model: model_share,
+			upstream: upstream_share,
+			data: data_share,
+			treasury: treasury_share,
+		};
+		Ok((parts, weight))
 	}
 }

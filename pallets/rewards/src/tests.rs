@@ -79,6 +79,57 @@ fn a_fee_is_divided_among_workers_model_data_and_treasury() {
 }
 
 #[test]
+fn a_receipt_is_divided_as_a_one_worker_job_is() {
+	new_test_ext().execute_with(|| {
+		let (m, [c0, _]) = one_model();
+		let named = attribution(&[(c0, 50)]);
+		assert_ok!(settle(7, m, 1_000, &[1], &named));
+		let Event::JobSettled {
+			worker_share,
+			model_share,
+			upstream_share,
+			data_share,
+			treasury_share,
+			..
+		} = last_event()
+		else {
+			panic!("a job settlement")
+		};
+		assert_ok!(
+			<Balances as polkadot_sdk::frame_support::traits::fungible::Mutate<_>>::transfer(
+				&REQUESTER,
+				&Rewards::account_id(),
+				1_000,
+				polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve
+			)
+		);
+		let receipt = <Rewards as tributary_primitives::ReceiptSettlement<_, _>>::settle;
+		assert_ok!(receipt(tributary_primitives::SettledReceipt {
+			channel: 3,
+			sequence: 9,
+			model: m,
+			price: 1_000,
+			worker: &2,
+			attribution: &named,
+		}));
+		assert_eq!(
+			last_event(),
+			Event::ReceiptSettled {
+				channel_id: 3,
+				sequence: 9,
+				worker_share,
+				model_share,
+				upstream_share,
+				data_share,
+				treasury_share,
+			}
+		);
+		assert_eq!(claimable(2), claimable(1), "the receipt's worker earns a job worker's share");
+		assert_eq!(claimable(11), 2 * 500 * 3 / 10, "the named contribution is paid twice");
+	});
+}
+
+#[test]
 fn a_job_settles_once() {
 	new_test_ext().execute_with(|| {
 		let (m, _) = one_model();

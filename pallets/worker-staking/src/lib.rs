@@ -75,7 +75,7 @@ use polkadot_sdk::{
 		Perbill,
 	},
 };
-use tributary_primitives::{Candidate, SlashReason, WorkerStaking};
+use tributary_primitives::{Candidate, SlashReason, WorkerClasses, WorkerStaking};
 
 /// A balance of the staking currency.
 pub type BalanceOf<T> = <<T as Config>::Currency as Inspect<
@@ -536,6 +536,12 @@ impl<T: Config> Pallet<T> {
 			let stake: u128 = record.stake.unique_saturated_into();
 			stake.saturating_mul(reputation)
 		})
+	}
+}
+
+impl<T: Config> WorkerClasses<T::AccountId> for Pallet<T> {
+	fn class(worker: &T::AccountId) -> Option<polkadot_sdk::sp_core::H256> {
+		Workers::<T>::get(worker).map(|record| record.class)
 	}
 }
 

@@ -1,0 +1,286 @@
+//! A runtime with the registry, the attribution graph, worker staking and
+//! channels; settlement records what it is handed.
+
+use crate as pallet_channels;
+use core::cell::RefCell;
+use polkadot_sdk::{
+	frame_support::{derive_impl, parameter_types, traits::fungible::Inspect, BoundedVec},
+	frame_system::{self, RawOrigin},
+	pallet_balances,
+	sp_core::H256,
+	sp_io::TestExternalities,
+	sp_runtime::{testing::TestSignature, BuildStorage, DispatchError, Perbill},
+	sp_weights::Weight,
+};
+use tributary_primitives::{ChannelId, ModelId, ReceiptSettlement, SettledReceipt};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u64;
+
+#[polkadot_sdk::frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeTask,
+		RuntimeHoldReason,
+		RuntimeFreezeReason
+	)]
+	pub struct Test;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(2)]
+	pub type Attribution = pallet_attribution;
+	#[runtime::pallet_index(3)]
+	pub type Registry = pallet_registry;
+	#[runtime::pallet_index(4)]
+	pub type WorkerStaking = pallet_worker_staking;
+	#[runtime::pallet_index(5)]
+	pub type Channels = pallet_channels;
+}
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const Bound: u32 = 16;
+	pub const MaxUpstream: u32 = 64;
+	pub const Deposit: Balance = 1;
+	pub const MaxMetadataLen: u32 = 64;
+}
+
+impl pallet_attribution::Config for Test {
+	type MaxParents = Bound;
+	type MaxTrainingDatanets = Bound;
+	type MaxUpstream = MaxUpstream;
+	type MaxAgentModels = Bound;
+}
+
+impl pallet_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Attribution = Attribution;
+	type ContributionHooks = ();
+	type ContributionDepositBase = Deposit;
+	type RecordDepositBase = Deposit;
+	type DepositPerByte = Deposit;
+	type MaxMetadataLen = MaxMetadataLen;
+	type MaxUriLen = MaxMetadataLen;
+	type MaxTrainingDatanets = Bound;
+	type MaxParents = Bound;
+	type MaxAgentModels = Bound;
+	type WeightInfo = ();
+}
+
+pub const TREASURY: AccountId = 100;
+pub const SETTLEMENT: AccountId = 200;
+pub const REQUESTER: AccountId = 50;
+pub const MODEL_OWNER: AccountId = 60;
+pub const WORKER: AccountId = 1;
+/// A second worker, of another determinism class.
+pub const OTHER_WORKER: AccountId = 2;
+/// Registered nowhere.
+pub const STRANGER: AccountId = 70;
+
+parameter_types! {
+	pub const MinWorkerStake: Balance = 1_000;
+	pub const UnbondingPeriod: u64 = 10;
+	pub const SlashFraction: Perbill = Perbill::from_percent(10);
+	pub const Treasury: AccountId = TREASURY;
+	pub const MaxWorkers: u32 = 8;
+	pub const MaxCapacity: u32 = 4;
+	pub const MaxUnbondingChunks: u32 = 2;
+	pub const MaxEndpointLen: u32 = 32;
+	pub const MaxServedModels: u32 = 16;
+}
+
+impl pallet_worker_staking::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinWorkerStake = MinWorkerStake;
+	type UnbondingPeriod = UnbondingPeriod;
+	type SlashFraction = SlashFraction;
+	type Treasury = Treasury;
+	type MaxWorkers = MaxWorkers;
+	type MaxCapacity = MaxCapacity;
+	type MaxUnbondingChunks = MaxUnbondingChunks;
+	type MaxEndpointLen = MaxEndpointLen;
+	type MaxEngineLen = MaxEndpointLen;
+	type MaxServedModels = MaxServedModels;
+	type WeightInfo = ();
+}
+
+/// A receipt settlement as recorded: channel, sequence, model, price,
+/// worker, and what the settlement account held when it was handed over.
+pub type Settled = (ChannelId, u64, ModelId, Balance, AccountId, Balance);
+
+thread_local! {
+	/// Every receipt settlement was handed.
+	pub static SETTLED: RefCell<Vec<Settled>> = const { RefCell::new(Vec::new()) };
+	/// When set, settlement fails with this error.
+	pub static SETTLEMENT_FAILS: RefCell<Option<DispatchError>> = const { RefCell::new(None) };
+}
+
+/// Records each receipt; its price stays in [`SETTLEMENT`].
+pub struct RecordSettlement;
+impl ReceiptSettlement<AccountId, Balance> for RecordSettlement {
+	fn account() -> AccountId {
+		SETTLEMENT
+	}
+	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> Result<Weight, DispatchError> {
+		if let Some(error) = SETTLEMENT_FAILS.with(|fails| *fails.borrow()) {
+			return Err(error);
+		}
+		let held = Balances::balance(&SETTLEMENT);
+		SETTLED.with(|settled| {
+			settled.borrow_mut().push((
+				receipt.channel,
+				receipt.sequence,
+				receipt.model,
+				receipt.price,
+				*receipt.worker,
+				held,
+			))
+		});
+		Ok(Weight::from_parts(1_000, 0))
+	}
+	fn settle_weight() -> Weight {
+		Weight::from_parts(10_000, 0)
+	}
+}
+
+parameter_types! {
+	pub const MinDeposit: Balance = 100;
+	pub const MaxLifetime: u64 = 1_000;
+	pub const MaxReceipts: u32 = 8;
+}
+
+impl pallet_channels::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Signature = TestSignature;
+	type Workers = WorkerStaking;
+	type Models = Registry;
+	type Settlement = RecordSettlement;
+	type MinDeposit = MinDeposit;
+	type MaxLifetime = MaxLifetime;
+	type MaxReceipts = MaxReceipts;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Helper;
+	type WeightInfo = ();
+}
+
+/// `who`'s signature over `payload`, as the test runtime checks it.
+pub fn sign(who: AccountId, payload: &[u8]) -> TestSignature {
+	TestSignature(who, payload.to_vec())
+}
+
+/// The determinism class of [`WORKER`]'s engine.
+pub fn worker_class() -> H256 {
+	tributary_primitives::determinism_class(b"cpu")
+}
+
+/// Sets up models and workers through the real registry and staking pallets.
+pub struct Helper;
+impl Helper {
+	/// A worker registered on `engine`.
+	pub fn worker(who: AccountId, engine: &[u8]) {
+		pallet_worker_staking::Pallet::<Test>::register_worker(
+			RawOrigin::Signed(who).into(),
+			2_000,
+			BoundedVec::new(),
+			2,
+			BoundedVec::truncate_from(engine.to_vec()),
+		)
+		.expect("registering a worker");
+	}
+
+	/// A model of `MODEL_OWNER` priced at 10, trained on a new datanet.
+	pub fn model() -> ModelId {
+		let datanet = pallet_registry::NextDatanetId::<Test>::get();
+		Registry::create_datanet(
+			RawOrigin::Signed(MODEL_OWNER).into(),
+			BoundedVec::new(),
+			pallet_registry::DatanetPolicy::Open,
+		)
+		.expect("creating a datanet");
+		let model = pallet_registry::NextModelId::<Test>::get();
+		Registry::register_model(
+			RawOrigin::Signed(MODEL_OWNER).into(),
+			H256::repeat_byte(1),
+			H256::repeat_byte(2),
+			BoundedVec::new(),
+			BoundedVec::new(),
+			BoundedVec::truncate_from(vec![(datanet, Perbill::from_percent(30))]),
+			BoundedVec::new(),
+			10,
+		)
+		.expect("registering a model");
+		model
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<AccountId, TestSignature> for Helper {
+	fn worker(who: &AccountId) {
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		Balances::set_balance(who, 1_000_000);
+		Helper::worker(*who, b"cpu");
+	}
+	fn model(contributions: u32) -> (ModelId, Vec<tributary_primitives::ContributionId>) {
+		pallet_registry::benchmark_setup::model_with_upstream::<Test>(
+			&MODEL_OWNER,
+			1,
+			contributions,
+			|_| {},
+		)
+	}
+	fn requester() -> AccountId {
+		REQUESTER
+	}
+	fn sign(requester: &AccountId, payload: &[u8]) -> TestSignature {
+		sign(*requester, payload)
+	}
+}
+
+/// Accounts hold 100 000 each; the treasury and the settlement account hold
+/// 1. [`WORKER`] is registered on the `cpu` engine and [`OTHER_WORKER`] on
+/// `cuda`.
+pub fn new_test_ext() -> TestExternalities {
+	SETTLED.with(|settled| settled.borrow_mut().clear());
+	SETTLEMENT_FAILS.with(|fails| *fails.borrow_mut() = None);
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [WORKER, OTHER_WORKER, REQUESTER, MODEL_OWNER, STRANGER]
+			.into_iter()
+			.map(|who| (who, 100_000))
+			.chain([(TREASURY, 1), (SETTLEMENT, 1)])
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = TestExternalities::new(storage);
+	ext.execute_with(|| {
+		System::set_block_number(1);
+		Helper::worker(WORKER, b"cpu");
+		Helper::worker(OTHER_WORKER, b"cuda");
+	});
+	ext
+}

@@ -1,0 +1,122 @@
+// The fast path's payment channels from polkadot.js, with no custom types: a
+// requester opens a channel to a worker, signs a cumulative voucher over the
+// receipts it received, the worker settles them in one extrinsic, each
+// receipt's price is divided as a job's fee is, and the requester takes back
+// what was not spent once the channel expires.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { stringCamelCase } from '@polkadot/util';
+import { blake2AsHex } from '@polkadot/util-crypto';
+import { startNode, connect, waitFor, rpc } from './lib/node.js';
+import { send, sendOk, eventData } from './lib/tx.js';
+import { chainReceipts, devAccounts, receipt, signedVoucher } from './lib/chain.js';
+
+const TRIB = 1_000_000_000_000n;
+const PERBILL = 1_000_000_000;
+const ZERO = `0x${'00'.repeat(32)}`;
+
+let node;
+let api;
+const k = devAccounts(['Alice', 'Bob', 'Charlie', 'Eve']);
+const ids = {};
+
+before(async () => {
+  node = await startNode('channels', ['--dev', '--dev-block-time', '500']);
+  api = await connect(node);
+});
+
+after(async () => {
+  await api?.disconnect();
+  await node?.stop();
+});
+
+const held = async (who) => (await api.query.system.account(who.address)).data.reserved.toBigInt();
+const claimable = async (who) => BigInt(await rpc(node, 'rewards_claimable', [who.address]));
+const number = async () => (await api.rpc.chain.getHeader()).number.toNumber();
+
+test('a worker, a model and a channel to the worker', async () => {
+  const stake = api.consts.workerStaking.minWorkerStake.toBigInt();
+  await sendOk(api, api.tx.workerStaking.registerWorker(stake, 'http://127.0.0.1:0', 1, 'test'), k.bob);
+  ids.class = (await api.query.workerStaking.workers(k.bob.address)).unwrap().class.toHex();
+  const created = await sendOk(api, api.tx.registry.createDatanet('notes', 'Open'), k.alice);
+  ids.datanet = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
+  const contributed = await sendOk(api, api.tx.registry.contribute(ids.datanet, blake2AsHex('a note'), 6, ''), k.eve);
+  ids.contribution = eventData(api, contributed, 'registry', 'ContributionSubmitted').contributionId;
+  const model = await sendOk(api, api.tx.registry.registerModel(
+    blake2AsHex('model'), blake2AsHex('index'), '', 'model', [[ids.datanet, 20 * (PERBILL / 100)]], [], TRIB / 10n,
+  ), k.alice);
+  ids.model = eventData(api, model, 'registry', 'ModelRegistered').modelId;
+
+  const before = await held(k.charlie);
+  ids.expiry = (await number()) + 30;
+  const opened = await sendOk(api, api.tx.channels.openChannel(k.bob.address, 10n * TRIB, ids.expiry), k.charlie);
+  const event = eventData(api, opened, 'channels', 'ChannelOpened');
+  ids.channel = event.channelId;
+  assert.equal(BigInt(event.deposit), 10n * TRIB);
+  assert.equal(await held(k.charlie) - before, 10n * TRIB, 'the deposit is held');
+
+  const { error } = await send(api, api.tx.channels.openChannel(k.eve.address, 10n * TRIB, ids.expiry), k.charlie);
+  assert.equal(error, 'channels.NotAWorker');
+});
+
+/** Receipt `sequence` of the channel, for an answer priced `price`. */
+const answer = (sequence, price) => receipt(api, {
+  channel: ids.channel,
+  sequence,
+  model: ids.model,
+  artifact: blake2AsHex('model'),
+  inputHash: blake2AsHex(`question ${sequence}`),
+  outputHash: blake2AsHex(`answer ${sequence}`),
+  attribution: [[ids.contribution, 50 * (PERBILL / 100)]],
+  class: ids.class,
+  price,
+  worker: k.bob.address,
+});
+
+test('the worker settles three receipts under one voucher; each is divided as a job fee is', async () => {
+  const receipts = [answer(1, TRIB / 10n), answer(2, TRIB / 10n), answer(3, TRIB / 5n)];
+  const total = TRIB / 10n + TRIB / 10n + TRIB / 5n;
+  const { voucher, signature } = signedVoucher(api, k.charlie, {
+    channel: ids.channel, sequence: 3, total, receipts: chainReceipts(ZERO, receipts),
+  });
+
+  // A receipt the requester never saw at that price is refused.
+  const raised = [receipts[0], receipts[1], answer(3, TRIB)];
+  const refused = await send(api, api.tx.channels.settle(ids.channel, voucher, signature, raised), k.bob);
+  assert.equal(refused.error, 'channels.ReceiptsMismatch');
+  const forged = signedVoucher(api, k.eve, { channel: ids.channel, sequence: 3, total, receipts: voucher.receipts });
+  const unsigned = await send(api, api.tx.channels.settle(ids.channel, voucher, forged.signature, receipts), k.bob);
+  assert.equal(unsigned.error, 'channels.BadSignature');
+
+  const heldBefore = await held(k.charlie);
+  const earnedBefore = await claimable(k.bob);
+  const events = await sendOk(api, api.tx.channels.settle(ids.channel, voucher, signature, receipts), k.bob);
+  assert.deepEqual(eventData(api, events, 'channels', 'ReceiptsSettled'),
+    { channelId: ids.channel, count: 3, amount: Number(total) });
+  const divided = events.filter(({ event }) => event.section === 'rewards' && event.method === 'ReceiptSettled')
+    .map(({ event }) => Object.fromEntries(event.data.names.map((n, i) => [stringCamelCase(n), BigInt(event.data[i].toString())])));
+  assert.equal(divided.length, 3);
+  let workers = 0n;
+  for (const [i, parts] of divided.entries()) {
+    assert.equal(parts.sequence, BigInt(i + 1));
+    const sum = parts.workerShare + parts.modelShare + parts.upstreamShare + parts.dataShare + parts.treasuryShare;
+    assert.equal(sum, receipts[i].price.toBigInt(), 'every part of the price is accounted for');
+    workers += parts.workerShare;
+  }
+  assert.equal(await claimable(k.bob) - earnedBefore, workers, 'the worker can claim its shares');
+  assert.equal(heldBefore - await held(k.charlie), total, 'the prices left the deposit');
+
+  const replay = await send(api, api.tx.channels.settle(ids.channel, voucher, signature, receipts), k.bob);
+  assert.equal(replay.error, 'channels.BadSequence', 'settled receipts are not paid twice');
+  ids.settled = total;
+});
+
+test('the requester takes back what was not settled once the channel expires', async () => {
+  const early = await send(api, api.tx.channels.closeChannel(ids.channel), k.charlie);
+  assert.equal(early.error, 'channels.NotExpired');
+  await waitFor('the channel to expire', async () => (await number()) >= ids.expiry);
+  const events = await sendOk(api, api.tx.channels.closeChannel(ids.channel), k.charlie);
+  assert.equal(BigInt(eventData(api, events, 'channels', 'ChannelClosed').refunded), 10n * TRIB - ids.settled);
+  assert.equal(await held(k.charlie), 0n);
+  assert.ok((await api.query.channels.channels(ids.channel)).isNone);
+});
