@@ -19,11 +19,7 @@
 
 use crate::{Attribution, ModelId};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::{
-	sp_core::H256,
-	sp_crypto_hashing::blake2_256,
-	sp_runtime::{DispatchError, Weight},
-};
+use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256, sp_runtime::DispatchResult};
 use scale_info::TypeInfo;
 
 /// Identifies a payment channel.
@@ -122,16 +118,12 @@ pub struct SettledReceipt<'a, AccountId, Balance> {
 }
 
 /// Divides the price of each settled receipt among those who earned it, as
-/// a job's fee is divided.
+/// a job's fee is divided. The caller's benchmark covers the division.
 pub trait ReceiptSettlement<AccountId, Balance> {
 	/// The account a receipt's price is paid into before [`Self::settle`].
 	fn account() -> AccountId;
-	/// Settles one receipt whose price is in [`Self::account`]; returns the
-	/// weight used, at most [`Self::settle_weight`].
-	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> Result<Weight, DispatchError>;
-	/// The weight of settling one receipt with an attribution and upstream
-	/// map at their bounds.
-	fn settle_weight() -> Weight;
+	/// Settles one receipt whose price is in [`Self::account`].
+	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> DispatchResult;
 }
 
 /// The registered workers' determinism classes: a receipt must be computed

@@ -377,7 +377,7 @@ pub mod pallet {
 			voucher: Voucher<BalanceOf<T>>,
 			signature: T::Signature,
 			receipts: BoundedVec<ReceiptOf<T>, T::MaxReceipts>,
-		) -> DispatchResultWithPostInfo {
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
 			ensure!(channel.worker == who, Error::<T>::NotWorker);
@@ -416,7 +416,7 @@ pub mod pallet {
 				count: receipts.len() as u32,
 				amount,
 			});
-			Ok(().into())
+			Ok(())
 		}
 	}
 }

@@ -9,8 +9,7 @@ use polkadot_sdk::{
 	pallet_balances,
 	sp_core::H256,
 	sp_io::TestExternalities,
-	sp_runtime::{testing::TestSignature, BuildStorage, DispatchError, Perbill},
-	sp_weights::Weight,
+	sp_runtime::{testing::TestSignature, BuildStorage, DispatchError, DispatchResult, Perbill},
 };
 use tributary_primitives::{ChannelId, ModelId, ReceiptSettlement, SettledReceipt};
 
@@ -143,7 +142,7 @@ impl ReceiptSettlement<AccountId, Balance> for RecordSettlement {
 	fn account() -> AccountId {
 		SETTLEMENT
 	}
-	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> Result<Weight, DispatchError> {
+	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> DispatchResult {
 		if let Some(error) = SETTLEMENT_FAILS.with(|fails| *fails.borrow()) {
 			return Err(error);
 		}
@@ -158,10 +157,7 @@ impl ReceiptSettlement<AccountId, Balance> for RecordSettlement {
 				held,
 			))
 		});
-		Ok(Weight::from_parts(1_000, 0))
-	}
-	fn settle_weight() -> Weight {
-		Weight::from_parts(10_000, 0)
+		Ok(())
 	}
 }
 

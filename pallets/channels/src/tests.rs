@@ -73,9 +73,7 @@ fn settle(
 	voucher: &Voucher<Balance>,
 	signature: TestSignature,
 	receipts: Vec<ReceiptOf<Test>>,
-) -> polkadot_sdk::sp_runtime::DispatchResultWithInfo<
-	polkadot_sdk::frame_support::dispatch::PostDispatchInfo,
-> {
+) -> polkadot_sdk::sp_runtime::DispatchResult {
 	Channels::settle(
 		RawOrigin::Signed(WORKER).into(),
 		channel,

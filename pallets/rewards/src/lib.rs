@@ -411,16 +411,10 @@ impl<T: Config> ReceiptSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Self::account_id()
 	}
 
-	fn settle(
-		receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>,
-	) -> Result<Weight, DispatchError> {
+	fn settle(receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>) -> DispatchResult {
 		polkadot_sdk::frame_support::storage::with_storage_layer(|| {
 			Self::do_settle_receipt(receipt)
 		})
-	}
-
-	fn settle_weight() -> Weight {
-		<Self as JobSettlement<T::AccountId, BalanceOf<T>>>::settle_weight(1)
 	}
 }
 

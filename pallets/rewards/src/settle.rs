@@ -131,9 +131,9 @@ impl<T: Config> Pallet<T> {
 	/// sequence number once. Callers run it in a storage layer.
 	pub(crate) fn do_settle_receipt(
 		receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>,
-	) -> Result<Weight, DispatchError> {
+	) -> DispatchResult {
 		let workers = Vec::from([receipt.worker.clone()]);
-		let (parts, weight) =
+		let (parts, _) =
 			Self::split_fee(receipt.model, receipt.price, &workers, receipt.attribution)?;
 		Self::deposit_event(Event::ReceiptSettled {
 			channel_id: receipt.channel,
@@ -144,7 +144,7 @@ impl<T: Config> Pallet<T> {
 			data_share: parts.data,
 			treasury_share: parts.treasury,
 		});
-		Ok(weight)
+		Ok(())
 	}
 
 	/// Divides `fee`, in the pallet's account, for an answer of `model_id`
