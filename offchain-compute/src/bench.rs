@@ -37,6 +37,40 @@ pub fn synthetic_examples(n: usize, seed: u64) -> Vec<Example> {
 		.collect()
 }
 
+/// How long an executor pool of `threads` takes for `n` tasks of model
+/// `files` over `inputs`, submitted as fast as it admits them.
+pub fn flood(
+	threads: usize,
+	device: tch::Device,
+	store: ContentStore,
+	files: ModelFiles,
+	inputs: &[String],
+	n: usize,
+) -> anyhow::Result<Duration> {
+	let pool = Executor::start(threads, threads * 2, device, store);
+	pool.run(files, inputs[0].as_bytes().to_vec())?;
+	let (tx, rx) = std::sync::mpsc::channel();
+	let start = Instant::now();
+	let mut sent = 0;
+	while sent < n {
+		let tx = tx.clone();
+		let reply = move |r: crate::executor::Reply| {
+			let _ = tx.send(r.is_ok());
+		};
+		if pool.submit(files, inputs[sent % inputs.len()].as_bytes().to_vec(), reply).is_ok() {
+			sent += 1;
+		} else {
+			std::thread::yield_now();
+		}
+	}
+	drop(tx);
+	let ok = rx.iter().filter(|ok| *ok).count();
+	let elapsed = start.elapsed();
+	pool.shutdown();
+	anyhow::ensure!(ok == n, "{} of {n} pooled tasks failed", n - ok);
+	Ok(elapsed)
+}
+
 /// Runs the benchmark.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 	let device = args.device.device()?;
@@ -92,29 +126,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 	// The executor's pool, all cores, tasks submitted as fast as admitted.
 	let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-	let pool = Executor::start(threads, threads * 2, device, store.clone());
-	pool.run(files, inputs[0].as_bytes().to_vec())?;
-	let (tx, rx) = std::sync::mpsc::channel();
-	let start = Instant::now();
-	let mut sent = 0;
-	while sent < n {
-		let tx = tx.clone();
-		if pool
-			.submit(files, inputs[sent % inputs.len()].as_bytes().to_vec(), move |r| {
-				let _ = tx.send(r.is_ok());
-			})
-			.is_ok()
-		{
-			sent += 1;
-		} else {
-			std::thread::yield_now();
-		}
-	}
-	drop(tx);
-	let ok = rx.iter().filter(|ok| *ok).count();
-	let pool_time = start.elapsed();
-	pool.shutdown();
-	anyhow::ensure!(ok == n, "{} of {n} pooled tasks failed", n - ok);
+	let pool_time = flood(threads, device, store.clone(), files, &inputs, n)?;
 
 	let rate = |d: Duration| n as f64 / d.as_secs_f64();
 	println!("{n} inferences, {} training examples in the attribution index", examples.len());

@@ -4,7 +4,7 @@
 
 use crate::{
 	executor::ModelFiles,
-	journal::{AccountCall, Step},
+	journal::{AccountCall, Settlement, Step},
 };
 use subxt::{
 	client::{ClientAtBlock, OnlineClientAtBlockImpl},
@@ -109,15 +109,43 @@ pub struct RegisteredModel {
 	pub files: ModelFiles,
 	/// The base URL its files are served under (see [`crate::fetch`]).
 	pub uri: String,
+	/// What one answer costs, in units.
+	pub price: u128,
 }
 
+type ChainModel = runtime::runtime_types::pallet_registry::types::Model<AccountId32, u128>;
+
 impl RegisteredModel {
-	fn new(model_id: ModelId, artifact: H256, index: H256, uri: &[u8]) -> Self {
+	fn new(model_id: ModelId, model: &ChainModel) -> Self {
 		RegisteredModel {
-			files: ModelFiles { model_id, artifact: artifact.0.into(), index: index.0.into() },
-			uri: String::from_utf8_lossy(uri).into_owned(),
+			files: ModelFiles {
+				model_id,
+				artifact: model.artifact_hash.0.into(),
+				index: model.attribution_index_hash.0.into(),
+			},
+			uri: String::from_utf8_lossy(&model.uri.0).into_owned(),
+			price: model.price_per_inference,
 		}
 	}
+}
+
+/// A payment channel as the worker needs to see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelView {
+	/// Who pays and signs the vouchers.
+	pub requester: AccountId32,
+	/// Who answers.
+	pub worker: AccountId32,
+	/// Everything put in, in units.
+	pub deposit: u128,
+	/// What was settled, in units.
+	pub settled: u128,
+	/// The last receipt settled.
+	pub sequence: u64,
+	/// The receipt chain's head there.
+	pub receipts: H256,
+	/// From this block the requester may close it.
+	pub expiry: u32,
 }
 
 /// A worker's record on chain, as the worker and its operator see it.
@@ -292,12 +320,7 @@ impl Chain {
 			let (model_id,) = item.key().map_err(node)?.decode().map_err(node)?;
 			let model = item.value().decode().map_err(node)?;
 			if model.status == ModelStatus::Active {
-				found.push(RegisteredModel::new(
-					model_id,
-					model.artifact_hash,
-					model.attribution_index_hash,
-					&model.uri.0,
-				));
+				found.push(RegisteredModel::new(model_id, &model));
 			}
 		}
 		found.sort_by_key(|m| m.files.model_id);
@@ -350,12 +373,39 @@ impl Chain {
 		let value = entry.try_fetch((model_id,)).await.map_err(node)?;
 		let Some(value) = value else { return Ok(None) };
 		let model = value.decode().map_err(node)?;
-		Ok(Some(RegisteredModel::new(
-			model_id,
-			model.artifact_hash,
-			model.attribution_index_hash,
-			&model.uri.0,
-		)))
+		Ok(Some(RegisteredModel::new(model_id, &model)))
+	}
+
+	/// Payment channel `channel_id` at `at`, unless it is closed or unknown.
+	pub async fn channel(
+		&self,
+		at: &AtBlock,
+		channel_id: u64,
+	) -> Result<Option<ChannelView>, ChainError> {
+		let entry = at.storage().entry(runtime::storage().channels().channels()).map_err(node)?;
+		let Some(value) = entry.try_fetch((channel_id,)).await.map_err(node)? else {
+			return Ok(None);
+		};
+		let c = value.decode().map_err(node)?;
+		Ok(Some(ChannelView {
+			requester: c.requester,
+			worker: c.worker,
+			deposit: c.deposit,
+			settled: c.settled,
+			sequence: c.sequence,
+			receipts: c.receipts,
+			expiry: c.expiry,
+		}))
+	}
+
+	/// The longest input a job (and so a fast-path request) may have.
+	pub fn max_input_len(&self, at: &AtBlock) -> Result<u32, ChainError> {
+		at.constants().entry(runtime::constants().compute().max_input_len()).map_err(node)
+	}
+
+	/// The most receipts one settlement may carry.
+	pub fn max_settled_receipts(&self, at: &AtBlock) -> Result<u32, ChainError> {
+		at.constants().entry(runtime::constants().channels().max_receipts()).map_err(node)
 	}
 
 	/// `who`'s account nonce in the state at `at`: the nonce of its next
@@ -418,6 +468,9 @@ impl Chain {
 			Call::Account(AccountCall::Deregister) => txs
 				.create_signable_offline(&tx.worker_staking().deregister(), params)
 				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::Settle(settlement)) => txs
+				.create_signable_offline(&settle_call(&settlement)?, params)
+				.and_then(|mut signable| signable.sign(signer)),
 			Call::Filler => txs
 				.create_signable_offline(
 					&tx.system().remark(b"tributary-worker: nonce filler".to_vec()),
@@ -462,6 +515,67 @@ impl Chain {
 			.await
 			.map_err(|e| refused(&e))
 	}
+}
+
+/// `channels.settle` with the settlement's voucher, signature and receipts,
+/// decoded from the SCALE the fast path journaled.
+fn settle_call(
+	settlement: &Settlement,
+) -> Result<subxt::transactions::StaticPayload<runtime::channels::calls::Settle>, ChainError> {
+	use runtime::runtime_types::{
+		sp_runtime::MultiSignature as ChainSignature, tributary_primitives::channels,
+	};
+	use subxt::ext::codec::Decode;
+	let corrupt =
+		|what: &str| ChainError::Node(format!("a journaled settlement's {what} is corrupt"));
+	let bytes = |hex_text: &str, what: &str| hex::decode(hex_text).map_err(|_| corrupt(what));
+	let voucher = tributary_primitives::channels::Voucher::<u128>::decode(
+		&mut &bytes(&settlement.voucher, "voucher")?[..],
+	)
+	.map_err(|_| corrupt("voucher"))?;
+	let signature = polkadot_sdk::sp_runtime::MultiSignature::decode(
+		&mut &bytes(&settlement.signature, "signature")?[..],
+	)
+	.map_err(|_| corrupt("signature"))?;
+	let signature = match signature {
+		polkadot_sdk::sp_runtime::MultiSignature::Sr25519(s) => ChainSignature::Sr25519(s.0),
+		polkadot_sdk::sp_runtime::MultiSignature::Ed25519(s) => ChainSignature::Ed25519(s.0),
+		polkadot_sdk::sp_runtime::MultiSignature::Ecdsa(s) => ChainSignature::Ecdsa(s.0),
+		polkadot_sdk::sp_runtime::MultiSignature::Eth(s) => ChainSignature::Eth(s.0),
+	};
+	let receipts = settlement
+		.receipts
+		.iter()
+		.map(|r| {
+			let r = crate::fastpath::WorkerReceipt::decode(&mut &bytes(r, "receipt")?[..])
+				.map_err(|_| corrupt("receipt"))?;
+			Ok(channels::Receipt {
+				channel: r.channel,
+				sequence: r.sequence,
+				model: r.model,
+				artifact: r.artifact,
+				input_hash: r.input_hash,
+				output_hash: r.output_hash,
+				attribution: BoundedVec(
+					r.attribution.iter().map(|(c, p)| (*c, Perbill(p.deconstruct()))).collect(),
+				),
+				class: r.class,
+				price: r.price,
+				worker: AccountId32(r.worker),
+			})
+		})
+		.collect::<Result<Vec<_>, ChainError>>()?;
+	Ok(runtime::transactions().channels().settle(
+		settlement.channel,
+		channels::Voucher {
+			channel: voucher.channel,
+			sequence: voucher.sequence,
+			total: voucher.total,
+			receipts: voucher.receipts,
+		},
+		signature,
+		BoundedVec(receipts),
+	))
 }
 
 /// A contribution the model factory may train on.
@@ -561,6 +675,46 @@ impl Chain {
 			.ok_or_else(|| node("no ModelRegistered event"))?
 			.map(|e| e.model_id)
 			.map_err(node)
+	}
+
+	/// Opens a payment channel from `signer` to `worker` and waits until a
+	/// block includes it; its id.
+	pub async fn open_channel(
+		&self,
+		signer: &Keypair,
+		worker: &AccountId32,
+		deposit: u128,
+		expiry: u32,
+	) -> Result<u64, ChainError> {
+		let call = runtime::transactions().channels().open_channel(worker.clone(), deposit, expiry);
+		let events = self.submit_and_wait(&call, signer).await?;
+		events
+			.find_first::<runtime::channels::events::ChannelOpened>()
+			.ok_or_else(|| node("no ChannelOpened event"))?
+			.map(|e| e.channel_id)
+			.map_err(node)
+	}
+
+	/// The registered workers that declare `model` and name an endpoint,
+	/// with it; leaving ones left out.
+	pub async fn workers_serving(
+		&self,
+		at: &AtBlock,
+		model: ModelId,
+	) -> Result<Vec<(AccountId32, String)>, ChainError> {
+		let entry =
+			at.storage().entry(runtime::storage().worker_staking().workers()).map_err(node)?;
+		let mut all = entry.iter(()).await.map_err(node)?;
+		let mut found = Vec::new();
+		while let Some(item) = all.next().await {
+			let item = item.map_err(node)?;
+			let (who,) = item.key().map_err(node)?.decode().map_err(node)?;
+			let w = item.value().decode().map_err(node)?;
+			if !w.leaving && w.models.0.contains(&model) && !w.endpoint.0.is_empty() {
+				found.push((who, String::from_utf8_lossy(&w.endpoint.0).into_owned()));
+			}
+		}
+		Ok(found)
 	}
 
 	async fn submit_and_wait<C: subxt::transactions::Payload>(

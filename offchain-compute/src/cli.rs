@@ -34,6 +34,9 @@ pub enum Command {
 	ServeContent(ServeContentArgs),
 	/// Measure the executor against a bare libtorch loop, and attribution.
 	Bench(BenchArgs),
+	/// Measure a worker's fast path (latency, throughput) against the same
+	/// model answering in this process.
+	BenchFastPath(FastPathBenchArgs),
 	/// Print the engine this machine registers with and its determinism
 	/// class: the workers whose results it must agree with byte for byte.
 	Engine(EngineArgs),
@@ -49,6 +52,9 @@ pub enum Command {
 	ServeModels(ServeModelsArgs),
 	/// Deregister: draw no more jobs; the stake unbonds.
 	Deregister(OperatorArgs),
+	/// Ask workers for answers directly, paying through payment channels:
+	/// one answer per input, as a JSON line, each receipt checked.
+	Ask(AskArgs),
 }
 
 /// The options every operator command shares with `run`: which nodes, whose
@@ -238,6 +244,23 @@ pub struct RunArgs {
 	/// [default: 5000].
 	#[arg(long, value_name = "MS")]
 	pub time_limit_ms: Option<u64>,
+	/// Serve the fast path's JSON-RPC (HTTP and WebSocket) on this address
+	/// [default: the address of `--endpoint`, when it names one; else off].
+	#[arg(long, value_name = "ADDR")]
+	pub rpc_addr: Option<std::net::SocketAddr>,
+	/// Fast-path requests admitted at once, beyond which a request is
+	/// answered busy at once [default: 4 per executor thread].
+	#[arg(long)]
+	pub request_capacity: Option<usize>,
+	/// Answers a channel may have without a voucher covering them: what a
+	/// requester may owe unvouched, and its requests in flight [default: 4].
+	#[arg(long)]
+	pub channel_window: Option<u64>,
+	/// Settle a channel's vouched receipts at least this often, in blocks
+	/// (a full batch, or a channel near expiry, settles at once)
+	/// [default: 10].
+	#[arg(long, value_name = "BLOCKS")]
+	pub settle_every: Option<u32>,
 }
 
 impl RunArgs {
@@ -261,6 +284,10 @@ impl RunArgs {
 			min_backoff_ms: self.min_backoff_ms.or(file.min_backoff_ms),
 			max_backoff_ms: self.max_backoff_ms.or(file.max_backoff_ms),
 			time_limit_ms: self.time_limit_ms.or(file.time_limit_ms),
+			rpc_addr: self.rpc_addr.or(file.rpc_addr),
+			request_capacity: self.request_capacity.or(file.request_capacity),
+			channel_window: self.channel_window.or(file.channel_window),
+			settle_every: self.settle_every.or(file.settle_every),
 		}
 	}
 
@@ -270,6 +297,16 @@ impl RunArgs {
 			.map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
 		toml::from_str(&text)
 			.map_err(|e| anyhow::anyhow!("{} is not a valid worker config: {e}", path.display()))
+	}
+
+	/// Where the fast path listens: `--rpc-addr`, else the address that
+	/// `--endpoint` names (`ws://`, `http://`, or a bare `host:port`).
+	pub fn rpc_listen(&self) -> Option<std::net::SocketAddr> {
+		self.rpc_addr.or_else(|| {
+			let endpoint = self.endpoint.as_deref()?;
+			let bare = endpoint.split_once("://").map_or(endpoint, |(_, rest)| rest);
+			bare.trim_end_matches('/').parse().ok()
+		})
 	}
 
 	/// The signing key options.
@@ -331,6 +368,44 @@ fn parse_parent(s: &str) -> Result<(u64, u32), String> {
 	))
 }
 
+/// Who asks which model, through which nodes.
+#[derive(Debug, Args)]
+pub struct RequesterArgs {
+	/// The nodes' WebSocket URLs, comma-separated: the first that answers
+	/// is used.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	pub node: String,
+	/// The requester's key: it opens the channels and signs the vouchers.
+	#[command(flatten)]
+	pub key: KeyArgs,
+	/// The model to ask.
+	#[arg(long)]
+	pub model: u64,
+}
+
+/// `ask`'s options.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+	/// The node, the requester and the model.
+	#[command(flatten)]
+	pub requester: RequesterArgs,
+	/// The requester's book: its channels, vouchers and receipts.
+	#[arg(long, value_name = "PATH", default_value = "tributary-requester.sqlite")]
+	pub book: PathBuf,
+	/// How many workers to spread the requests over.
+	#[arg(long, default_value_t = 2)]
+	pub workers: usize,
+	/// The deposit of each channel opened, in TRIB.
+	#[arg(long, value_name = "TRIB", default_value = "10")]
+	pub deposit: String,
+	/// How long a channel opened runs before its deposit may be taken back,
+	/// in blocks.
+	#[arg(long, value_name = "BLOCKS", default_value_t = 14_400)]
+	pub lifetime: u32,
+	/// The inputs; without any, one per line of standard input.
+	pub inputs: Vec<String>,
+}
+
 /// `infer`'s options.
 #[derive(Debug, Args)]
 pub struct InferArgs {
@@ -384,6 +459,30 @@ pub struct BenchArgs {
 	/// Training examples in the synthetic benchmark datanet.
 	#[arg(long, default_value_t = 2000)]
 	pub examples: usize,
+}
+
+/// `bench-fast-path`'s options.
+#[derive(Debug, Args)]
+pub struct FastPathBenchArgs {
+	/// The node, the requester and the model (served by a worker with an
+	/// endpoint).
+	#[command(flatten)]
+	pub requester: RequesterArgs,
+	/// The content directory holding the model's files, for the baseline.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// The input asked each time.
+	#[arg(long, default_value = "Heavy rain and strong winds tonight")]
+	pub input: String,
+	/// Requests per measurement.
+	#[arg(long, default_value_t = 2000)]
+	pub requests: usize,
+	/// Channels asking at once, for throughput.
+	#[arg(long, default_value_t = 8)]
+	pub channels: usize,
+	/// Each channel's deposit, in TRIB.
+	#[arg(long, value_name = "TRIB", default_value = "1000")]
+	pub deposit: String,
 }
 
 /// Logs to standard error, filtered as `RUST_LOG` filters; colours only on

@@ -1,8 +1,12 @@
 //! The executor: a bounded pool of threads that run models with libtorch.
 //!
-//! Work is admitted up to a capacity (the one the worker declares on chain,
-//! changed when that changes); past it the executor refuses at once rather
-//! than queueing, so a worker never accepts more than it declared. Each
+//! Work comes in two lanes. The chain's jobs, which have deadlines, are
+//! admitted up to a capacity (the one the worker declares on chain, changed
+//! when that changes); fast-path requests up to a capacity of their own.
+//! Past either the executor refuses at once rather than queueing, so a
+//! worker never accepts more than it declared and a burst of requests never
+//! grows a queue. A free thread always takes a job before a request: the
+//! fast path can delay a job by at most the request a thread is running. Each
 //! thread keeps its own small cache of loaded models (a TorchScript module is
 //! not shareable between threads), loaded only from hash-verified files.
 //!
@@ -28,7 +32,7 @@ use std::{
 	collections::{HashSet, VecDeque},
 	sync::{
 		atomic::{AtomicBool, AtomicUsize, Ordering},
-		mpsc, Arc, Mutex,
+		mpsc, Arc, Condvar, Mutex,
 	},
 	time::{Duration, Instant},
 };
@@ -112,7 +116,39 @@ type ReplyFn = Box<dyn FnOnce(Reply) + Send>;
 struct Task {
 	model: ModelFiles,
 	input: Vec<u8>,
+	lane: Lane,
 	reply: ReplyFn,
+}
+
+/// Which kind of work a task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+	/// A job the chain assigned: taken first.
+	Job = 0,
+	/// A fast-path request.
+	Request = 1,
+}
+
+/// The tasks waiting for a thread, by lane.
+#[derive(Default)]
+struct Waiting {
+	jobs: VecDeque<Task>,
+	requests: VecDeque<Task>,
+	/// No more tasks come: threads exit once the lanes are empty.
+	closed: bool,
+}
+
+impl Waiting {
+	fn push(&mut self, task: Task) {
+		match task.lane {
+			Lane::Job => self.jobs.push_back(task),
+			Lane::Request => self.requests.push_back(task),
+		}
+	}
+
+	fn pop(&mut self) -> Option<Task> {
+		self.jobs.pop_front().or_else(|| self.requests.pop_front())
+	}
 }
 
 /// The queue was full: the task was not admitted.
@@ -122,20 +158,22 @@ pub struct QueueFull;
 
 /// The pool.
 pub struct Executor {
-	queue: mpsc::Sender<Task>,
 	shared: Arc<Shared>,
-	capacity: AtomicUsize,
+	/// Each lane's capacity.
+	capacity: [AtomicUsize; 2],
 	watchdog: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the executor's threads and its watchdog share.
 struct Shared {
-	receiver: Mutex<mpsc::Receiver<Task>>,
+	waiting: Mutex<Waiting>,
+	/// Signalled when a task waits or the lanes close.
+	ready: Condvar,
 	store: ContentStore,
 	device: Device,
 	time_limit: Duration,
-	/// Tasks admitted and not yet answered.
-	queued: AtomicUsize,
+	/// Tasks admitted and not yet answered, by lane.
+	queued: [AtomicUsize; 2],
 	/// The threads serving the queue: those the watchdog gave up on are
 	/// gone from here.
 	threads: Mutex<Vec<Worker>>,
@@ -156,14 +194,15 @@ struct Worker {
 /// A task under way: who gets its answer, unless the watchdog answered first.
 struct Running {
 	model: ModelFiles,
+	lane: Lane,
 	started: Instant,
 	reply: ReplyFn,
 }
 
 impl Executor {
 	/// Starts `threads` executor threads on `device`, admitting at most
-	/// `capacity` tasks at once, loading models from `store`, each task
-	/// limited to [`DEFAULT_TIME_LIMIT`].
+	/// `capacity` jobs at once and no requests, loading models from `store`,
+	/// each task limited to [`DEFAULT_TIME_LIMIT`].
 	pub fn start(threads: usize, capacity: usize, device: Device, store: ContentStore) -> Self {
 		Self::with_time_limit(threads, capacity, device, store, DEFAULT_TIME_LIMIT)
 	}
@@ -183,13 +222,13 @@ impl Executor {
 		if let Device::Cuda(_) = device {
 			tch::Cuda::cudnn_set_benchmark(false);
 		}
-		let (queue, receiver) = mpsc::channel::<Task>();
 		let shared = Arc::new(Shared {
-			receiver: Mutex::new(receiver),
+			waiting: Mutex::new(Waiting::default()),
+			ready: Condvar::new(),
 			store,
 			device,
 			time_limit,
-			queued: AtomicUsize::new(0),
+			queued: [AtomicUsize::new(0), AtomicUsize::new(0)],
 			threads: Mutex::new(Vec::new()),
 			condemned: Mutex::new(HashSet::new()),
 			wedged: AtomicUsize::new(0),
@@ -206,10 +245,14 @@ impl Executor {
 				.spawn(move || watch(&shared))
 				.expect("spawning the executor's watchdog")
 		};
-		Executor { queue, shared, capacity: AtomicUsize::new(capacity), watchdog: Some(watchdog) }
+		Executor {
+			shared,
+			capacity: [AtomicUsize::new(capacity), AtomicUsize::new(0)],
+			watchdog: Some(watchdog),
+		}
 	}
 
-	/// Admits a task if fewer than the capacity are admitted and unfinished;
+	/// Admits a job if fewer than the capacity are admitted and unfinished;
 	/// `reply` is called with its answer on an executor thread.
 	pub fn submit(
 		&self,
@@ -217,42 +260,93 @@ impl Executor {
 		input: Vec<u8>,
 		reply: impl FnOnce(Reply) + Send + 'static,
 	) -> Result<(), QueueFull> {
-		let queued = &self.shared.queued;
+		self.admit(Lane::Job, model, input, Box::new(reply))
+	}
+
+	/// Admits a fast-path request if fewer than the request capacity are
+	/// admitted and unfinished; it runs once no job waits.
+	pub fn submit_request(
+		&self,
+		model: ModelFiles,
+		input: Vec<u8>,
+		reply: impl FnOnce(Reply) + Send + 'static,
+	) -> Result<(), QueueFull> {
+		self.admit(Lane::Request, model, input, Box::new(reply))
+	}
+
+	fn admit(
+		&self,
+		lane: Lane,
+		model: ModelFiles,
+		input: Vec<u8>,
+		reply: ReplyFn,
+	) -> Result<(), QueueFull> {
+		let queued = &self.shared.queued[lane as usize];
 		let admitted = queued.fetch_add(1, Ordering::SeqCst);
-		let refuse = || {
+		if admitted >= self.capacity[lane as usize].load(Ordering::SeqCst) {
 			queued.fetch_sub(1, Ordering::SeqCst);
-			QueueFull
-		};
-		if admitted >= self.capacity() {
-			return Err(refuse());
+			return Err(QueueFull);
 		}
-		self.queue.send(Task { model, input, reply: Box::new(reply) }).map_err(|_| refuse())
+		self.enqueue(Task { model, input, lane, reply });
+		Ok(())
 	}
 
-	/// How many tasks it admits at once.
+	fn enqueue(&self, task: Task) {
+		let reply = match self.shared.waiting.lock() {
+			Ok(mut waiting) if !waiting.closed => {
+				waiting.push(task);
+				self.shared.ready.notify_one();
+				return;
+			}
+			_ => task.reply,
+		};
+		self.shared.queued[task.lane as usize].fetch_sub(1, Ordering::SeqCst);
+		reply(Err(ExecError::Stopped));
+	}
+
+	/// How many jobs it admits at once.
 	pub fn capacity(&self) -> usize {
-		self.capacity.load(Ordering::SeqCst)
+		self.capacity[Lane::Job as usize].load(Ordering::SeqCst)
 	}
 
-	/// Admits `capacity` tasks at once from now on; those admitted beyond it
+	/// Admits `capacity` jobs at once from now on; those admitted beyond it
 	/// already still run.
 	pub fn set_capacity(&self, capacity: usize) {
-		self.capacity.store(capacity, Ordering::SeqCst);
+		self.capacity[Lane::Job as usize].store(capacity, Ordering::SeqCst);
 	}
 
-	/// Runs a task and waits for it (for tools and benchmarks).
+	/// Admits `capacity` fast-path requests at once from now on.
+	pub fn set_request_capacity(&self, capacity: usize) {
+		self.capacity[Lane::Request as usize].store(capacity, Ordering::SeqCst);
+	}
+
+	/// Runs a task in the job lane, past its capacity, and waits for it (for
+	/// tools and benchmarks).
 	pub fn run(&self, model: ModelFiles, input: Vec<u8>) -> Reply {
 		let (tx, rx) = mpsc::channel();
-		self.shared.queued.fetch_add(1, Ordering::SeqCst);
-		self.queue
-			.send(Task { model, input, reply: Box::new(move |r| drop(tx.send(r))) })
-			.map_err(|_| ExecError::Stopped)?;
+		self.shared.queued[Lane::Job as usize].fetch_add(1, Ordering::SeqCst);
+		self.enqueue(Task {
+			model,
+			input,
+			lane: Lane::Job,
+			reply: Box::new(move |r| drop(tx.send(r))),
+		});
 		rx.recv().map_err(|_| ExecError::Stopped)?
 	}
 
-	/// Tasks admitted and not yet finished.
+	/// Jobs admitted and not yet finished.
 	pub fn queued(&self) -> usize {
-		self.shared.queued.load(Ordering::SeqCst)
+		self.queued_in(Lane::Job)
+	}
+
+	/// Tasks of `lane` admitted and not yet finished.
+	pub fn queued_in(&self, lane: Lane) -> usize {
+		self.shared.queued[lane as usize].load(Ordering::SeqCst)
+	}
+
+	/// The threads serving the lanes (not those stuck past the time limit).
+	pub fn threads(&self) -> usize {
+		self.shared.threads.lock().map_or(0, |t| t.len())
 	}
 
 	/// The artifacts that ran past the time limit, which it no longer runs.
@@ -267,9 +361,8 @@ impl Executor {
 
 	/// Stops taking tasks and waits for the threads to finish what they hold
 	/// (not for those stuck in a model past the time limit).
-	pub fn shutdown(mut self) {
-		let (tx, _) = mpsc::channel();
-		drop(std::mem::replace(&mut self.queue, tx));
+	pub fn shutdown(self) {
+		self.close();
 		let threads = self.shared.threads.lock().map(|mut t| std::mem::take(&mut *t));
 		for thread in threads.unwrap_or_default() {
 			let _ = thread.handle.join();
@@ -277,8 +370,19 @@ impl Executor {
 	}
 }
 
+impl Executor {
+	/// Takes no more tasks: the threads finish what waits, then exit.
+	fn close(&self) {
+		if let Ok(mut waiting) = self.shared.waiting.lock() {
+			waiting.closed = true;
+		}
+		self.shared.ready.notify_all();
+	}
+}
+
 impl Drop for Executor {
 	fn drop(&mut self) {
+		self.close();
 		self.shared.stopping.store(true, Ordering::SeqCst);
 		if let Some(watchdog) = self.watchdog.take() {
 			let _ = watchdog.join();
@@ -304,16 +408,10 @@ fn spawn_thread(shared: &Arc<Shared>) {
 fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 	let mut cache: VecDeque<(ModelFiles, LoadedModel)> = VecDeque::new();
 	loop {
-		let task = match shared.receiver.lock() {
-			Ok(rx) => match rx.recv() {
-				Ok(task) => task,
-				Err(_) => return,
-			},
-			Err(_) => return,
-		};
-		let Task { model, input, reply } = task;
+		let Some(task) = next_task(shared) else { return };
+		let Task { model, input, lane, reply } = task;
 		match slot.lock() {
-			Ok(mut slot) => *slot = Some(Running { model, started: Instant::now(), reply }),
+			Ok(mut slot) => *slot = Some(Running { model, lane, started: Instant::now(), reply }),
 			Err(_) => return,
 		}
 		let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -334,8 +432,23 @@ fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 			shared.wedged.fetch_sub(1, Ordering::SeqCst);
 			return;
 		};
-		shared.queued.fetch_sub(1, Ordering::SeqCst);
+		shared.queued[running.lane as usize].fetch_sub(1, Ordering::SeqCst);
 		(running.reply)(answer);
+	}
+}
+
+/// The next task, a job before a request; `None` once the lanes are closed
+/// and empty.
+fn next_task(shared: &Shared) -> Option<Task> {
+	let mut waiting = shared.waiting.lock().ok()?;
+	loop {
+		if let Some(task) = waiting.pop() {
+			return Some(task);
+		}
+		if waiting.closed {
+			return None;
+		}
+		waiting = shared.ready.wait(waiting).ok()?;
 	}
 }
 
@@ -368,7 +481,7 @@ fn watch(shared: &Arc<Shared>) {
 			}
 			shared.wedged.fetch_add(1, Ordering::SeqCst);
 			spawn_thread(shared);
-			shared.queued.fetch_sub(1, Ordering::SeqCst);
+			shared.queued[running.lane as usize].fetch_sub(1, Ordering::SeqCst);
 			(running.reply)(Err(ExecError::TimedOut(shared.time_limit)));
 		}
 	}

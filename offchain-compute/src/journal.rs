@@ -99,6 +99,8 @@ pub enum Step {
 	Claim,
 	/// `worker_staking.deregister`.
 	Deregister,
+	/// `channels.settle`.
+	Settle,
 	/// `system.remark`, sent under a nonce whose step is no longer wanted so
 	/// that the transactions after it are not stuck behind a gap.
 	Filler,
@@ -117,6 +119,22 @@ pub enum AccountCall {
 	Claim,
 	/// `worker_staking.deregister()`.
 	Deregister,
+	/// `channels.settle(channel, voucher, signature, receipts)`.
+	Settle(Settlement),
+}
+
+/// A settlement of fast-path receipts, journaled whole: what the chain is
+/// sent, SCALE-encoded and in hex, so that it is resent byte for byte.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+	/// The channel.
+	pub channel: u64,
+	/// The requester's voucher for the last receipt.
+	pub voucher: String,
+	/// The requester's `MultiSignature` over it.
+	pub signature: String,
+	/// The receipts since the last settled, in order.
+	pub receipts: Vec<String>,
 }
 
 impl AccountCall {
@@ -127,6 +145,7 @@ impl AccountCall {
 			AccountCall::SetCapacity(_) => Step::SetCapacity,
 			AccountCall::Claim => Step::Claim,
 			AccountCall::Deregister => Step::Deregister,
+			AccountCall::Settle(_) => Step::Settle,
 		}
 	}
 }
@@ -142,6 +161,7 @@ impl Step {
 			Step::SetCapacity => "set_capacity",
 			Step::Claim => "claim",
 			Step::Deregister => "deregister",
+			Step::Settle => "settle",
 			Step::Filler => "filler",
 		}
 	}
@@ -155,6 +175,7 @@ impl Step {
 			"set_capacity" => Step::SetCapacity,
 			"claim" => Step::Claim,
 			"deregister" => Step::Deregister,
+			"settle" => Step::Settle,
 			"filler" => Step::Filler,
 			_ => return None,
 		})
@@ -217,6 +238,17 @@ pub fn lock(journal: &Mutex<Journal>) -> Result<MutexGuard<'_, Journal>, Journal
 	journal.lock().map_err(|_| JournalError::Corrupt("the journal lock is poisoned".into()))
 }
 
+/// A connection to the SQLite file at `path` whose committed writes survive
+/// a crash of the process or the machine (`synchronous = FULL` on a
+/// write-ahead log), waiting for other processes' writes.
+pub fn durable(path: &Path) -> Result<Connection, JournalError> {
+	let db = Connection::open(path)?;
+	db.busy_timeout(BUSY_TIMEOUT)?;
+	db.pragma_update(None, "journal_mode", "WAL")?;
+	db.pragma_update(None, "synchronous", "FULL")?;
+	Ok(db)
+}
+
 /// The journal, one SQLite database.
 pub struct Journal {
 	db: Connection,
@@ -227,10 +259,7 @@ impl Journal {
 	/// (`synchronous = FULL` on a write-ahead log), so a committed write
 	/// survives a crash of the process or the machine.
 	pub fn open(path: &Path) -> Result<Self, JournalError> {
-		let db = Connection::open(path)?;
-		db.busy_timeout(BUSY_TIMEOUT)?;
-		db.pragma_update(None, "journal_mode", "WAL")?;
-		db.pragma_update(None, "synchronous", "FULL")?;
+		let db = durable(path)?;
 		db.execute_batch(
 			"CREATE TABLE IF NOT EXISTS jobs (
 				job_id INTEGER PRIMARY KEY,
@@ -364,7 +393,12 @@ impl Journal {
 			Step::Commit => Some(JobState::CommitSent),
 			Step::Reveal => Some(JobState::RevealSent),
 			Step::Decline => Some(JobState::DeclineSent),
-			Step::Serve | Step::SetCapacity | Step::Claim | Step::Deregister | Step::Filler => None,
+			Step::Serve
+			| Step::SetCapacity
+			| Step::Claim
+			| Step::Deregister
+			| Step::Settle
+			| Step::Filler => None,
 		};
 		if let (Some(job_id), Some(state)) = (job_id, state) {
 			tx.execute(

@@ -40,6 +40,10 @@
 //! - [`metrics`]: Prometheus.
 //! - [`health`]: `/metrics` and `/health` for operators.
 //! - [`operator`]: the operator's commands, sharing the daemon's journal.
+//! - [`fastpath`]: answers on payment channels, with signed receipts.
+//! - [`ledger`]: the receipts and vouchers of each channel, durable.
+//! - [`rpc`]: the fast path's JSON-RPC API.
+//! - [`requester`]: `ask`, the requester's side: channels, checked receipts.
 
 pub mod admission;
 pub mod attribution;
@@ -49,16 +53,21 @@ pub mod cli;
 pub mod content;
 pub mod engine;
 pub mod executor;
+pub mod fastpath;
+pub mod fastpath_bench;
 pub mod fetch;
 pub mod follower;
 pub mod health;
 pub mod journal;
 pub mod keys;
+pub mod ledger;
 pub mod metrics;
 pub mod model;
 pub mod operator;
 pub mod publish;
 pub mod recorder;
+pub mod requester;
+pub mod rpc;
 pub mod stop;
 pub mod submitter;
 pub mod text;

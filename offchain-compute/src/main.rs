@@ -5,26 +5,32 @@
 
 use anyhow::{ensure, Context};
 use clap::Parser;
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 use subxt_signer::sr25519::Keypair;
 use tributary_worker::{
 	admission::ServePolicy,
 	bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
-		check_capacity, epoch_bar, init_logging, parse_trib, Cli, Command, InferArgs, OperatorArgs,
-		PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs, SetCapacityArgs, TrainArgs,
+		check_capacity, epoch_bar, init_logging, parse_trib, AskArgs, Cli, Command, InferArgs,
+		OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs, SetCapacityArgs,
+		TrainArgs,
 	},
 	content::ContentStore,
 	engine,
 	executor::{self, Executor},
+	fastpath::{self, FastPath},
+	fastpath_bench,
 	fetch::{file_url, FetchLimits, Fetcher},
 	health,
 	journal::{AccountCall, Journal},
 	keys::WorkerKey,
+	ledger::Ledger,
 	metrics::Metrics,
 	model::{train, LoadedModel, TrainConfig},
 	operator::{Operator, Status},
+	requester::{Book, Requester},
+	rpc,
 	text::parse_examples,
 	worker::{Options, Worker},
 };
@@ -49,6 +55,7 @@ fn main() -> anyhow::Result<()> {
 		Command::Put(args) => put(args),
 		Command::ServeContent(args) => runtime()?.block_on(serve_content(args)),
 		Command::Bench(args) => bench::run(&args),
+		Command::BenchFastPath(args) => runtime()?.block_on(fastpath_bench::run(args)),
 		Command::Run(args) => runtime()?.block_on(run(args)),
 		Command::Train(args) => runtime()?.block_on(train_model(args)),
 		Command::Status(args) => runtime()?.block_on(status(args)),
@@ -56,6 +63,7 @@ fn main() -> anyhow::Result<()> {
 		Command::Deregister(args) => runtime()?.block_on(send(args, AccountCall::Deregister)),
 		Command::SetCapacity(args) => runtime()?.block_on(set_capacity(args)),
 		Command::ServeModels(args) => runtime()?.block_on(serve_models(args)),
+		Command::Ask(args) => runtime()?.block_on(ask(args)),
 	}
 }
 
@@ -109,6 +117,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 			Some(models) => ServePolicy::Listed(models),
 			None => ServePolicy::Available,
 		},
+		settle_every: args.settle_every.unwrap_or(10).max(1),
 	};
 	ensure!(!options.nodes.is_empty(), "--node names no node");
 	if let Some(stake) = args.register {
@@ -125,10 +134,43 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 	let time_limit = args.time_limit_ms.map_or(executor::DEFAULT_TIME_LIMIT, Duration::from_millis);
 	ensure!(!time_limit.is_zero(), "--time-limit-ms must be above 0");
 	tracing::info!(?device, threads, capacity, ?time_limit, journal = %journal_path.display(), "starting");
-	let executor =
-		Executor::with_time_limit(threads, capacity as usize, device, store.clone(), time_limit);
+	let executor = Arc::new(Executor::with_time_limit(
+		threads,
+		capacity as usize,
+		device,
+		store.clone(),
+		time_limit,
+	));
 	let fetcher = Fetcher::new(store, FetchLimits::default())?;
-	let mut worker = Worker::new(options, key, journal, executor, fetcher, metrics);
+	let fast_path = match args.rpc_listen() {
+		Some(addr) => {
+			let requests = args.request_capacity.unwrap_or(4 * threads);
+			ensure!(requests > 0, "--request-capacity must be above 0");
+			executor.set_request_capacity(requests);
+			let ledger = Ledger::open(&journal_path)
+				.with_context(|| format!("opening the ledger in {}", journal_path.display()))?;
+			let fast_path = FastPath::new(
+				key.signer.clone(),
+				ledger,
+				executor.clone(),
+				args.channel_window.unwrap_or(fastpath::DEFAULT_WINDOW),
+				metrics.clone(),
+			);
+			let (address, handle) = rpc::serve(addr, fast_path.clone()).await?;
+			tracing::info!(%address, requests, "serving the fast path's JSON-RPC");
+			Some((fast_path, handle))
+		}
+		None => None,
+	};
+	let mut worker = Worker::new(
+		options,
+		key,
+		journal,
+		executor,
+		fetcher,
+		metrics,
+		fast_path.as_ref().map(|(f, _)| f.clone()),
+	);
 	if let Some(listener) = endpoint {
 		tracing::info!(address = %listener.local_addr()?, "serving /metrics and /health");
 		tokio::spawn(health::serve(listener, worker.health(), registry));
@@ -138,6 +180,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 		result = worker.run() => result?,
 		_ = tokio::signal::ctrl_c() => tracing::info!("interrupted; draining"),
 		_ = terminate.recv() => tracing::info!("terminated; draining"),
+	}
+	if let Some((_, handle)) = fast_path {
+		// Requests under way finish and their receipts are journaled first.
+		let _ = handle.stop();
+		handle.stopped().await;
 	}
 	let left = worker.drain(DRAIN_TIMEOUT).await;
 	if left == 0 {
@@ -410,6 +457,41 @@ async fn serve_content(args: ServeContentArgs) -> anyhow::Result<()> {
 		_ = tokio::signal::ctrl_c() => {}
 	}
 	Ok(())
+}
+
+async fn ask(args: AskArgs) -> anyhow::Result<()> {
+	let (chain, signer) = args.requester.connect().await?;
+	let book = Book::open(&args.book)
+		.with_context(|| format!("opening the book {}", args.book.display()))?;
+	let deposit = parse_trib(&args.deposit).context("--deposit")?;
+	let mut requester = Requester::connect(
+		&chain,
+		signer,
+		book,
+		args.requester.model,
+		args.workers.max(1),
+		deposit,
+		args.lifetime,
+	)
+	.await?;
+	let inputs = if args.inputs.is_empty() {
+		std::io::stdin().lines().collect::<Result<Vec<_>, _>>()?
+	} else {
+		args.inputs
+	};
+	let mut asked = Ok(());
+	for input in inputs.iter().filter(|i| !i.is_empty()) {
+		match requester.ask(input).await {
+			Ok(answered) => println!("{}", serde_json::to_string(&answered)?),
+			Err(e) => {
+				asked = Err(e);
+				break;
+			}
+		}
+	}
+	// What was answered is paid for, whether or not the rest was.
+	requester.pay().await?;
+	asked
 }
 
 fn put(args: PutArgs) -> anyhow::Result<()> {

@@ -29,6 +29,13 @@ pub struct Metrics {
 	pub fetches: CounterVec<U64>,
 	/// Bytes of model files downloaded.
 	pub fetched_bytes: Counter<U64>,
+	/// Fast-path requests, by outcome (`answered`, `busy`, `refused`,
+	/// `failed`, `journal`).
+	pub requests: CounterVec<U64>,
+	/// Seconds from a fast-path request's arrival to its signed answer.
+	pub request_seconds: Histogram,
+	/// Fast-path receipts sent for settlement.
+	pub receipts_sent: Counter<U64>,
 }
 
 impl Metrics {
@@ -56,7 +63,31 @@ impl Metrics {
 						"tributary_worker_attribution_seconds",
 						"Scoring against the index",
 					)
+					.buckets(buckets.clone()),
+				)?,
+				registry,
+			)?,
+			requests: register(
+				CounterVec::new(
+					Opts::new("tributary_worker_requests_total", "Fast-path requests, by outcome"),
+					&["outcome"],
+				)?,
+				registry,
+			)?,
+			request_seconds: register(
+				Histogram::with_opts(
+					HistogramOpts::new(
+						"tributary_worker_request_seconds",
+						"A fast-path request from arrival to signed answer",
+					)
 					.buckets(buckets),
+				)?,
+				registry,
+			)?,
+			receipts_sent: register(
+				Counter::new(
+					"tributary_worker_receipts_sent_total",
+					"Fast-path receipts sent for settlement",
 				)?,
 				registry,
 			)?,

@@ -16,10 +16,11 @@ use crate::{
 	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
 	content::ContentError,
 	executor::Executor,
+	fastpath::FastPath,
 	fetch::Fetcher,
 	follower::{Follower, OnBlock},
 	health::Health,
-	journal::{self, JobRecord, JobState, Journal, JournalError, Step},
+	journal::{self, AccountCall, JobRecord, JobState, Journal, JournalError, Step},
 	keys::WorkerKey,
 	metrics::Metrics,
 	recorder,
@@ -51,6 +52,8 @@ pub struct Options {
 	pub max_backoff: Duration,
 	/// Which models the worker declares it serves.
 	pub serve: ServePolicy,
+	/// Settle a channel's vouched receipts at least this often, in blocks.
+	pub settle_every: u32,
 }
 
 /// How long finished jobs stay in the journal: twice the longest a job can
@@ -101,18 +104,26 @@ struct Steps {
 	metrics: Metrics,
 	/// The nonces, picked up afresh on each connection.
 	submitter: Option<Submitter>,
+	/// The fast path, when the worker serves one.
+	fast_path: Option<FastPath>,
+	settle_every: u32,
+	/// Whether a block registered or retired a model since the fast path's
+	/// offers were read.
+	models_changed: bool,
 }
 
 impl Worker {
 	/// A worker signing with `key`, journaling to `journal`, running jobs
-	/// on `executor`. Answers are recorded by a task this spawns.
+	/// on `executor`, settling what `fast_path` (if any) answered. Answers
+	/// are recorded by a task this spawns.
 	pub fn new(
 		options: Options,
 		key: WorkerKey,
 		journal: Journal,
-		executor: Executor,
+		executor: Arc<Executor>,
 		fetcher: Fetcher,
 		metrics: Metrics,
+		fast_path: Option<FastPath>,
 	) -> Self {
 		let WorkerKey { signer, salts } = key;
 		let me = signer.public_key().to_account_id();
@@ -120,7 +131,6 @@ impl Worker {
 		let running = Running::default();
 		let (answers, rx) = mpsc::channel(recorder::ANSWERS_WAITING);
 		tokio::spawn(recorder::run(rx, journal.clone(), running.clone(), metrics.clone(), salts));
-		let executor = Arc::new(executor);
 		let health = Health::new(executor.clone(), options.block_timeout);
 		let admission = Admission::new(
 			options.serve.clone(),
@@ -134,7 +144,18 @@ impl Worker {
 		);
 		Worker {
 			follower: Follower::new(&options, health.clone(), metrics.clone()),
-			steps: Steps { signer, me, journal, admission, executor, metrics, submitter: None },
+			steps: Steps {
+				signer,
+				me,
+				journal,
+				admission,
+				executor,
+				metrics,
+				submitter: None,
+				fast_path,
+				settle_every: options.settle_every,
+				models_changed: true,
+			},
 			health,
 		}
 	}
@@ -168,6 +189,10 @@ impl OnBlock for Steps {
 	async fn connected(&mut self, chain: &Chain, at: &AtBlock) -> Result<(), Stop> {
 		self.submitter =
 			Some(Submitter::start(chain, at, &self.me, &self.journal, &self.metrics).await?);
+		if let Some(fast_path) = &self.fast_path {
+			fast_path.connected(chain);
+			self.models_changed = true;
+		}
 		let assigned = chain.assignments(at, &self.me).await?;
 		self.admission.admit(chain, at, &assigned).await?;
 		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
@@ -187,6 +212,7 @@ impl OnBlock for Steps {
 		self.admission.admit(chain, at, &new).await?;
 		if skipped || news.models_changed {
 			self.admission.models_changed()?;
+			self.models_changed = true;
 		}
 		let finalized = chain.at_finalized().await?;
 		let mut submitter = self.submitter.take().ok_or_else(|| {
@@ -202,7 +228,7 @@ impl Steps {
 	/// Works out and sends this block's steps and declarations; returns the
 	/// nearest deadline this worker has to meet.
 	async fn act(
-		&self,
+		&mut self,
 		chain: &Chain,
 		at: &AtBlock,
 		finalized: &AtBlock,
@@ -234,6 +260,26 @@ impl Steps {
 		if let Some(record) = chain.worker(at, &self.me).await? {
 			let declared = self.admission.declarations(chain, at, &record).await?;
 			calls.extend(declared.into_iter().map(|call| (None, call)));
+			if let Some(fast_path) = &self.fast_path {
+				let offers = if self.models_changed || fast_path.offered() != record.models {
+					let models = join_all(record.models.iter().map(|m| chain.model(at, *m))).await;
+					let models = models.into_iter().collect::<Result<Vec<_>, _>>()?;
+					Some(models.into_iter().flatten().collect())
+				} else {
+					None
+				};
+				self.models_changed = false;
+				fast_path.on_block(chain, at, finalized, record.class, offers).await?;
+				for settlement in fast_path.settlements(self.settle_every)? {
+					self.metrics.receipts_sent.inc_by(settlement.receipts.len() as u64);
+					tracing::info!(
+						channel = settlement.channel,
+						receipts = settlement.receipts.len(),
+						"settling fast-path receipts"
+					);
+					calls.push((None, Call::Account(AccountCall::Settle(settlement))));
+				}
+			}
 		}
 		let mut owed_by = None;
 		for ((job, view), settled) in open.into_iter().zip(views).zip(settled) {

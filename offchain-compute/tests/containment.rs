@@ -7,37 +7,16 @@
 // The library under test uses the crate's other dependencies.
 #![allow(unused_crate_dependencies)]
 
+mod common;
+
+use common::{setup, Setup};
 use tch::{Device, Kind, Tensor};
 use tributary_primitives::Hash;
 use tributary_worker::{
-	bench::synthetic_examples,
 	content::ContentStore,
 	executor::{ExecError, Executor, ModelFiles, MAX_MODEL_BYTES},
-	model::{train, ModelError, TrainConfig},
+	model::ModelError,
 };
-
-struct Setup {
-	_dir: tempfile::TempDir,
-	store: ContentStore,
-	good: ModelFiles,
-}
-
-fn setup() -> Setup {
-	let model = train(
-		&synthetic_examples(60, 5),
-		&TrainConfig { epochs: 5, ..Default::default() },
-		|_, _| {},
-	)
-	.expect("training");
-	let dir = tempfile::tempdir().unwrap();
-	let store = ContentStore::open(dir.path()).unwrap();
-	let good = ModelFiles {
-		model_id: 0,
-		artifact: store.put(&model.artifact).unwrap(),
-		index: store.put(&model.index).unwrap(),
-	};
-	Setup { _dir: dir, store, good }
-}
 
 /// A TorchScript module that ignores its inputs and returns `output`.
 fn module_returning(store: &ContentStore, output: Tensor) -> Hash {

@@ -1,5 +1,5 @@
 import { Keyring } from '@polkadot/keyring';
-import { compactAddLength, hexToU8a, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { compactAddLength, compactToU8a, hexToU8a, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex, blake2AsU8a } from '@polkadot/util-crypto';
 
 // What tests compute the way the runtime does.
@@ -40,6 +40,12 @@ function argType(api, section, method, name) {
 export function receipt(api, fields) {
   const vec = argType(api, 'channels', 'settle', 'receipts');
   return api.createType(vec, [fields])[0];
+}
+
+/** A SCALE-encoded receipt (hex), decoded with the metadata's type. */
+export function decodeReceipt(api, hex) {
+  const vec = argType(api, 'channels', 'settle', 'receipts');
+  return api.createType(vec, u8aConcat(compactToU8a(1), hexToU8a(hex)))[0];
 }
 
 /**

@@ -1,0 +1,878 @@
+//! The fast path: answers now, settlement later.
+//!
+//! A requester that opened a payment channel to this worker asks it
+//! directly (over [`crate::rpc`]) and gets the answer, its Proof of
+//! Attribution and a receipt the worker signs, in the time the model takes.
+//! Each request carries the requester's latest cumulative voucher. Before
+//! the model runs, the worker checks:
+//!
+//! - the model is one it serves and the input fits a job's (an audit reruns
+//!   the receipt as a job);
+//! - the channel is open on chain to this worker and not expired;
+//! - the voucher (if any) is signed by the channel's requester and matches
+//!   the receipt chain at its sequence exactly, and is not behind one it
+//!   already holds;
+//! - at most `window` answers are given and not yet covered by a voucher:
+//!   the most a requester can take without paying, and also the most
+//!   requests a channel has in flight;
+//! - the receipts' total with this one stays within the deposit.
+//!
+//! Requests run in the executor's request lane, which yields to the chain's
+//! jobs and refuses at once when full ([`RequestError::Busy`], with a retry
+//! hint). Each receipt is written to the [`Ledger`] before its answer leaves.
+//!
+//! The chain is read once per block ([`FastPath::on_block`]): the worker's
+//! class, the models it serves and their prices, the channels it knows. While
+//! the node is away, answers go on within the deposits last read; only a
+//! channel never seen before has to wait for the node. Settlement
+//! ([`FastPath::settlements`]) builds from the ledger alone, so it catches
+//! up when the node returns.
+
+use crate::{
+	chain::{AtBlock, Chain, ChannelView, RegisteredModel},
+	executor::{Executor, ModelFiles},
+	journal::{JournalError, Settlement},
+	ledger::{Ledger, StoredVoucher, Tip},
+	metrics::Metrics,
+	stop::Stop,
+};
+use polkadot_sdk::{
+	sp_core::{Bytes, H256},
+	sp_crypto_hashing::blake2_256,
+	sp_runtime::{traits::Verify, MultiSignature},
+};
+use serde::{Deserialize, Serialize};
+use std::{
+	collections::HashMap,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex, MutexGuard, RwLock,
+	},
+	time::Instant,
+};
+use subxt::ext::codec::{Decode, Encode};
+use subxt::utils::AccountId32;
+use subxt_signer::sr25519::Keypair;
+use tributary_primitives::{
+	channels::{chain_receipt, ChannelId, Receipt, Voucher},
+	ModelId,
+};
+
+/// A receipt as this worker signs it: accounts are 32 bytes, balances u128.
+pub type WorkerReceipt = Receipt<[u8; 32], u128>;
+
+/// How many answers a channel may have given and not covered by a voucher,
+/// by default.
+pub const DEFAULT_WINDOW: u64 = 4;
+
+/// How many blocks a settlement may take to land before it is built again.
+const RESEND_BLOCKS: u32 = 10;
+
+/// How many settlements of one channel go out in one block at most: each
+/// carries up to the chain's `MaxReceipts`, and they land in nonce order.
+const SETTLEMENTS_PER_BLOCK: usize = 4;
+
+/// A request to infer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InferRequest {
+	/// The channel that pays for it.
+	pub channel: ChannelId,
+	/// The model to run.
+	pub model: ModelId,
+	/// The input text.
+	pub input: String,
+	/// The requester's latest voucher on the channel; none before the first
+	/// receipt.
+	#[serde(default)]
+	pub voucher: Option<SignedVoucher>,
+}
+
+/// A voucher and its signature as a client sends them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedVoucher {
+	/// The sequence number of the last receipt it covers.
+	pub sequence: u64,
+	/// What the requester owes for every receipt up to it, in units, as a
+	/// decimal string.
+	pub total: String,
+	/// The receipt chain's head there.
+	pub receipts: H256,
+	/// The requester's signature over the voucher's signing payload, as a
+	/// SCALE-encoded `MultiSignature`.
+	pub signature: Bytes,
+}
+
+/// An answer with its receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InferAnswer {
+	/// The model's output.
+	pub output: String,
+	/// Its Proof of Attribution: contribution ids and parts per billion.
+	pub attribution: Vec<(u64, u32)>,
+	/// The receipt, SCALE-encoded as in `tributary_primitives::channels`.
+	pub receipt: Bytes,
+	/// The worker's signature over the receipt's signing payload, as a
+	/// SCALE-encoded `MultiSignature`.
+	pub signature: Bytes,
+	/// The receipt chain's head with this receipt.
+	pub head: H256,
+	/// What the channel's receipts cost so far, as a decimal string.
+	pub total: String,
+}
+
+/// What the worker knows of a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelStatus {
+	/// The channel.
+	pub channel: ChannelId,
+	/// Its requester.
+	pub requester: AccountId32,
+	/// Its deposit, as a decimal string.
+	pub deposit: String,
+	/// The last receipt signed.
+	pub sequence: u64,
+	/// The receipt chain's head there.
+	pub head: H256,
+	/// What the receipts cost so far, as a decimal string.
+	pub total: String,
+	/// The last receipt a voucher covers.
+	pub vouched: u64,
+	/// The last receipt the chain has settled.
+	pub settled: u64,
+	/// The block from which the requester may close it.
+	pub expiry: u32,
+}
+
+/// What the worker offers on the fast path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Info {
+	/// The worker's account.
+	pub worker: AccountId32,
+	/// Its determinism class.
+	pub class: Option<H256>,
+	/// The models it answers for, with their prices.
+	pub models: Vec<Offer>,
+	/// How many answers a channel may have without a voucher.
+	pub window: u64,
+	/// The longest input, in bytes.
+	pub max_input: u32,
+}
+
+/// A model and its price per answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offer {
+	/// The model.
+	pub model: ModelId,
+	/// Its price per answer, in units, as a decimal string.
+	pub price: String,
+	/// blake2-256 of its artifact.
+	pub artifact: H256,
+}
+
+/// Why a request was refused. Nothing is signed or owed for a refused one.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+	/// The worker does not serve the model.
+	#[error("model {0} is not served by this worker")]
+	UnknownModel(ModelId),
+	/// The input is longer than a job's may be.
+	#[error("the input is {0} bytes, over the {1}-byte limit")]
+	InputTooLarge(usize, u32),
+	/// No such channel is open on chain.
+	#[error("channel {0} is not open on chain")]
+	UnknownChannel(ChannelId),
+	/// The channel pays another worker.
+	#[error("channel {0} pays another worker")]
+	NotThisWorker(ChannelId),
+	/// The channel is past its expiry: the requester may close it any time.
+	#[error("channel {0} expired at block {1}")]
+	Expired(ChannelId, u32),
+	/// The voucher is not signed by the channel's requester.
+	#[error("the voucher is not signed by the channel's requester")]
+	BadSignature,
+	/// The voucher is behind one the worker already holds.
+	#[error("the voucher covers receipt {0}, behind receipt {1} already vouched for")]
+	StaleVoucher(u64, u64),
+	/// The voucher's total or head is not the receipt chain's at its
+	/// sequence, or its sequence is past the last receipt.
+	#[error("the voucher does not match the receipts signed: {0}")]
+	VoucherMismatch(String),
+	/// The answer would take the receipts past the deposit.
+	#[error("{needed} units would exceed the channel's deposit of {deposit}: top it up")]
+	OverDeposit {
+		/// What the receipts would cost with this one.
+		needed: u128,
+		/// The deposit.
+		deposit: u128,
+	},
+	/// Too many answers are not covered by a voucher yet.
+	#[error(
+		"{0} answers are given or under way without a voucher: send one for the receipts held"
+	)]
+	WindowFull(u64),
+	/// The worker's request lane is full.
+	#[error("the worker is busy: retry in {retry_after_ms} ms")]
+	Busy {
+		/// When a retry is likely to be admitted.
+		retry_after_ms: u64,
+	},
+	/// The model failed on this input; nothing is owed.
+	#[error("the model failed: {0}")]
+	ModelFailed(String),
+	/// The channel is not known here and the node cannot be reached.
+	#[error("the node cannot be reached to look channel {0} up")]
+	ChainAway(ChannelId),
+	/// The worker has not read its registration from the chain yet.
+	#[error("the worker is not registered, or has not read the chain yet")]
+	NotReady,
+	/// The ledger failed.
+	#[error(transparent)]
+	Journal(#[from] JournalError),
+}
+
+impl RequestError {
+	/// Its JSON-RPC error code.
+	pub fn code(&self) -> i32 {
+		match self {
+			RequestError::UnknownModel(_) => 1001,
+			RequestError::InputTooLarge(..) => 1002,
+			RequestError::UnknownChannel(_) => 1003,
+			RequestError::NotThisWorker(_) => 1004,
+			RequestError::Expired(..) => 1005,
+			RequestError::BadSignature => 1006,
+			RequestError::StaleVoucher(..) => 1007,
+			RequestError::VoucherMismatch(_) => 1008,
+			RequestError::OverDeposit { .. } => 1009,
+			RequestError::WindowFull(_) => 1010,
+			RequestError::Busy { .. } => 1011,
+			RequestError::ModelFailed(_) => 1012,
+			RequestError::ChainAway(_) => 1013,
+			RequestError::NotReady => 1014,
+			RequestError::Journal(_) => 1015,
+		}
+	}
+
+	/// Its name in the metrics.
+	fn outcome(&self) -> &'static str {
+		match self {
+			RequestError::Busy { .. } => "busy",
+			RequestError::ModelFailed(_) => "failed",
+			RequestError::Journal(_) => "journal",
+			_ => "refused",
+		}
+	}
+}
+
+/// The fast path's state, shared by the RPC server and the daemon.
+#[derive(Clone)]
+pub struct FastPath {
+	inner: Arc<Inner>,
+}
+
+struct Inner {
+	signer: Keypair,
+	me: AccountId32,
+	ledger: Mutex<Ledger>,
+	executor: Arc<Executor>,
+	window: u64,
+	metrics: Metrics,
+	/// The connection the daemon follows, for looking up new channels.
+	chain: RwLock<Option<Chain>>,
+	state: Mutex<State>,
+	/// Microseconds a request has taken lately, for the retry hint.
+	service_us: AtomicU64,
+}
+
+/// What the chain last said, and the channels' state.
+#[derive(Default)]
+struct State {
+	class: Option<H256>,
+	models: HashMap<ModelId, RegisteredModel>,
+	best: u32,
+	max_input: u32,
+	max_receipts: u64,
+	channels: HashMap<ChannelId, Open>,
+	/// Settlements sent and not landed: the last sequence and the block.
+	settling: HashMap<ChannelId, (u64, u32)>,
+}
+
+/// A channel this worker answers on.
+struct Open {
+	view: ChannelView,
+	tip: Tip,
+	vouched: u64,
+	/// Requests admitted and not answered.
+	in_flight: u64,
+	/// What those would cost.
+	reserved: u128,
+	/// The block from which it has had answers vouched and unsettled.
+	pending_since: Option<u32>,
+}
+
+impl Open {
+	fn status(&self, channel: ChannelId) -> ChannelStatus {
+		ChannelStatus {
+			channel,
+			requester: self.view.requester.clone(),
+			deposit: self.view.deposit.to_string(),
+			sequence: self.tip.sequence,
+			head: self.tip.head,
+			total: self.tip.total.to_string(),
+			vouched: self.vouched,
+			settled: self.view.sequence,
+			expiry: self.view.expiry,
+		}
+	}
+}
+
+impl FastPath {
+	/// The fast path of the worker signing with `signer`, answering on
+	/// `executor`, keeping receipts in `ledger`.
+	pub fn new(
+		signer: Keypair,
+		ledger: Ledger,
+		executor: Arc<Executor>,
+		window: u64,
+		metrics: Metrics,
+	) -> Self {
+		let me = signer.public_key().to_account_id();
+		FastPath {
+			inner: Arc::new(Inner {
+				signer,
+				me,
+				ledger: Mutex::new(ledger),
+				executor,
+				window: window.max(1),
+				metrics,
+				chain: RwLock::new(None),
+				state: Mutex::new(State::default()),
+				service_us: AtomicU64::new(1_000),
+			}),
+		}
+	}
+
+	/// What the worker offers.
+	pub fn info(&self) -> Result<Info, RequestError> {
+		let state = self.state()?;
+		let mut models: Vec<Offer> = state
+			.models
+			.values()
+			.map(|m| Offer {
+				model: m.files.model_id,
+				price: m.price.to_string(),
+				artifact: H256(m.files.artifact.0),
+			})
+			.collect();
+		models.sort_by_key(|m| m.model);
+		Ok(Info {
+			worker: self.inner.me.clone(),
+			class: state.class,
+			models,
+			window: self.inner.window,
+			max_input: state.max_input,
+		})
+	}
+
+	/// Answers `request`: checks it, runs the model, signs and journals the
+	/// receipt.
+	pub async fn infer(&self, request: InferRequest) -> Result<InferAnswer, RequestError> {
+		let start = Instant::now();
+		let answer = self.answer(request).await;
+		let outcome = match &answer {
+			Ok(_) => "answered",
+			Err(e) => e.outcome(),
+		};
+		self.inner.metrics.requests.with_label_values(&[outcome]).inc();
+		if answer.is_ok() {
+			let elapsed = start.elapsed();
+			self.inner.metrics.request_seconds.observe(elapsed.as_secs_f64());
+			let us = elapsed.as_micros().min(u64::MAX as u128) as u64;
+			let lately = self.inner.service_us.load(Ordering::Relaxed);
+			self.inner.service_us.store((lately * 7 + us) / 8, Ordering::Relaxed);
+		}
+		answer
+	}
+
+	async fn answer(&self, request: InferRequest) -> Result<InferAnswer, RequestError> {
+		let InferRequest { channel, model, input, voucher } = request;
+		let (files, price, class) = {
+			let state = self.state()?;
+			let class = state.class.ok_or(RequestError::NotReady)?;
+			if input.len() > state.max_input as usize {
+				return Err(RequestError::InputTooLarge(input.len(), state.max_input));
+			}
+			let offered = state.models.get(&model).ok_or(RequestError::UnknownModel(model))?;
+			(offered.files, offered.price, class)
+		};
+		self.know(channel).await?;
+		{
+			let mut state = self.state()?;
+			let best = state.best;
+			let open =
+				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+			if open.view.expiry <= best {
+				return Err(RequestError::Expired(channel, open.view.expiry));
+			}
+			// A refused request changes nothing: its voucher is kept only
+			// once the request is admitted.
+			let newer = match &voucher {
+				Some(voucher) => self.verify_voucher(channel, open, voucher)?,
+				None => None,
+			};
+			let vouched = newer.as_ref().map_or(open.vouched, |v| v.tip.sequence);
+			let unvouched = open.tip.sequence.saturating_sub(vouched) + open.in_flight;
+			if unvouched >= self.inner.window {
+				return Err(RequestError::WindowFull(unvouched));
+			}
+			let needed = open.tip.total.saturating_add(open.reserved).saturating_add(price);
+			if needed > open.view.deposit {
+				return Err(RequestError::OverDeposit { needed, deposit: open.view.deposit });
+			}
+			if let Some(newer) = newer {
+				self.keep_voucher(channel, open, newer, best)?;
+			}
+			open.in_flight += 1;
+			open.reserved += price;
+		}
+		let ran = self.run(files, input.as_bytes().to_vec()).await;
+		let mut state = self.state()?;
+		let open = state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+		open.in_flight -= 1;
+		open.reserved -= price;
+		let answer = ran?;
+		let receipt = WorkerReceipt {
+			channel,
+			sequence: open.tip.sequence + 1,
+			model,
+			artifact: H256(files.artifact.0),
+			input_hash: H256(blake2_256(input.as_bytes())),
+			output_hash: tributary_primitives::output_hash(&answer.output),
+			attribution: tributary_primitives::Attribution::truncate_from(
+				answer.attribution.clone(),
+			),
+			class,
+			price,
+			worker: self.inner.me.0,
+		};
+		let tip = Tip {
+			sequence: receipt.sequence,
+			head: chain_receipt(&open.tip.head, &receipt.hash()),
+			total: open.tip.total + price,
+		};
+		let signature = multi_signature(self.inner.signer.sign(&receipt.signing_payload()).0);
+		let encoded = receipt.encode();
+		self.ledger()?.record_receipt(channel, tip, &encoded, &signature)?;
+		open.tip = tip;
+		Ok(InferAnswer {
+			output: String::from_utf8_lossy(&answer.output).into_owned(),
+			attribution: answer.attribution.iter().map(|(c, p)| (*c, p.deconstruct())).collect(),
+			receipt: Bytes(encoded),
+			signature: Bytes(signature),
+			head: tip.head,
+			total: tip.total.to_string(),
+		})
+	}
+
+	/// Takes a voucher without a request: how the last answers get paid.
+	pub async fn voucher(
+		&self,
+		channel: ChannelId,
+		voucher: SignedVoucher,
+	) -> Result<ChannelStatus, RequestError> {
+		self.know(channel).await?;
+		let mut state = self.state()?;
+		let best = state.best;
+		let open = state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+		if let Some(newer) = self.verify_voucher(channel, open, &voucher)? {
+			self.keep_voucher(channel, open, newer, best)?;
+		}
+		Ok(open.status(channel))
+	}
+
+	/// Where `channel` stands for this worker.
+	pub async fn channel(&self, channel: ChannelId) -> Result<ChannelStatus, RequestError> {
+		self.know(channel).await?;
+		let state = self.state()?;
+		let open = state.channels.get(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+		Ok(open.status(channel))
+	}
+
+	/// Checks a voucher against the receipts signed and the requester's
+	/// key; the voucher to keep if it covers more than the one held.
+	fn verify_voucher(
+		&self,
+		channel: ChannelId,
+		open: &Open,
+		signed: &SignedVoucher,
+	) -> Result<Option<StoredVoucher>, RequestError> {
+		if signed.sequence < open.vouched {
+			return Err(RequestError::StaleVoucher(signed.sequence, open.vouched));
+		}
+		let total: u128 = signed
+			.total
+			.parse()
+			.map_err(|_| RequestError::VoucherMismatch(format!("total {:?}", signed.total)))?;
+		let tip = self.ledger()?.tip_at(channel, signed.sequence)?.ok_or_else(|| {
+			RequestError::VoucherMismatch(format!(
+				"no receipt {} to vouch for (the last is {})",
+				signed.sequence, open.tip.sequence
+			))
+		})?;
+		if tip.total != total || tip.head != signed.receipts {
+			return Err(RequestError::VoucherMismatch(format!(
+				"at receipt {} the total is {} and the head {:?}",
+				tip.sequence, tip.total, tip.head
+			)));
+		}
+		let voucher =
+			Voucher { channel, sequence: signed.sequence, total, receipts: signed.receipts };
+		let signature = MultiSignature::decode(&mut &signed.signature.0[..])
+			.map_err(|_| RequestError::BadSignature)?;
+		let requester = polkadot_sdk::sp_runtime::AccountId32::from(open.view.requester.0);
+		if !signature.verify(&voucher.signing_payload()[..], &requester) {
+			return Err(RequestError::BadSignature);
+		}
+		Ok((signed.sequence > open.vouched)
+			.then(|| StoredVoucher { tip, signature: signed.signature.0.clone() }))
+	}
+
+	/// Keeps a newer voucher: from here the receipts it covers can settle.
+	fn keep_voucher(
+		&self,
+		channel: ChannelId,
+		open: &mut Open,
+		voucher: StoredVoucher,
+		best: u32,
+	) -> Result<(), RequestError> {
+		self.ledger()?.record_voucher(channel, &voucher)?;
+		open.vouched = voucher.tip.sequence;
+		open.pending_since.get_or_insert(best);
+		Ok(())
+	}
+
+	/// Runs the model in the executor's request lane.
+	async fn run(
+		&self,
+		files: ModelFiles,
+		input: Vec<u8>,
+	) -> Result<crate::model::Answer, RequestError> {
+		let (tx, rx) = tokio::sync::oneshot::channel();
+		let executor = &self.inner.executor;
+		if executor.submit_request(files, input, move |reply| drop(tx.send(reply))).is_err() {
+			let queued = executor.queued_in(crate::executor::Lane::Request) as u64;
+			let threads = executor.threads().max(1) as u64;
+			let us = self.inner.service_us.load(Ordering::Relaxed);
+			let retry_after_ms = (us * (queued / threads + 1)).div_ceil(1_000).max(1);
+			return Err(RequestError::Busy { retry_after_ms });
+		}
+		match rx.await {
+			Ok(Ok(timed)) => {
+				self.inner.metrics.inference_seconds.observe(timed.inference.as_secs_f64());
+				self.inner.metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
+				Ok(timed.answer)
+			}
+			Ok(Err(e)) => Err(RequestError::ModelFailed(e.to_string())),
+			Err(_) => Err(RequestError::ModelFailed("the executor stopped".into())),
+		}
+	}
+
+	/// Makes sure `channel` is known here, reading it from the chain if not.
+	async fn know(&self, channel: ChannelId) -> Result<(), RequestError> {
+		if self.state()?.channels.contains_key(&channel) {
+			return Ok(());
+		}
+		let chain = self.inner.chain.read().ok().and_then(|c| c.clone());
+		let chain = chain.ok_or(RequestError::ChainAway(channel))?;
+		let away = |_| RequestError::ChainAway(channel);
+		let at = chain.at_best().await.map_err(away)?;
+		let view = chain.channel(&at, channel).await.map_err(away)?;
+		let view = view.ok_or(RequestError::UnknownChannel(channel))?;
+		if view.worker != self.inner.me {
+			return Err(RequestError::NotThisWorker(channel));
+		}
+		let open = self.opened(channel, view)?;
+		self.state()?.channels.entry(channel).or_insert(open);
+		Ok(())
+	}
+
+	/// A channel newly seen on chain, picked up where the ledger left it.
+	fn opened(&self, channel: ChannelId, view: ChannelView) -> Result<Open, JournalError> {
+		let ledger = self.ledger()?;
+		let mut tip = ledger.tip(channel)?;
+		if tip.sequence < view.sequence {
+			// A ledger lost or older than the chain: carry on from what the
+			// chain settled, so new receipts follow on.
+			tip = Tip { sequence: view.sequence, head: view.receipts, total: view.settled };
+			ledger.reset_tip(channel, tip)?;
+		}
+		let vouched = ledger.voucher_up_to(channel, u64::MAX)?.map_or(0, |v| v.tip.sequence);
+		Ok(Open {
+			vouched: vouched.max(view.sequence),
+			view,
+			tip,
+			in_flight: 0,
+			reserved: 0,
+			pending_since: None,
+		})
+	}
+
+	/// The daemon has (re)connected to `chain`.
+	pub fn connected(&self, chain: &Chain) {
+		if let Ok(mut current) = self.inner.chain.write() {
+			*current = Some(chain.clone());
+		}
+	}
+
+	/// The models offered now, ascending.
+	pub fn offered(&self) -> Vec<ModelId> {
+		let mut models: Vec<ModelId> =
+			self.state().map(|s| s.models.keys().copied().collect()).unwrap_or_default();
+		models.sort_unstable();
+		models
+	}
+
+	/// Reads what the block at `at` says: the worker's class, the models it
+	/// serves (`served`, with their files and prices, when they changed),
+	/// the limits, and each known channel; forgets receipts the `finalized`
+	/// block has settled.
+	pub async fn on_block(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		finalized: &AtBlock,
+		class: H256,
+		served: Option<Vec<RegisteredModel>>,
+	) -> Result<(), Stop> {
+		let max_input = chain.max_input_len(at)?;
+		let max_receipts = chain.max_settled_receipts(at)?;
+		let mut known: Vec<ChannelId> = self.state()?.channels.keys().copied().collect();
+		for (channel, _) in self.ledger()?.unsettled()? {
+			if !known.contains(&channel) {
+				known.push(channel);
+			}
+		}
+		let mut views = Vec::with_capacity(known.len());
+		for channel in known {
+			let view = chain.channel(at, channel).await?;
+			let settled = chain.channel(finalized, channel).await?.map(|v| v.sequence);
+			views.push((channel, view, settled));
+		}
+		let mut state = self.state()?;
+		state.class = Some(class);
+		if let Some(served) = served {
+			state.models = served.into_iter().map(|m| (m.files.model_id, m)).collect();
+		}
+		state.best = at.block_number() as u32;
+		state.max_input = max_input;
+		state.max_receipts = u64::from(max_receipts);
+		for (channel, view, settled) in views {
+			if let Some(settled) = settled {
+				self.ledger()?.forget_settled(channel, settled)?;
+			}
+			match view {
+				Some(view) => match state.channels.get_mut(&channel) {
+					Some(open) => open.view = view,
+					None => {
+						// Vouched before a restart: due for settlement.
+						let open =
+							Open { pending_since: Some(state.best), ..self.opened(channel, view)? };
+						state.channels.insert(channel, open);
+					}
+				},
+				// Closed: nothing more can be settled on it.
+				None => {
+					state.channels.remove(&channel);
+					state.settling.remove(&channel);
+					if settled.is_none() {
+						self.ledger()?.forget_settled(channel, u64::MAX)?;
+					}
+				}
+			}
+		}
+		Ok(())
+	}
+
+	/// The settlements to send at this block: for each channel with vouched
+	/// receipts the chain has not settled, once a full batch is vouched, the
+	/// oldest has waited `every` blocks, or the channel nears its expiry.
+	pub fn settlements(&self, every: u32) -> Result<Vec<Settlement>, Stop> {
+		let mut state = self.state()?;
+		let (best, max_receipts) = (state.best, state.max_receipts.max(1));
+		let mut due = Vec::new();
+		for (channel, open) in &state.channels {
+			let settled = open.view.sequence;
+			if open.vouched <= settled {
+				continue;
+			}
+			if let Some((up_to, at)) = state.settling.get(channel) {
+				if *up_to > settled && best < at.saturating_add(RESEND_BLOCKS) {
+					continue;
+				}
+			}
+			let waited =
+				open.pending_since.is_some_and(|since| best >= since.saturating_add(every));
+			let expiring = open.view.expiry <= best.saturating_add(every.saturating_mul(2));
+			if open.vouched - settled >= max_receipts || waited || expiring {
+				due.push((*channel, settled));
+			}
+		}
+		let mut settlements = Vec::new();
+		for (channel, mut settled) in due {
+			for _ in 0..SETTLEMENTS_PER_BLOCK {
+				let ledger = self.ledger()?;
+				let Some(voucher) = ledger.voucher_up_to(channel, settled + max_receipts)? else {
+					break;
+				};
+				if voucher.tip.sequence <= settled {
+					break;
+				}
+				let receipts = ledger.receipts(channel, settled + 1, voucher.tip.sequence)?;
+				let tip = voucher.tip;
+				settlements.push(Settlement {
+					channel,
+					voucher: hex::encode(
+						Voucher {
+							channel,
+							sequence: tip.sequence,
+							total: tip.total,
+							receipts: tip.head,
+						}
+						.encode(),
+					),
+					signature: hex::encode(&voucher.signature),
+					receipts: receipts.iter().map(hex::encode).collect(),
+				});
+				settled = tip.sequence;
+			}
+			state.settling.insert(channel, (settled, best));
+			if let Some(open) = state.channels.get_mut(&channel) {
+				open.pending_since = (open.vouched > settled).then_some(best);
+			}
+		}
+		Ok(settlements)
+	}
+
+	fn state(&self) -> Result<MutexGuard<'_, State>, JournalError> {
+		self.inner
+			.state
+			.lock()
+			.map_err(|_| JournalError::Corrupt("the fast path's lock is poisoned".into()))
+	}
+
+	fn ledger(&self) -> Result<MutexGuard<'_, Ledger>, JournalError> {
+		self.inner
+			.ledger
+			.lock()
+			.map_err(|_| JournalError::Corrupt("the ledger's lock is poisoned".into()))
+	}
+}
+
+/// An sr25519 signature as a SCALE-encoded `MultiSignature`.
+fn multi_signature(signature: [u8; 64]) -> Vec<u8> {
+	MultiSignature::Sr25519(polkadot_sdk::sp_core::sr25519::Signature::from_raw(signature)).encode()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::content::ContentStore;
+
+	fn tip(sequence: u64) -> Tip {
+		Tip { sequence, head: H256::repeat_byte(sequence as u8), total: u128::from(sequence) }
+	}
+
+	/// A fast path with channel 9 known, its ledger holding `receipts`
+	/// receipts and vouchers at `vouchers`, the chain having settled none.
+	fn fast_path(dir: &std::path::Path, receipts: u64, vouchers: &[u64]) -> FastPath {
+		let mut ledger = Ledger::open(&dir.join("journal.sqlite")).unwrap();
+		for n in 1..=receipts {
+			ledger.record_receipt(9, tip(n), &n.to_le_bytes(), b"signature").unwrap();
+		}
+		for n in vouchers {
+			ledger.record_voucher(9, &StoredVoucher { tip: tip(*n), signature: vec![1] }).unwrap();
+		}
+		let store = ContentStore::open(dir.join("content")).unwrap();
+		let executor = Arc::new(Executor::start(1, 1, tch::Device::Cpu, store));
+		let registry = polkadot_sdk::substrate_prometheus_endpoint::Registry::new();
+		let metrics = Metrics::register(&registry).unwrap();
+		let signer = subxt_signer::sr25519::dev::bob();
+		let fast_path = FastPath::new(signer, ledger, executor, DEFAULT_WINDOW, metrics);
+		{
+			let mut state = fast_path.state().unwrap();
+			state.best = 100;
+			state.max_receipts = 16;
+			let view = ChannelView {
+				requester: subxt_signer::sr25519::dev::charlie().public_key().to_account_id(),
+				worker: fast_path.inner.me.clone(),
+				deposit: 1_000,
+				settled: 0,
+				sequence: 0,
+				receipts: H256::zero(),
+				expiry: 10_000,
+			};
+			let open = Open {
+				view,
+				tip: tip(receipts),
+				vouched: vouchers.iter().copied().max().unwrap_or(0),
+				in_flight: 0,
+				reserved: 0,
+				pending_since: Some(100),
+			};
+			state.channels.insert(9, open);
+		}
+		fast_path
+	}
+
+	fn sequences(settlement: &Settlement) -> Vec<u64> {
+		settlement
+			.receipts
+			.iter()
+			.map(|r| u64::from_le_bytes(hex::decode(r).unwrap().try_into().unwrap()))
+			.collect()
+	}
+
+	#[test]
+	fn settlement_goes_in_batches_each_ending_at_a_voucher_and_is_not_sent_twice() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 40, &[10, 20, 35, 40]);
+		let sent = fast_path.settlements(10).unwrap();
+		let batches: Vec<Vec<u64>> = sent.iter().map(sequences).collect();
+		assert_eq!(
+			batches,
+			vec![
+				(1..=10).collect::<Vec<_>>(),
+				(11..=20).collect(),
+				(21..=35).collect(),
+				(36..=40).collect(),
+			]
+		);
+		let voucher = Voucher::<u128>::decode(&mut &hex::decode(&sent[2].voucher).unwrap()[..]);
+		assert_eq!(voucher.unwrap().sequence, 35, "each batch carries the voucher it ends at");
+		assert!(fast_path.settlements(10).unwrap().is_empty(), "in flight: not sent again");
+
+		// Landed up to 20 only: from 21 on, once the resend time has passed.
+		{
+			let mut state = fast_path.state().unwrap();
+			state.channels.get_mut(&9).unwrap().view.sequence = 20;
+			state.best += RESEND_BLOCKS;
+		}
+		let again: Vec<Vec<u64>> =
+			fast_path.settlements(10).unwrap().iter().map(sequences).collect();
+		assert_eq!(again, vec![(21..=35).collect::<Vec<_>>(), (36..=40).collect()]);
+	}
+
+	#[test]
+	fn a_voucher_short_of_a_full_batch_waits_until_it_is_due() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 5, &[5]);
+		assert!(fast_path.settlements(10).unwrap().is_empty(), "5 receipts, vouched 0 blocks ago");
+		fast_path.state().unwrap().best = 110;
+		assert_eq!(fast_path.settlements(10).unwrap().len(), 1, "due after 10 blocks");
+	}
+}

@@ -1,0 +1,318 @@
+//! The fast path's ledger: per channel, every receipt the worker signed and
+//! every voucher the requester signed for them, durable before an answer
+//! leaves and kept until the chain has settled them.
+//!
+//! A channel's **tip** is where its receipt chain stands: the last sequence
+//! number signed, the chain's head there and the total the receipts up to
+//! it cost. Each receipt is written with the tip it makes, in one
+//! transaction, so the worker can check a voucher for any sequence it has
+//! not settled yet and can build every settlement from here alone, whether
+//! or not the chain was reachable when the answers were given.
+//!
+//! It lives in the journal's SQLite file (the operator has one file to keep)
+//! on a connection of its own, so answering requests never waits on the
+//! daemon's job steps.
+
+use polkadot_sdk::sp_core::H256;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use tributary_primitives::channels::ChannelId;
+
+use crate::journal::{durable, JournalError};
+
+/// Where a channel's receipt chain stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tip {
+	/// The last sequence number signed; 0 before the first receipt.
+	pub sequence: u64,
+	/// The receipt chain's head there.
+	pub head: H256,
+	/// What every receipt up to it costs.
+	pub total: u128,
+}
+
+/// A voucher the requester signed, as kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredVoucher {
+	/// Where the receipt chain stood when it was signed.
+	pub tip: Tip,
+	/// The requester's `MultiSignature`, SCALE-encoded.
+	pub signature: Vec<u8>,
+}
+
+/// The ledger: one connection to the journal's file.
+pub struct Ledger {
+	db: Connection,
+}
+
+impl Ledger {
+	/// Opens the ledger in the journal's file at `path`, creating its tables.
+	pub fn open(path: &Path) -> Result<Self, JournalError> {
+		let db = durable(path)?;
+		db.execute_batch(
+			"CREATE TABLE IF NOT EXISTS channel_tips (
+				channel INTEGER PRIMARY KEY,
+				sequence INTEGER NOT NULL,
+				head BLOB NOT NULL,
+				total TEXT NOT NULL
+			);
+			CREATE TABLE IF NOT EXISTS receipts (
+				channel INTEGER NOT NULL,
+				sequence INTEGER NOT NULL,
+				receipt BLOB NOT NULL,
+				signature BLOB NOT NULL,
+				head BLOB NOT NULL,
+				total TEXT NOT NULL,
+				PRIMARY KEY (channel, sequence)
+			);
+			CREATE TABLE IF NOT EXISTS vouchers (
+				channel INTEGER NOT NULL,
+				sequence INTEGER NOT NULL,
+				head BLOB NOT NULL,
+				total TEXT NOT NULL,
+				signature BLOB NOT NULL,
+				PRIMARY KEY (channel, sequence)
+			);",
+		)?;
+		Ok(Ledger { db })
+	}
+
+	/// Where `channel`'s receipt chain stands; the empty tip before its
+	/// first receipt.
+	pub fn tip(&self, channel: ChannelId) -> Result<Tip, JournalError> {
+		self.db
+			.query_row(
+				"SELECT sequence, head, total FROM channel_tips WHERE channel = ?1",
+				params![channel as i64],
+				tip_row,
+			)
+			.optional()?
+			.transpose()
+			.map(Option::unwrap_or_default)
+	}
+
+	/// Where `channel`'s receipt chain stood at `sequence`, if the ledger
+	/// still holds that receipt (or `sequence` is 0, before the first).
+	pub fn tip_at(&self, channel: ChannelId, sequence: u64) -> Result<Option<Tip>, JournalError> {
+		if sequence == 0 {
+			return Ok(Some(Tip::default()));
+		}
+		let current = self.tip(channel)?;
+		if current.sequence == sequence {
+			return Ok(Some(current));
+		}
+		self.db
+			.query_row(
+				"SELECT sequence, head, total FROM receipts WHERE channel = ?1 AND sequence = ?2",
+				params![channel as i64, sequence as i64],
+				tip_row,
+			)
+			.optional()?
+			.transpose()
+	}
+
+	/// Records a signed receipt and the tip it makes, which must follow the
+	/// channel's tip by one.
+	pub fn record_receipt(
+		&mut self,
+		channel: ChannelId,
+		tip: Tip,
+		receipt: &[u8],
+		signature: &[u8],
+	) -> Result<(), JournalError> {
+		let tx = self.db.transaction()?;
+		let before: Option<i64> = tx
+			.query_row(
+				"SELECT sequence FROM channel_tips WHERE channel = ?1",
+				params![channel as i64],
+				|r| r.get(0),
+			)
+			.optional()?;
+		if before.unwrap_or(0) as u64 + 1 != tip.sequence {
+			return Err(JournalError::Corrupt(format!(
+				"receipt {} of channel {channel} does not follow its tip",
+				tip.sequence
+			)));
+		}
+		tx.execute(
+			"INSERT INTO receipts (channel, sequence, receipt, signature, head, total)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			params![
+				channel as i64,
+				tip.sequence as i64,
+				receipt,
+				signature,
+				tip.head.as_bytes(),
+				tip.total.to_string()
+			],
+		)?;
+		set_tip(&tx, channel, tip)?;
+		tx.commit()?;
+		Ok(())
+	}
+
+	/// Moves `channel`'s tip to `tip`, which the chain settled: for a ledger
+	/// that lost what came before.
+	pub fn reset_tip(&self, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
+		set_tip(&self.db, channel, tip)
+	}
+
+	/// Keeps a voucher; one already kept for its sequence stays.
+	pub fn record_voucher(
+		&self,
+		channel: ChannelId,
+		voucher: &StoredVoucher,
+	) -> Result<(), JournalError> {
+		self.db.execute(
+			"INSERT OR IGNORE INTO vouchers (channel, sequence, head, total, signature)
+			 VALUES (?1, ?2, ?3, ?4, ?5)",
+			params![
+				channel as i64,
+				voucher.tip.sequence as i64,
+				voucher.tip.head.as_bytes(),
+				voucher.tip.total.to_string(),
+				voucher.signature
+			],
+		)?;
+		Ok(())
+	}
+
+	/// The voucher of `channel` with the highest sequence up to `sequence`.
+	pub fn voucher_up_to(
+		&self,
+		channel: ChannelId,
+		sequence: u64,
+	) -> Result<Option<StoredVoucher>, JournalError> {
+		self.db
+			.query_row(
+				"SELECT sequence, head, total, signature FROM vouchers
+				 WHERE channel = ?1 AND sequence <= ?2 ORDER BY sequence DESC LIMIT 1",
+				params![channel as i64, sequence.min(i64::MAX as u64) as i64],
+				|r| Ok((tip_row(r)?, r.get::<_, Vec<u8>>(3)?)),
+			)
+			.optional()?
+			.map(|(tip, signature)| Ok(StoredVoucher { tip: tip?, signature }))
+			.transpose()
+	}
+
+	/// The channels holding a voucher past `settled(channel)`, each with the
+	/// highest such sequence.
+	pub fn unsettled(&self) -> Result<Vec<(ChannelId, u64)>, JournalError> {
+		let mut stmt = self.db.prepare(
+			"SELECT channel, MAX(sequence) FROM vouchers GROUP BY channel ORDER BY channel",
+		)?;
+		let rows =
+			stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))?;
+		Ok(rows.collect::<Result<_, _>>()?)
+	}
+
+	/// The SCALE-encoded receipts of `channel` from `from` to `to`, in order.
+	pub fn receipts(
+		&self,
+		channel: ChannelId,
+		from: u64,
+		to: u64,
+	) -> Result<Vec<Vec<u8>>, JournalError> {
+		let mut stmt = self.db.prepare(
+			"SELECT receipt FROM receipts WHERE channel = ?1 AND sequence BETWEEN ?2 AND ?3
+			 ORDER BY sequence",
+		)?;
+		let rows = stmt.query_map(params![channel as i64, from as i64, to as i64], |r| r.get(0))?;
+		let receipts: Vec<Vec<u8>> = rows.collect::<Result<_, _>>()?;
+		if receipts.len() as u64 != (to + 1).saturating_sub(from) {
+			return Err(JournalError::Corrupt(format!(
+				"channel {channel} lacks receipts between {from} and {to}"
+			)));
+		}
+		Ok(receipts)
+	}
+
+	/// Forgets what the finalized chain has settled on `channel`, up to
+	/// `sequence`; the tip stays.
+	pub fn forget_settled(&self, channel: ChannelId, sequence: u64) -> Result<(), JournalError> {
+		for table in ["receipts", "vouchers"] {
+			self.db.execute(
+				&format!("DELETE FROM {table} WHERE channel = ?1 AND sequence <= ?2"),
+				params![channel as i64, sequence as i64],
+			)?;
+		}
+		Ok(())
+	}
+}
+
+fn set_tip(db: &Connection, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
+	db.execute(
+		"INSERT OR REPLACE INTO channel_tips (channel, sequence, head, total) VALUES (?1, ?2, ?3, ?4)",
+		params![channel as i64, tip.sequence as i64, tip.head.as_bytes(), tip.total.to_string()],
+	)?;
+	Ok(())
+}
+
+fn tip_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Tip, JournalError>> {
+	let sequence = r.get::<_, i64>(0)? as u64;
+	let head: Vec<u8> = r.get(1)?;
+	let total: String = r.get(2)?;
+	Ok((|| {
+		let head = <[u8; 32]>::try_from(head.as_slice())
+			.map_err(|_| JournalError::Corrupt("a receipt chain head is not 32 bytes".into()))?;
+		let total = total
+			.parse()
+			.map_err(|_| JournalError::Corrupt(format!("a total is not a number: {total}")))?;
+		Ok(Tip { sequence, head: H256(head), total })
+	})())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn tip(sequence: u64) -> Tip {
+		Tip { sequence, head: H256::repeat_byte(sequence as u8), total: 10 * u128::from(sequence) }
+	}
+
+	fn ledger() -> (tempfile::TempDir, Ledger) {
+		let dir = tempfile::tempdir().unwrap();
+		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
+		(dir, ledger)
+	}
+
+	#[test]
+	fn receipts_follow_the_tip_one_by_one_and_survive_reopening() {
+		let (dir, mut ledger) = ledger();
+		assert_eq!(ledger.tip(7).unwrap(), Tip::default());
+		ledger.record_receipt(7, tip(1), b"r1", b"s1").unwrap();
+		ledger.record_receipt(7, tip(2), b"r2", b"s2").unwrap();
+		assert!(ledger.record_receipt(7, tip(2), b"again", b"s").is_err(), "no sequence twice");
+		assert!(ledger.record_receipt(7, tip(4), b"gap", b"s").is_err(), "no gap");
+		drop(ledger);
+		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
+		assert_eq!(ledger.tip(7).unwrap(), tip(2));
+		assert_eq!(ledger.tip_at(7, 1).unwrap(), Some(tip(1)));
+		assert_eq!(ledger.tip_at(7, 0).unwrap(), Some(Tip::default()));
+		assert_eq!(ledger.tip_at(7, 3).unwrap(), None);
+		assert_eq!(ledger.receipts(7, 1, 2).unwrap(), vec![b"r1".to_vec(), b"r2".to_vec()]);
+		assert!(ledger.receipts(7, 1, 3).is_err(), "a missing receipt is an error");
+	}
+
+	#[test]
+	fn settlement_takes_the_highest_voucher_in_reach_and_forgets_what_settled() {
+		let (_dir, mut ledger) = ledger();
+		for n in 1..=5 {
+			ledger.record_receipt(3, tip(n), b"r", b"s").unwrap();
+		}
+		for n in [2, 4] {
+			let voucher = StoredVoucher { tip: tip(n), signature: vec![n as u8] };
+			ledger.record_voucher(3, &voucher).unwrap();
+		}
+		assert_eq!(ledger.unsettled().unwrap(), vec![(3, 4)]);
+		assert_eq!(ledger.voucher_up_to(3, 3).unwrap().map(|v| v.tip), Some(tip(2)));
+		assert_eq!(ledger.voucher_up_to(3, 1).unwrap(), None);
+		ledger.forget_settled(3, 2).unwrap();
+		assert_eq!(ledger.voucher_up_to(3, 3).unwrap(), None);
+		assert_eq!(ledger.receipts(3, 3, 5).unwrap().len(), 3);
+		assert_eq!(ledger.tip(3).unwrap(), tip(5), "the tip outlives what settled");
+		ledger.forget_settled(3, 5).unwrap();
+		assert_eq!(ledger.unsettled().unwrap(), vec![]);
+		assert_eq!(ledger.tip_at(3, 5).unwrap(), Some(tip(5)));
+	}
+}

@@ -1,0 +1,600 @@
+//! The requester's side of the fast path: `tributary-worker ask`, and a
+//! library for programs that ask workers directly.
+//!
+//! A [`Requester`] finds the workers that serve a model on chain, opens a
+//! payment channel to each (or picks up the ones its book already holds),
+//! spreads requests over them, and backs off with jitter when a worker is
+//! busy. Before it signs the next voucher it checks every receipt: the
+//! worker's signature, the channel, the sequence number, the model, the
+//! hashes of its own input and of the output, the price the chain
+//! registered, and the receipt chain's head. Its [`Book`] (SQLite) keeps
+//! each channel's tip, the voucher signed for it and every receipt, written
+//! before the answer is handed back: a requester that restarts signs on from
+//! where it was, and holds the receipts it may want to challenge.
+
+use crate::{
+	chain::Chain,
+	fastpath::{InferAnswer, InferRequest, SignedVoucher, WorkerReceipt},
+	journal::{durable, JournalError},
+	ledger::Tip,
+	rpc::FastPathApiClient,
+};
+use anyhow::{anyhow, bail, Context};
+use backon::BackoffBuilder;
+use jsonrpsee::{
+	core::client::Error as ClientError,
+	ws_client::{WsClient, WsClientBuilder},
+};
+use polkadot_sdk::{
+	sp_core::{sr25519, Bytes, Pair, H256},
+	sp_crypto_hashing::blake2_256,
+	sp_runtime::MultiSignature,
+};
+use rusqlite::{params, Connection};
+use std::{path::Path, time::Duration};
+use subxt::{
+	ext::codec::{Decode, Encode},
+	utils::AccountId32,
+};
+use subxt_signer::sr25519::Keypair;
+use tributary_primitives::{
+	channels::{chain_receipt, ChannelId, Voucher},
+	ModelId,
+};
+
+impl crate::cli::RequesterArgs {
+	/// Connects to the first of the nodes that answers; the requester's key.
+	pub async fn connect(&self) -> anyhow::Result<(Chain, Keypair)> {
+		let signer = crate::keys::WorkerKey::load(&self.key)?.signer;
+		let nodes: Vec<String> = self.node.split(',').map(|u| u.trim().to_owned()).collect();
+		let chain = Chain::connect_any(&nodes)
+			.await
+			.with_context(|| format!("connecting to {}", self.node))?;
+		Ok((chain, signer))
+	}
+}
+
+/// How often a busy worker is asked again before the next one is tried.
+const BUSY_RETRIES: usize = 6;
+
+/// The most a busy worker's retry hint is waited.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
+
+/// A requester's record of its channels: tips, vouchers and receipts.
+pub struct Book {
+	db: Connection,
+}
+
+/// A channel as the book holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookedChannel {
+	/// The channel.
+	pub channel: ChannelId,
+	/// The worker it pays.
+	pub worker: AccountId32,
+	/// Where the worker answers.
+	pub endpoint: String,
+	/// Where its receipt chain stands.
+	pub tip: Tip,
+	/// The requester's signature over the voucher for the tip.
+	pub signature: Option<Vec<u8>>,
+}
+
+impl Book {
+	/// Opens (or creates) the book at `path`; writes are synchronous.
+	pub fn open(path: &Path) -> Result<Self, JournalError> {
+		let db = durable(path)?;
+		db.execute_batch(
+			"CREATE TABLE IF NOT EXISTS channels (
+				channel INTEGER PRIMARY KEY,
+				worker BLOB NOT NULL,
+				endpoint TEXT NOT NULL,
+				sequence INTEGER NOT NULL,
+				head BLOB NOT NULL,
+				total TEXT NOT NULL,
+				signature BLOB
+			);
+			CREATE TABLE IF NOT EXISTS receipts (
+				channel INTEGER NOT NULL,
+				sequence INTEGER NOT NULL,
+				receipt BLOB NOT NULL,
+				signature BLOB NOT NULL,
+				input TEXT NOT NULL,
+				output TEXT NOT NULL,
+				PRIMARY KEY (channel, sequence)
+			);",
+		)?;
+		Ok(Book { db })
+	}
+
+	/// Records a channel just opened.
+	pub fn add(
+		&self,
+		channel: ChannelId,
+		worker: &AccountId32,
+		endpoint: &str,
+	) -> Result<(), JournalError> {
+		self.db.execute(
+			"INSERT OR IGNORE INTO channels (channel, worker, endpoint, sequence, head, total)
+			 VALUES (?1, ?2, ?3, 0, ?4, '0')",
+			params![channel as i64, worker.0.as_slice(), endpoint, H256::zero().as_bytes()],
+		)?;
+		Ok(())
+	}
+
+	/// Every channel in the book.
+	pub fn channels(&self) -> Result<Vec<BookedChannel>, JournalError> {
+		let mut stmt = self.db.prepare(
+			"SELECT channel, worker, endpoint, sequence, head, total, signature FROM channels
+			 ORDER BY channel",
+		)?;
+		let rows = stmt.query_map([], |r| {
+			Ok((
+				r.get::<_, i64>(0)?,
+				r.get::<_, Vec<u8>>(1)?,
+				r.get::<_, String>(2)?,
+				r.get::<_, i64>(3)?,
+				r.get::<_, Vec<u8>>(4)?,
+				r.get::<_, String>(5)?,
+				r.get::<_, Option<Vec<u8>>>(6)?,
+			))
+		})?;
+		rows.map(|row| {
+			let (channel, worker, endpoint, sequence, head, total, signature) = row?;
+			let corrupt = |what: &str| JournalError::Corrupt(format!("the book's {what}"));
+			Ok(BookedChannel {
+				channel: channel as u64,
+				worker: AccountId32(worker.try_into().map_err(|_| corrupt("worker"))?),
+				endpoint,
+				tip: Tip {
+					sequence: sequence as u64,
+					head: H256(head.try_into().map_err(|_| corrupt("head"))?),
+					total: total.parse().map_err(|_| corrupt("total"))?,
+				},
+				signature,
+			})
+		})
+		.collect()
+	}
+
+	/// Takes a checked receipt: the new tip, the voucher signed for it and
+	/// the receipt, in one transaction.
+	fn take(
+		&mut self,
+		channel: ChannelId,
+		tip: Tip,
+		voucher_signature: &[u8],
+		answer: &InferAnswer,
+		input: &str,
+	) -> Result<(), JournalError> {
+		let tx = self.db.transaction()?;
+		let moved = tx.execute(
+			"UPDATE channels SET sequence = ?2, head = ?3, total = ?4, signature = ?5
+			 WHERE channel = ?1 AND sequence = ?6",
+			params![
+				channel as i64,
+				tip.sequence as i64,
+				tip.head.as_bytes(),
+				tip.total.to_string(),
+				voucher_signature,
+				tip.sequence as i64 - 1
+			],
+		)?;
+		if moved != 1 {
+			return Err(JournalError::Corrupt(format!(
+				"receipt {} of channel {channel} does not follow the book's tip",
+				tip.sequence
+			)));
+		}
+		tx.execute(
+			"INSERT INTO receipts (channel, sequence, receipt, signature, input, output)
+			 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			params![
+				channel as i64,
+				tip.sequence as i64,
+				answer.receipt.0,
+				answer.signature.0,
+				input,
+				answer.output
+			],
+		)?;
+		tx.commit()?;
+		Ok(())
+	}
+
+	/// Drops a channel the chain no longer holds.
+	fn forget(&self, channel: ChannelId) -> Result<(), JournalError> {
+		self.db.execute("DELETE FROM channels WHERE channel = ?1", params![channel as i64])?;
+		Ok(())
+	}
+}
+
+/// An answer as the requester hands it on.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Answered {
+	/// The worker that answered.
+	pub worker: AccountId32,
+	/// The channel it is paid through.
+	pub channel: ChannelId,
+	/// The receipt's sequence number there.
+	pub sequence: u64,
+	/// The model's output.
+	pub output: String,
+	/// Its attribution: contribution ids and parts per billion.
+	pub attribution: Vec<(u64, u32)>,
+}
+
+/// One channel in use: its worker's client and what the book holds.
+struct Open {
+	booked: BookedChannel,
+	client: WsClient,
+}
+
+/// Asks workers for answers on one model, over payment channels.
+pub struct Requester {
+	signer: Keypair,
+	model: ModelId,
+	price: u128,
+	book: Book,
+	open: Vec<Open>,
+	next: usize,
+}
+
+impl Requester {
+	/// Connects to up to `workers` workers that serve `model`: channels the
+	/// book holds first, then new ones opened with `deposit` for `lifetime`
+	/// blocks.
+	pub async fn connect(
+		chain: &Chain,
+		signer: Keypair,
+		book: Book,
+		model: ModelId,
+		workers: usize,
+		deposit: u128,
+		lifetime: u32,
+	) -> anyhow::Result<Self> {
+		let at = chain.at_best().await?;
+		let registered =
+			chain.model(&at, model).await?.with_context(|| format!("no model {model}"))?;
+		let me = signer.public_key().to_account_id();
+		let serving = chain.workers_serving(&at, model).await?;
+		let mut open = Vec::new();
+		for booked in book.channels()? {
+			if open.len() == workers {
+				break;
+			}
+			match chain.channel(&at, booked.channel).await? {
+				Some(view) if view.requester == me && view.expiry > at.block_number() as u32 => {
+					if serving.iter().any(|(w, _)| *w == booked.worker) {
+						if let Some(client) = client(&booked.endpoint).await {
+							open.push(Open { booked, client });
+						}
+					}
+				}
+				Some(_) => {}
+				None => book.forget(booked.channel)?,
+			}
+		}
+		for (worker, endpoint) in &serving {
+			if open.len() == workers {
+				break;
+			}
+			if open.iter().any(|o| o.booked.worker == *worker) {
+				continue;
+			}
+			let Some(client) = client(endpoint).await else { continue };
+			let expiry = (at.block_number() as u32).saturating_add(lifetime);
+			let channel = chain
+				.open_channel(&signer, worker, deposit, expiry)
+				.await
+				.with_context(|| format!("opening a channel to {worker}"))?;
+			book.add(channel, worker, endpoint)?;
+			tracing::info!(channel, %worker, endpoint, "opened a channel");
+			let booked = BookedChannel {
+				channel,
+				worker: worker.clone(),
+				endpoint: endpoint.clone(),
+				tip: Tip::default(),
+				signature: None,
+			};
+			open.push(Open { booked, client });
+		}
+		if open.is_empty() {
+			bail!("no reachable worker serves model {model}");
+		}
+		Ok(Requester { signer, model, price: registered.price, book, open, next: 0 })
+	}
+
+	/// Asks for an answer to `input`, spreading requests over the workers
+	/// and backing off with jitter while they are busy.
+	pub async fn ask(&mut self, input: &str) -> anyhow::Result<Answered> {
+		let mut last = anyhow!("no worker to ask");
+		for _ in 0..self.open.len() {
+			let index = self.next % self.open.len();
+			self.next = self.next.wrapping_add(1);
+			match self.ask_one(index, input).await {
+				Ok(answered) => return Ok(answered),
+				Err(e) => {
+					tracing::warn!(worker = %self.open[index].booked.worker, error = %e, "no answer; trying the next worker");
+					last = e;
+				}
+			}
+		}
+		Err(last)
+	}
+
+	async fn ask_one(&mut self, index: usize, input: &str) -> anyhow::Result<Answered> {
+		let mut delays = backon::ExponentialBuilder::new()
+			.with_min_delay(Duration::from_millis(5))
+			.with_max_delay(MAX_RETRY_WAIT)
+			.with_jitter()
+			.with_max_times(BUSY_RETRIES)
+			.build();
+		loop {
+			let open = &self.open[index];
+			let request = InferRequest {
+				channel: open.booked.channel,
+				model: self.model,
+				input: input.to_owned(),
+				voucher: voucher(&open.booked),
+			};
+			match open.client.infer(request).await {
+				Ok(answer) => return self.take(index, input, answer),
+				Err(ClientError::Call(e)) if e.code() == 1011 => {
+					let hint = e
+						.data()
+						.and_then(|d| serde_json::from_str::<serde_json::Value>(d.get()).ok())
+						.and_then(|d| d["retryAfterMs"].as_u64())
+						.map_or(Duration::ZERO, Duration::from_millis);
+					let Some(delay) = delays.next() else {
+						bail!("busy after {BUSY_RETRIES} retries");
+					};
+					tokio::time::sleep(delay.max(hint).min(MAX_RETRY_WAIT)).await;
+				}
+				Err(ClientError::Call(e)) => bail!("{} (code {})", e.message(), e.code()),
+				Err(e) => bail!("{e}"),
+			}
+		}
+	}
+
+	/// Checks the answer's receipt against the request, then books it and
+	/// signs the voucher for it.
+	fn take(&mut self, index: usize, input: &str, answer: InferAnswer) -> anyhow::Result<Answered> {
+		let booked = &self.open[index].booked;
+		let receipt = check_receipt(booked, self.model, self.price, input, &answer)?;
+		let tip = Tip {
+			sequence: receipt.sequence,
+			head: chain_receipt(&booked.tip.head, &receipt.hash()),
+			total: booked.tip.total + receipt.price,
+		};
+		let payload = Voucher {
+			channel: booked.channel,
+			sequence: tip.sequence,
+			total: tip.total,
+			receipts: tip.head,
+		}
+		.signing_payload();
+		let signature =
+			MultiSignature::Sr25519(sr25519::Signature::from_raw(self.signer.sign(&payload).0))
+				.encode();
+		let channel = booked.channel;
+		self.book.take(channel, tip, &signature, &answer, input)?;
+		let open = &mut self.open[index];
+		open.booked.tip = tip;
+		open.booked.signature = Some(signature);
+		Ok(Answered {
+			worker: open.booked.worker.clone(),
+			channel,
+			sequence: tip.sequence,
+			output: answer.output,
+			attribution: answer.attribution,
+		})
+	}
+
+	/// Hands each worker the voucher for its last answers.
+	pub async fn pay(&self) -> anyhow::Result<()> {
+		for open in &self.open {
+			if let Some(voucher) = voucher(&open.booked) {
+				open.client.voucher(open.booked.channel, voucher).await.map_err(|e| {
+					anyhow!("handing over the voucher of channel {}: {e}", open.booked.channel)
+				})?;
+			}
+		}
+		Ok(())
+	}
+}
+
+/// The voucher for a booked channel's tip, if it has one.
+fn voucher(booked: &BookedChannel) -> Option<SignedVoucher> {
+	Some(SignedVoucher {
+		sequence: booked.tip.sequence,
+		total: booked.tip.total.to_string(),
+		receipts: booked.tip.head,
+		signature: Bytes(booked.signature.clone()?),
+	})
+}
+
+/// A WebSocket client for a worker's endpoint (`http://` is served on the
+/// same port), or none if it cannot be reached.
+async fn client(endpoint: &str) -> Option<WsClient> {
+	let url = match endpoint.split_once("://") {
+		Some(("http", rest)) => format!("ws://{rest}"),
+		Some(("https", rest)) => format!("wss://{rest}"),
+		Some(_) => endpoint.to_owned(),
+		None => format!("ws://{endpoint}"),
+	};
+	match WsClientBuilder::default().build(&url).await {
+		Ok(client) => Some(client),
+		Err(e) => {
+			tracing::warn!(endpoint, error = %e, "a worker's endpoint cannot be reached");
+			None
+		}
+	}
+}
+
+/// Why a receipt is not taken.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadReceipt {
+	/// The bytes are not a receipt.
+	#[error("the receipt does not decode")]
+	Undecodable,
+	/// The signature is not the channel's worker's.
+	#[error("the receipt is not signed by the channel's worker")]
+	Signature,
+	/// A field is not what was asked or agreed.
+	#[error("the receipt's {0} is not what was asked")]
+	Mismatch(&'static str),
+}
+
+/// Checks `answer`'s receipt for `input` on model `model` at `price`
+/// against the booked channel; the receipt, if it is the next one.
+pub fn check_receipt(
+	booked: &BookedChannel,
+	model: ModelId,
+	price: u128,
+	input: &str,
+	answer: &InferAnswer,
+) -> Result<WorkerReceipt, BadReceipt> {
+	let receipt =
+		WorkerReceipt::decode(&mut &answer.receipt.0[..]).map_err(|_| BadReceipt::Undecodable)?;
+	let signed = match MultiSignature::decode(&mut &answer.signature.0[..]) {
+		Ok(MultiSignature::Sr25519(signature)) => sr25519::Pair::verify(
+			&signature,
+			receipt.signing_payload(),
+			&sr25519::Public::from_raw(booked.worker.0),
+		),
+		_ => false,
+	};
+	if !signed {
+		return Err(BadReceipt::Signature);
+	}
+	let checks = [
+		(receipt.channel == booked.channel, "channel"),
+		(receipt.sequence == booked.tip.sequence + 1, "sequence number"),
+		(receipt.worker == booked.worker.0, "worker"),
+		(receipt.model == model, "model"),
+		(receipt.price == price, "price"),
+		(receipt.input_hash == H256(blake2_256(input.as_bytes())), "input hash"),
+		(
+			receipt.output_hash == tributary_primitives::output_hash(answer.output.as_bytes()),
+			"output hash",
+		),
+		(
+			answer.attribution
+				== receipt
+					.attribution
+					.iter()
+					.map(|(c, p)| (*c, p.deconstruct()))
+					.collect::<Vec<_>>(),
+			"attribution",
+		),
+		(answer.head == chain_receipt(&booked.tip.head, &receipt.hash()), "receipt chain head"),
+	];
+	match checks.iter().find(|(ok, _)| !ok) {
+		Some((_, what)) => Err(BadReceipt::Mismatch(what)),
+		None => Ok(receipt),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use polkadot_sdk::sp_runtime::Perbill;
+	use tributary_primitives::Attribution;
+
+	/// Bob's answer to `input` on channel 5, the first on it, signed by `signer`.
+	fn answer(signer: &Keypair, input: &str, price: u128) -> (BookedChannel, InferAnswer) {
+		let bob = subxt_signer::sr25519::dev::bob().public_key().to_account_id();
+		let output = r#"{"label":"weather","confidence":0.9}"#;
+		let receipt = WorkerReceipt {
+			channel: 5,
+			sequence: 1,
+			model: 2,
+			artifact: H256::repeat_byte(1),
+			input_hash: H256(blake2_256(input.as_bytes())),
+			output_hash: tributary_primitives::output_hash(output.as_bytes()),
+			attribution: Attribution::truncate_from(vec![(4, Perbill::from_percent(60))]),
+			class: H256::repeat_byte(3),
+			price,
+			worker: bob.0,
+		};
+		let signature = MultiSignature::Sr25519(sr25519::Signature::from_raw(
+			signer.sign(&receipt.signing_payload()).0,
+		));
+		let booked = BookedChannel {
+			channel: 5,
+			worker: bob,
+			endpoint: "ws://127.0.0.1:1".into(),
+			tip: Tip::default(),
+			signature: None,
+		};
+		let answer = InferAnswer {
+			output: output.into(),
+			attribution: vec![(4, Perbill::from_percent(60).deconstruct())],
+			receipt: Bytes(receipt.encode()),
+			signature: Bytes(signature.encode()),
+			head: chain_receipt(&H256::zero(), &receipt.hash()),
+			total: price.to_string(),
+		};
+		(booked, answer)
+	}
+
+	#[test]
+	fn a_receipt_is_taken_only_when_it_states_what_was_asked_signed_by_the_worker() {
+		let bob = subxt_signer::sr25519::dev::bob();
+		let (booked, good) = answer(&bob, "rain tonight", 10);
+		assert_eq!(check_receipt(&booked, 2, 10, "rain tonight", &good).map(|r| r.sequence), Ok(1));
+
+		let (_, forged) = answer(&subxt_signer::sr25519::dev::eve(), "rain tonight", 10);
+		assert_eq!(
+			check_receipt(&booked, 2, 10, "rain tonight", &forged),
+			Err(BadReceipt::Signature)
+		);
+		let check = |model, price, input: &str, answer: &InferAnswer| {
+			check_receipt(&booked, model, price, input, answer).unwrap_err()
+		};
+		assert_eq!(check(2, 10, "snow tonight", &good), BadReceipt::Mismatch("input hash"));
+		assert_eq!(check(3, 10, "rain tonight", &good), BadReceipt::Mismatch("model"));
+		assert_eq!(check(2, 9, "rain tonight", &good), BadReceipt::Mismatch("price"));
+		let other_output = InferAnswer { output: "{}".into(), ..good.clone() };
+		assert_eq!(
+			check(2, 10, "rain tonight", &other_output),
+			BadReceipt::Mismatch("output hash")
+		);
+		let other_head = InferAnswer { head: H256::zero(), ..good.clone() };
+		assert_eq!(
+			check(2, 10, "rain tonight", &other_head),
+			BadReceipt::Mismatch("receipt chain head")
+		);
+		let truncated =
+			InferAnswer { receipt: Bytes(good.receipt.0[..10].to_vec()), ..good.clone() };
+		assert_eq!(check(2, 10, "rain tonight", &truncated), BadReceipt::Undecodable);
+		let later = BookedChannel { tip: Tip { sequence: 1, ..Tip::default() }, ..booked.clone() };
+		assert_eq!(
+			check_receipt(&later, 2, 10, "rain tonight", &good),
+			Err(BadReceipt::Mismatch("sequence number"))
+		);
+	}
+
+	#[test]
+	fn the_book_keeps_each_tip_with_its_voucher_and_receipt_across_reopening() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("book.sqlite");
+		let (booked, good) = answer(&subxt_signer::sr25519::dev::bob(), "rain tonight", 10);
+		let mut book = Book::open(&path).unwrap();
+		book.add(5, &booked.worker, &booked.endpoint).unwrap();
+		let tip = Tip { sequence: 1, head: good.head, total: 10 };
+		book.take(5, tip, b"signature", &good, "rain tonight").unwrap();
+		assert!(
+			book.take(5, tip, b"again", &good, "rain tonight").is_err(),
+			"one receipt per sequence"
+		);
+		drop(book);
+		let book = Book::open(&path).unwrap();
+		let channels = book.channels().unwrap();
+		assert_eq!(channels.len(), 1);
+		assert_eq!(channels[0].tip, tip);
+		assert_eq!(channels[0].signature.as_deref(), Some(&b"signature"[..]));
+		assert_eq!(voucher(&channels[0]).map(|v| v.sequence), Some(1));
+	}
+}
