@@ -12,11 +12,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { startNode, connect, freePort } from './lib/node.js';
+import { startNode, connect, freePort, waitFor } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
 import {
-  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, waitServing,
+  startWorker, contributeDemoData, trainModel, loggedOutput, completedJob, waitServing, workerCommand,
   startContentServer,
 } from './lib/worker.js';
 
@@ -31,6 +31,18 @@ const QUESTIONS = [
   ['child', 'The point guard scored thirty points in the playoff game'],
   ['base', 'Simmer the tomato sauce with garlic for twenty minutes'],
   ['base', 'The startup closed a funding round led by venture capital'],
+];
+
+// Asked on the fast path, of the base model.
+const FAST = [
+  'Thunderstorms will roll in over the hills this evening',
+  'The goalkeeper saved a penalty in the shootout',
+  'Bond yields fell as investors sought safety',
+  'Whisk the eggs with sugar until pale and fluffy',
+  'A heat wave is forecast for the weekend',
+  'The sprinter broke the national record',
+  'The company reported record quarterly profits',
+  'Roast the vegetables with olive oil and rosemary',
 ];
 
 const trib = (units) => {
@@ -87,7 +99,11 @@ say('4. Three compute workers register, stake, follow the chain, and fetch the m
 const workers = [];
 for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
   workers.push(await startWorker(`worker${i + 1}`, node, {
-    dir, devKey: name, content: join(dir, `worker${i + 1}-cache`), extra: ['--register', '200', '--capacity', '2'],
+    dir,
+    devKey: name,
+    content: join(dir, `worker${i + 1}-cache`),
+    // The endpoint requesters find on chain; the fast path listens there.
+    extra: ['--register', '200', '--capacity', '2', '--endpoint', `http://127.0.0.1:${await freePort()}`, '--settle-every', '3'],
   }));
 }
 await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
@@ -99,11 +115,13 @@ const treasury = treasuryAddress(api);
 const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
 
 say(`5. ${QUESTIONS.length} questions, each answered by three workers and settled on chain\n`);
-// Every JobSettled from here on: the split of every fee.
+// Every JobSettled and ReceiptSettled from here on: the split of every fee.
 const settled = [];
+const receiptsSettled = [];
 const unsubscribe = await api.query.system.events((events) => {
   for (const { event } of events) {
-    if (event.section === 'rewards' && event.method === 'JobSettled') settled.push(event.data);
+    if (event.section === 'rewards' && ['JobSettled', 'ReceiptSettled'].includes(event.method)) settled.push(event.data);
+    if (event.section === 'channels' && event.method === 'ReceiptsSettled') receiptsSettled.push(event.data);
   }
 });
 let feesPaid = 0n;
@@ -128,10 +146,41 @@ for (const { jobId, model, question } of jobs) {
   if (attribution.length > 3) say(`            …and ${attribution.length - 3} more named contributions`);
 }
 
+say(`\n6. The fast path: ${FAST.length} more questions asked of the workers directly, paid through channels`);
+// `tributary-worker ask` finds the workers with endpoints on chain, opens a
+// channel to each, and checks every receipt before it signs the next voucher.
+const ask = (questions) => workerCommand([
+  'ask', '--node', node.url, '--dev-key', 'Requester', '--model', String(base.id), '--workers', '3',
+  '--deposit', '5', '--book', join(dir, 'requester-book.sqlite'), ...questions,
+]).trim().split('\n').map((line) => JSON.parse(line));
+const opened = ask(FAST.slice(0, 3));
+const asking = Date.now();
+const answered = [...opened, ...ask(FAST.slice(3))];
+const perAnswer = (Date.now() - asking) / (FAST.length - 3);
+for (const [i, a] of answered.entries()) {
+  say(`   "${FAST[i]}"`);
+  say(`     answer ${a.output}  from ${nameOf(a.worker)} on channel ${a.channel}, receipt ${a.sequence}`);
+}
+say(`   channels opened, one per worker: ${[...new Set(answered.map((a) => a.channel))].join(', ')}`);
+say(`   ${FAST.length - 3} more in a second ask run: ${perAnswer.toFixed(0)} ms each, counting the process's start and its connection to the node`);
+say('   (an answer alone takes about 2 ms round trip: scripts/fastpath-bench.sh)');
+const receiptsByChannel = {};
+for (const a of answered) receiptsByChannel[a.channel] = Math.max(receiptsByChannel[a.channel] ?? 0, a.sequence);
+await waitFor('the workers to settle every receipt', async () => {
+  for (const [channel, sequence] of Object.entries(receiptsByChannel)) {
+    const onChain = (await api.query.channels.channels(channel)).unwrap();
+    if (onChain.sequence.toNumber() < sequence) return false;
+  }
+  return true;
+}, 120_000, 500);
+const receiptFees = receiptsSettled.reduce((s, d) => s + d.amount.toBigInt(), 0n);
+feesPaid += receiptFees;
+say(`   settled by the workers themselves: ${receiptsSettled.reduce((n, d) => n + d.count.toNumber(), 0)} receipts in ${receiptsSettled.length} settle extrinsics, ${trib(receiptFees)} TRIB`);
+
 const sum = (f) => settled.reduce((s, d) => s + d[f].toBigInt(), 0n);
 
 unsubscribe();
-say('\n6. Who earned what');
+say('\n7. Who earned what');
 const rows = [];
 for (const name of ['Worker1', 'Worker2', 'Worker3']) {
   rows.push([`${name} (compute)`, (await api.call.rewardsApi.claimable(who[name].address)).toBigInt()]);
@@ -152,8 +201,8 @@ const total = rows.reduce((s, [, v]) => s + v, 0n);
 for (const [label, v] of rows) say(`   ${label.padEnd(34)} ${trib(v).padStart(14)} TRIB`);
 say(`   ${'-'.repeat(34)} ${'-'.repeat(14)}`);
 say(`   ${'total earned'.padEnd(34)} ${trib(total).padStart(14)} TRIB`);
-say(`   ${'fees paid by the requester'.padEnd(34)} ${trib(feesPaid).padStart(14)} TRIB`);
-say(`   ${'settled (JobSettled events)'.padEnd(34)} ${trib(sum('workerShare') + sum('modelShare') + sum('upstreamShare') + sum('dataShare') + sum('treasuryShare')).padStart(14)} TRIB`);
+say(`   ${'paid by the requester'.padEnd(34)} ${trib(feesPaid).padStart(14)} TRIB`);
+say(`   ${'settled (Job/ReceiptSettled)'.padEnd(34)} ${trib(sum('workerShare') + sum('modelShare') + sum('upstreamShare') + sum('dataShare') + sum('treasuryShare')).padStart(14)} TRIB`);
 const dust = feesPaid - total;
 say(`   ${'in pools, not yet credited'.padEnd(34)} ${trib(dust).padStart(14)} TRIB  (accumulator rounding carries)`);
 

@@ -483,6 +483,9 @@ pub struct FastPathBenchArgs {
 	/// Each channel's deposit, in TRIB.
 	#[arg(long, value_name = "TRIB", default_value = "1000")]
 	pub deposit: String,
+	/// The executor threads to compare with: the worker's `--threads`.
+	#[arg(long, default_value_t = 1)]
+	pub threads: usize,
 }
 
 /// Logs to standard error, filtered as `RUST_LOG` filters; colours only on

@@ -19,7 +19,8 @@
 //!
 //! Requests run in the executor's request lane, which yields to the chain's
 //! jobs and refuses at once when full ([`RequestError::Busy`], with a retry
-//! hint). Each receipt is written to the [`Ledger`] before its answer leaves.
+//! hint). Each receipt is written to the [`Ledger`] before its answer leaves,
+//! the receipts of answers given at once in one write ([`ReceiptWriter`]).
 //!
 //! The chain is read once per block ([`FastPath::on_block`]): the worker's
 //! class, the models it serves and their prices, the channels it knows. While
@@ -32,7 +33,7 @@ use crate::{
 	chain::{AtBlock, Chain, ChannelView, RegisteredModel},
 	executor::{Executor, ModelFiles},
 	journal::{JournalError, Settlement},
-	ledger::{Ledger, StoredVoucher, Tip},
+	ledger::{Ledger, ReceiptRecord, ReceiptWriter, StoredVoucher, Tip},
 	metrics::Metrics,
 	stop::Stop,
 };
@@ -278,7 +279,8 @@ pub struct FastPath {
 struct Inner {
 	signer: Keypair,
 	me: AccountId32,
-	ledger: Mutex<Ledger>,
+	ledger: Arc<Mutex<Ledger>>,
+	writer: ReceiptWriter,
 	executor: Arc<Executor>,
 	window: u64,
 	metrics: Metrics,
@@ -342,11 +344,13 @@ impl FastPath {
 		metrics: Metrics,
 	) -> Self {
 		let me = signer.public_key().to_account_id();
+		let ledger = Arc::new(Mutex::new(ledger));
 		FastPath {
 			inner: Arc::new(Inner {
 				signer,
 				me,
-				ledger: Mutex::new(ledger),
+				writer: ReceiptWriter::start(ledger.clone()),
+				ledger,
 				executor,
 				window: window.max(1),
 				metrics,
@@ -411,7 +415,8 @@ impl FastPath {
 			(offered.files, offered.price, class)
 		};
 		self.know(channel).await?;
-		{
+		// The voucher this request brought: kept with its receipt.
+		let newer = {
 			let mut state = self.state()?;
 			let best = state.best;
 			let open =
@@ -434,41 +439,64 @@ impl FastPath {
 			if needed > open.view.deposit {
 				return Err(RequestError::OverDeposit { needed, deposit: open.view.deposit });
 			}
-			if let Some(newer) = newer {
-				self.keep_voucher(channel, open, newer, best)?;
+			if let Some(newer) = &newer {
+				note_voucher(open, newer, best);
 			}
 			open.in_flight += 1;
 			open.reserved += price;
-		}
+			newer
+		};
 		let ran = self.run(files, input.as_bytes().to_vec()).await;
-		let mut state = self.state()?;
-		let open = state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
-		open.in_flight -= 1;
-		open.reserved -= price;
-		let answer = ran?;
-		let receipt = WorkerReceipt {
-			channel,
-			sequence: open.tip.sequence + 1,
-			model,
-			artifact: H256(files.artifact.0),
-			input_hash: H256(blake2_256(input.as_bytes())),
-			output_hash: tributary_primitives::output_hash(&answer.output),
-			attribution: tributary_primitives::Attribution::truncate_from(
-				answer.attribution.clone(),
-			),
-			class,
-			price,
-			worker: self.inner.me.0,
+		let (answer, record) = {
+			let mut state = self.state()?;
+			let open =
+				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+			open.in_flight -= 1;
+			open.reserved -= price;
+			let answer = match ran {
+				Ok(answer) => answer,
+				Err(e) => {
+					if let Some(newer) = &newer {
+						self.ledger()?.record_voucher(channel, newer)?;
+					}
+					return Err(e);
+				}
+			};
+			let receipt = WorkerReceipt {
+				channel,
+				sequence: open.tip.sequence + 1,
+				model,
+				artifact: H256(files.artifact.0),
+				input_hash: H256(blake2_256(input.as_bytes())),
+				output_hash: tributary_primitives::output_hash(&answer.output),
+				attribution: tributary_primitives::Attribution::truncate_from(
+					answer.attribution.clone(),
+				),
+				class,
+				price,
+				worker: self.inner.me.0,
+			};
+			let tip = Tip {
+				sequence: receipt.sequence,
+				head: chain_receipt(&open.tip.head, &receipt.hash()),
+				total: open.tip.total + price,
+			};
+			// The next receipt on the channel chains from this one at once;
+			// the answer leaves only once this one is written.
+			open.tip = tip;
+			let signature = multi_signature(self.inner.signer.sign(&receipt.signing_payload()).0);
+			let record = ReceiptRecord {
+				channel,
+				tip,
+				receipt: receipt.encode(),
+				signature,
+				voucher: newer,
+			};
+			(answer, record)
 		};
-		let tip = Tip {
-			sequence: receipt.sequence,
-			head: chain_receipt(&open.tip.head, &receipt.hash()),
-			total: open.tip.total + price,
-		};
-		let signature = multi_signature(self.inner.signer.sign(&receipt.signing_payload()).0);
-		let encoded = receipt.encode();
-		self.ledger()?.record_receipt(channel, tip, &encoded, &signature)?;
-		open.tip = tip;
+		let tip = record.tip;
+		let (encoded, signature) = (record.receipt.clone(), record.signature.clone());
+		self.inner.writer.write(record).await?;
 		Ok(InferAnswer {
 			output: String::from_utf8_lossy(&answer.output).into_owned(),
 			attribution: answer.attribution.iter().map(|(c, p)| (*c, p.deconstruct())).collect(),
@@ -490,7 +518,8 @@ impl FastPath {
 		let best = state.best;
 		let open = state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
 		if let Some(newer) = self.verify_voucher(channel, open, &voucher)? {
-			self.keep_voucher(channel, open, newer, best)?;
+			self.ledger()?.record_voucher(channel, &newer)?;
+			note_voucher(open, &newer, best);
 		}
 		Ok(open.status(channel))
 	}
@@ -540,20 +569,6 @@ impl FastPath {
 		}
 		Ok((signed.sequence > open.vouched)
 			.then(|| StoredVoucher { tip, signature: signed.signature.0.clone() }))
-	}
-
-	/// Keeps a newer voucher: from here the receipts it covers can settle.
-	fn keep_voucher(
-		&self,
-		channel: ChannelId,
-		open: &mut Open,
-		voucher: StoredVoucher,
-		best: u32,
-	) -> Result<(), RequestError> {
-		self.ledger()?.record_voucher(channel, &voucher)?;
-		open.vouched = voucher.tip.sequence;
-		open.pending_since.get_or_insert(best);
-		Ok(())
 	}
 
 	/// Runs the model in the executor's request lane.
@@ -773,6 +788,13 @@ impl FastPath {
 	}
 }
 
+/// Counts a newer voucher in: from here the receipts it covers can settle
+/// (once it is in the ledger).
+fn note_voucher(open: &mut Open, voucher: &StoredVoucher, best: u32) {
+	open.vouched = voucher.tip.sequence;
+	open.pending_since.get_or_insert(best);
+}
+
 /// An sr25519 signature as a SCALE-encoded `MultiSignature`.
 fn multi_signature(signature: [u8; 64]) -> Vec<u8> {
 	MultiSignature::Sr25519(polkadot_sdk::sp_core::sr25519::Signature::from_raw(signature)).encode()
@@ -792,7 +814,14 @@ mod tests {
 	fn fast_path(dir: &std::path::Path, receipts: u64, vouchers: &[u64]) -> FastPath {
 		let mut ledger = Ledger::open(&dir.join("journal.sqlite")).unwrap();
 		for n in 1..=receipts {
-			ledger.record_receipt(9, tip(n), &n.to_le_bytes(), b"signature").unwrap();
+			let record = ReceiptRecord {
+				channel: 9,
+				tip: tip(n),
+				receipt: n.to_le_bytes().to_vec(),
+				signature: b"signature".to_vec(),
+				voucher: None,
+			};
+			ledger.record_receipts(&[record]).unwrap();
 		}
 		for n in vouchers {
 			ledger.record_voucher(9, &StoredVoucher { tip: tip(*n), signature: vec![1] }).unwrap();

@@ -8,7 +8,8 @@
 //!   receipt check, voucher and book) against `LoadedModel::answer` in this
 //!   process.
 //! - **Throughput:** `--channels` requesters ask at once, each on a channel
-//!   of its own, against the executor's pool running the same model here.
+//!   of its own, against an executor pool of the worker's `--threads`
+//!   running the same model here.
 
 use crate::{
 	bench::flood,
@@ -94,7 +95,7 @@ pub async fn run(args: FastPathBenchArgs) -> anyhow::Result<()> {
 	let fast_rate = answered as f64 / start.elapsed().as_secs_f64();
 
 	// The executor's pool on the same model here, as fast as it admits.
-	let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+	let threads = args.threads.max(1);
 	let inputs = [args.input.clone()];
 	let pool_time = flood(threads, tch::Device::Cpu, store, model.files, &inputs, answered)?;
 	let pool_rate = answered as f64 / pool_time.as_secs_f64();

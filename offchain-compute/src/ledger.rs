@@ -14,8 +14,11 @@
 //! daemon's job steps.
 
 use polkadot_sdk::sp_core::H256;
-use rusqlite::{params, Connection, OptionalExtension};
-use std::path::Path;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::{
+	path::Path,
+	sync::{Arc, Mutex},
+};
 use tributary_primitives::channels::ChannelId;
 
 use crate::journal::{durable, JournalError};
@@ -38,6 +41,83 @@ pub struct StoredVoucher {
 	pub tip: Tip,
 	/// The requester's `MultiSignature`, SCALE-encoded.
 	pub signature: Vec<u8>,
+}
+
+/// A receipt on its way into the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRecord {
+	/// Its channel.
+	pub channel: ChannelId,
+	/// The tip it makes.
+	pub tip: Tip,
+	/// The receipt, SCALE-encoded.
+	pub receipt: Vec<u8>,
+	/// The worker's `MultiSignature` over it.
+	pub signature: Vec<u8>,
+	/// The newer voucher its request brought, if any.
+	pub voucher: Option<StoredVoucher>,
+}
+
+/// The most receipts written in one transaction.
+const MOST_PER_WRITE: usize = 256;
+
+/// Writes receipts into the ledger from a thread of its own, all those that
+/// arrived while the last write synced in one transaction: answers given at
+/// once share a sync instead of queueing for one each.
+#[derive(Clone)]
+pub struct ReceiptWriter {
+	queue: std::sync::mpsc::Sender<(ReceiptRecord, Written)>,
+}
+
+/// Told whether a receipt is in the ledger.
+type Written = tokio::sync::oneshot::Sender<Result<(), JournalError>>;
+
+impl ReceiptWriter {
+	/// Starts the writer on `ledger`.
+	pub fn start(ledger: Arc<Mutex<Ledger>>) -> Self {
+		let (queue, waiting) = std::sync::mpsc::channel::<(ReceiptRecord, Written)>();
+		std::thread::Builder::new()
+			.name("ledger-writer".into())
+			.spawn(move || {
+				while let Ok(first) = waiting.recv() {
+					let mut batch = vec![first];
+					while batch.len() < MOST_PER_WRITE {
+						match waiting.try_recv() {
+							Ok(next) => batch.push(next),
+							Err(_) => break,
+						}
+					}
+					let (records, told): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+					let written = match ledger.lock() {
+						Ok(mut ledger) => ledger.record_receipts(&records),
+						Err(_) => {
+							Err(JournalError::Corrupt("the ledger's lock is poisoned".into()))
+						}
+					};
+					if let Err(e) = &written {
+						tracing::error!(error = %e, receipts = records.len(), "receipts not written");
+					}
+					for tell in told {
+						let _ = tell.send(
+							written
+								.as_ref()
+								.map(drop)
+								.map_err(|e| JournalError::Corrupt(e.to_string())),
+						);
+					}
+				}
+			})
+			.expect("spawning the ledger's writer");
+		ReceiptWriter { queue }
+	}
+
+	/// Writes `record`; resolves once it is synced.
+	pub async fn write(&self, record: ReceiptRecord) -> Result<(), JournalError> {
+		let (tell, told) = tokio::sync::oneshot::channel();
+		let gone = || JournalError::Corrupt("the ledger's writer stopped".into());
+		self.queue.send((record, tell)).map_err(|_| gone())?;
+		told.await.map_err(|_| gone())?
+	}
 }
 
 /// The ledger: one connection to the journal's file.
@@ -111,42 +191,44 @@ impl Ledger {
 			.transpose()
 	}
 
-	/// Records a signed receipt and the tip it makes, which must follow the
-	/// channel's tip by one.
-	pub fn record_receipt(
-		&mut self,
-		channel: ChannelId,
-		tip: Tip,
-		receipt: &[u8],
-		signature: &[u8],
-	) -> Result<(), JournalError> {
-		let tx = self.db.transaction()?;
-		let before: Option<i64> = tx
-			.query_row(
-				"SELECT sequence FROM channel_tips WHERE channel = ?1",
-				params![channel as i64],
-				|r| r.get(0),
-			)
-			.optional()?;
-		if before.unwrap_or(0) as u64 + 1 != tip.sequence {
-			return Err(JournalError::Corrupt(format!(
-				"receipt {} of channel {channel} does not follow its tip",
-				tip.sequence
-			)));
+	/// Records signed receipts, each with the tip it makes (which must
+	/// follow its channel's tip by one) and the voucher its request brought,
+	/// in one transaction: one sync for the lot.
+	pub fn record_receipts(&mut self, records: &[ReceiptRecord]) -> Result<(), JournalError> {
+		// Write-locked from the start: a read upgraded to a write would fail
+		// at once, not wait, when the daemon wrote to the journal meanwhile.
+		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+		for ReceiptRecord { channel, tip, receipt, signature, voucher } in records {
+			let before: Option<i64> = tx
+				.query_row(
+					"SELECT sequence FROM channel_tips WHERE channel = ?1",
+					params![*channel as i64],
+					|r| r.get(0),
+				)
+				.optional()?;
+			if before.unwrap_or(0) as u64 + 1 != tip.sequence {
+				return Err(JournalError::Corrupt(format!(
+					"receipt {} of channel {channel} does not follow its tip",
+					tip.sequence
+				)));
+			}
+			tx.execute(
+				"INSERT INTO receipts (channel, sequence, receipt, signature, head, total)
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				params![
+					*channel as i64,
+					tip.sequence as i64,
+					receipt,
+					signature,
+					tip.head.as_bytes(),
+					tip.total.to_string()
+				],
+			)?;
+			set_tip(&tx, *channel, *tip)?;
+			if let Some(voucher) = voucher {
+				insert_voucher(&tx, *channel, voucher)?;
+			}
 		}
-		tx.execute(
-			"INSERT INTO receipts (channel, sequence, receipt, signature, head, total)
-			 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-			params![
-				channel as i64,
-				tip.sequence as i64,
-				receipt,
-				signature,
-				tip.head.as_bytes(),
-				tip.total.to_string()
-			],
-		)?;
-		set_tip(&tx, channel, tip)?;
 		tx.commit()?;
 		Ok(())
 	}
@@ -163,18 +245,7 @@ impl Ledger {
 		channel: ChannelId,
 		voucher: &StoredVoucher,
 	) -> Result<(), JournalError> {
-		self.db.execute(
-			"INSERT OR IGNORE INTO vouchers (channel, sequence, head, total, signature)
-			 VALUES (?1, ?2, ?3, ?4, ?5)",
-			params![
-				channel as i64,
-				voucher.tip.sequence as i64,
-				voucher.tip.head.as_bytes(),
-				voucher.tip.total.to_string(),
-				voucher.signature
-			],
-		)?;
-		Ok(())
+		insert_voucher(&self.db, channel, voucher)
 	}
 
 	/// The voucher of `channel` with the highest sequence up to `sequence`.
@@ -240,6 +311,25 @@ impl Ledger {
 	}
 }
 
+fn insert_voucher(
+	db: &Connection,
+	channel: ChannelId,
+	voucher: &StoredVoucher,
+) -> Result<(), JournalError> {
+	db.execute(
+		"INSERT OR IGNORE INTO vouchers (channel, sequence, head, total, signature)
+		 VALUES (?1, ?2, ?3, ?4, ?5)",
+		params![
+			channel as i64,
+			voucher.tip.sequence as i64,
+			voucher.tip.head.as_bytes(),
+			voucher.tip.total.to_string(),
+			voucher.signature
+		],
+	)?;
+	Ok(())
+}
+
 fn set_tip(db: &Connection, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
 	db.execute(
 		"INSERT OR REPLACE INTO channel_tips (channel, sequence, head, total) VALUES (?1, ?2, ?3, ?4)",
@@ -270,6 +360,16 @@ mod tests {
 		Tip { sequence, head: H256::repeat_byte(sequence as u8), total: 10 * u128::from(sequence) }
 	}
 
+	fn record(channel: ChannelId, sequence: u64, receipt: &[u8]) -> ReceiptRecord {
+		ReceiptRecord {
+			channel,
+			tip: tip(sequence),
+			receipt: receipt.to_vec(),
+			signature: b"s".to_vec(),
+			voucher: None,
+		}
+	}
+
 	fn ledger() -> (tempfile::TempDir, Ledger) {
 		let dir = tempfile::tempdir().unwrap();
 		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
@@ -280,10 +380,9 @@ mod tests {
 	fn receipts_follow_the_tip_one_by_one_and_survive_reopening() {
 		let (dir, mut ledger) = ledger();
 		assert_eq!(ledger.tip(7).unwrap(), Tip::default());
-		ledger.record_receipt(7, tip(1), b"r1", b"s1").unwrap();
-		ledger.record_receipt(7, tip(2), b"r2", b"s2").unwrap();
-		assert!(ledger.record_receipt(7, tip(2), b"again", b"s").is_err(), "no sequence twice");
-		assert!(ledger.record_receipt(7, tip(4), b"gap", b"s").is_err(), "no gap");
+		ledger.record_receipts(&[record(7, 1, b"r1"), record(7, 2, b"r2")]).unwrap();
+		assert!(ledger.record_receipts(&[record(7, 2, b"again")]).is_err(), "no sequence twice");
+		assert!(ledger.record_receipts(&[record(7, 4, b"gap")]).is_err(), "no gap");
 		drop(ledger);
 		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
 		assert_eq!(ledger.tip(7).unwrap(), tip(2));
@@ -294,11 +393,28 @@ mod tests {
 		assert!(ledger.receipts(7, 1, 3).is_err(), "a missing receipt is an error");
 	}
 
+	#[tokio::test]
+	async fn receipts_written_at_once_share_a_transaction_and_a_failed_one_fails_its_batch() {
+		let (dir, ledger) = ledger();
+		let ledger = Arc::new(Mutex::new(ledger));
+		let writer = ReceiptWriter::start(ledger.clone());
+		let written = futures::future::join_all(
+			(1..=20).map(|n| writer.write(record(1 + n % 2, n.div_ceil(2), b"r"))),
+		)
+		.await;
+		assert!(written.iter().all(Result::is_ok), "{written:?}");
+		assert_eq!(ledger.lock().unwrap().tip(1).unwrap(), tip(10));
+		assert_eq!(ledger.lock().unwrap().tip(2).unwrap(), tip(10));
+		assert!(writer.write(record(1, 12, b"gap")).await.is_err(), "out of turn: refused");
+		assert_eq!(ledger.lock().unwrap().tip(1).unwrap(), tip(10), "and nothing written");
+		drop(dir);
+	}
+
 	#[test]
 	fn settlement_takes_the_highest_voucher_in_reach_and_forgets_what_settled() {
 		let (_dir, mut ledger) = ledger();
 		for n in 1..=5 {
-			ledger.record_receipt(3, tip(n), b"r", b"s").unwrap();
+			ledger.record_receipts(&[record(3, n, b"r")]).unwrap();
 		}
 		for n in [2, 4] {
 			let voucher = StoredVoucher { tip: tip(n), signature: vec![n as u8] };

@@ -30,7 +30,7 @@ use polkadot_sdk::{
 	sp_crypto_hashing::blake2_256,
 	sp_runtime::MultiSignature,
 };
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::{path::Path, time::Duration};
 use subxt::{
 	ext::codec::{Decode, Encode},
@@ -167,7 +167,7 @@ impl Book {
 		answer: &InferAnswer,
 		input: &str,
 	) -> Result<(), JournalError> {
-		let tx = self.db.transaction()?;
+		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
 		let moved = tx.execute(
 			"UPDATE channels SET sequence = ?2, head = ?3, total = ?4, signature = ?5
 			 WHERE channel = ?1 AND sequence = ?6",
@@ -212,8 +212,8 @@ impl Book {
 /// An answer as the requester hands it on.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Answered {
-	/// The worker that answered.
-	pub worker: AccountId32,
+	/// The worker that answered, as the chain writes addresses.
+	pub worker: String,
 	/// The channel it is paid through.
 	pub channel: ChannelId,
 	/// The receipt's sequence number there.
@@ -228,6 +228,8 @@ pub struct Answered {
 struct Open {
 	booked: BookedChannel,
 	client: WsClient,
+	/// The worker's address as the chain writes it.
+	address: String,
 }
 
 /// Asks workers for answers on one model, over payment channels.
@@ -267,7 +269,8 @@ impl Requester {
 				Some(view) if view.requester == me && view.expiry > at.block_number() as u32 => {
 					if serving.iter().any(|(w, _)| *w == booked.worker) {
 						if let Some(client) = client(&booked.endpoint).await {
-							open.push(Open { booked, client });
+							let address = chain.address(&at, &booked.worker)?;
+							open.push(Open { booked, client, address });
 						}
 					}
 				}
@@ -297,7 +300,7 @@ impl Requester {
 				tip: Tip::default(),
 				signature: None,
 			};
-			open.push(Open { booked, client });
+			open.push(Open { booked, client, address: chain.address(&at, worker)? });
 		}
 		if open.is_empty() {
 			bail!("no reachable worker serves model {model}");
@@ -383,7 +386,7 @@ impl Requester {
 		open.booked.tip = tip;
 		open.booked.signature = Some(signature);
 		Ok(Answered {
-			worker: open.booked.worker.clone(),
+			worker: open.address.clone(),
 			channel,
 			sequence: tip.sequence,
 			output: answer.output,

@@ -8,12 +8,14 @@ use pallet_compute::WeightInfo as _;
 use pallet_registry::WeightInfo as _;
 use pallet_rewards::WeightInfo as _;
 use pallet_worker_staking::WeightInfo as _;
+use polkadot_sdk::pallet_balances::WeightInfo as _;
 use polkadot_sdk::{
 	frame_support::{dispatch::DispatchClass, weights::Weight},
 	sp_core::Get,
 };
 use tributary_primitives::{JobSettlement, MAX_ATTRIBUTION_ENTRIES};
 
+type Balances = polkadot_sdk::pallet_balances::weights::SubstrateWeight<Runtime>;
 type Channels = pallet_channels::weights::SubstrateWeight<Runtime>;
 type Compute = pallet_compute::weights::SubstrateWeight<Runtime>;
 type Rewards = pallet_rewards::weights::SubstrateWeight<Runtime>;
@@ -162,6 +164,12 @@ fn a_settled_receipt_costs_a_fraction_of_a_job() {
 		each.proof_size() as f64 / job.proof_size() as f64
 	);
 	println!("receipts per block (ordinary extrinsics): {}", fits(normal, each));
+	let transfer = Balances::transfer_keep_alive();
+	show("balances.transfer_keep_alive", transfer);
+	println!(
+		"a receipt / a balance transfer (time): {:.1}",
+		each.ref_time() as f64 / transfer.ref_time() as f64
+	);
 
 	assert!(fits(normal, full) >= 1, "a full settlement does not fit in a block");
 	assert!(
