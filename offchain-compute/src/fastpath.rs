@@ -304,6 +304,18 @@ struct State {
 	settling: HashMap<ChannelId, (u64, u32)>,
 }
 
+impl State {
+	/// The window in force: never wider than a settlement, so that the
+	/// vouchers kept are never further apart than one settlement carries.
+	fn window(&self, wanted: u64) -> u64 {
+		if self.max_receipts == 0 {
+			wanted
+		} else {
+			wanted.min(self.max_receipts)
+		}
+	}
+}
+
 /// A channel this worker answers on.
 struct Open {
 	view: ChannelView,
@@ -378,7 +390,7 @@ impl FastPath {
 			worker: self.inner.me.clone(),
 			class: state.class,
 			models,
-			window: self.inner.window,
+			window: state.window(self.inner.window),
 			max_input: state.max_input,
 		})
 	}
@@ -418,7 +430,7 @@ impl FastPath {
 		// The voucher this request brought: kept with its receipt.
 		let newer = {
 			let mut state = self.state()?;
-			let best = state.best;
+			let (best, window) = (state.best, state.window(self.inner.window));
 			let open =
 				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
 			if open.view.expiry <= best {
@@ -432,7 +444,7 @@ impl FastPath {
 			};
 			let vouched = newer.as_ref().map_or(open.vouched, |v| v.tip.sequence);
 			let unvouched = open.tip.sequence.saturating_sub(vouched) + open.in_flight;
-			if unvouched >= self.inner.window {
+			if unvouched >= window {
 				return Err(RequestError::WindowFull(unvouched));
 			}
 			let needed = open.tip.total.saturating_add(open.reserved).saturating_add(price);
@@ -894,6 +906,15 @@ mod tests {
 		let again: Vec<Vec<u64>> =
 			fast_path.settlements(10).unwrap().iter().map(sequences).collect();
 		assert_eq!(again, vec![(21..=35).collect::<Vec<_>>(), (36..=40).collect()]);
+	}
+
+	#[test]
+	fn the_window_is_never_wider_than_a_settlement() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 0, &[]);
+		let state = fast_path.state().unwrap();
+		assert_eq!(state.window(4), 4);
+		assert_eq!(state.window(64), 16, "vouchers 64 apart could never be settled");
 	}
 
 	#[test]
