@@ -368,6 +368,15 @@ fn parse_parent(s: &str) -> Result<(u64, u32), String> {
 	))
 }
 
+/// The node URLs of `--node`, comma-separated.
+pub fn node_urls(node: Option<&str>) -> Vec<String> {
+	node.unwrap_or("ws://127.0.0.1:9944")
+		.split(',')
+		.map(|url| url.trim().to_owned())
+		.filter(|url| !url.is_empty())
+		.collect()
+}
+
 /// Who asks which model, through which nodes.
 #[derive(Debug, Args)]
 pub struct RequesterArgs {

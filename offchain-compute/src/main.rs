@@ -12,9 +12,9 @@ use tributary_worker::{
 	bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
-		check_capacity, epoch_bar, init_logging, parse_trib, AskArgs, Cli, Command, InferArgs,
-		OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs, SetCapacityArgs,
-		TrainArgs,
+		check_capacity, epoch_bar, init_logging, node_urls, parse_trib, AskArgs, Cli, Command,
+		InferArgs, OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs,
+		SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
 	engine,
@@ -197,15 +197,6 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// How long a stopping worker waits for admitted jobs to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The node URLs of `--node`, comma-separated.
-fn node_urls(node: Option<&str>) -> Vec<String> {
-	node.unwrap_or("ws://127.0.0.1:9944")
-		.split(',')
-		.map(|url| url.trim().to_owned())
-		.filter(|url| !url.is_empty())
-		.collect()
-}
 
 /// Opens the chain and the daemon's journal for an operator command.
 async fn operator(args: &OperatorArgs) -> anyhow::Result<Operator> {

@@ -46,7 +46,7 @@ impl crate::cli::RequesterArgs {
 	/// Connects to the first of the nodes that answers; the requester's key.
 	pub async fn connect(&self) -> anyhow::Result<(Chain, Keypair)> {
 		let signer = crate::keys::WorkerKey::load(&self.key)?.signer;
-		let nodes: Vec<String> = self.node.split(',').map(|u| u.trim().to_owned()).collect();
+		let nodes = crate::cli::node_urls(Some(&self.node));
 		let chain = Chain::connect_any(&nodes)
 			.await
 			.with_context(|| format!("connecting to {}", self.node))?;
