@@ -91,8 +91,12 @@ test('the worker settles three receipts under one voucher; each is divided as a 
   const heldBefore = await held(k.charlie);
   const earnedBefore = await claimable(k.bob);
   const events = await sendOk(api, api.tx.channels.settle(ids.channel, voucher, signature, receipts), k.bob);
-  assert.deepEqual(eventData(api, events, 'channels', 'ReceiptsSettled'),
-    { channelId: ids.channel, count: 3, amount: Number(total) });
+  // The audit share (5%) goes to the audit pot; the rest is divided.
+  const auditShare = api.consts.channels.auditShare.toNumber();
+  const cut = (price) => price.toBigInt() * BigInt(auditShare) / BigInt(PERBILL);
+  const { batchId, ...settled } = eventData(api, events, 'channels', 'ReceiptsSettled');
+  assert.deepEqual(settled, { channelId: ids.channel, count: 3, amount: Number(total), auditShare: Number(total / 20n) });
+  assert.ok((await api.query.channels.batches(batchId)).isSome, 'kept for audits');
   const divided = events.filter(({ event }) => event.section === 'rewards' && event.method === 'ReceiptSettled')
     .map(({ event }) => Object.fromEntries(event.data.names.map((n, i) => [stringCamelCase(n), BigInt(event.data[i].toString())])));
   assert.equal(divided.length, 3);
@@ -100,7 +104,7 @@ test('the worker settles three receipts under one voucher; each is divided as a 
   for (const [i, parts] of divided.entries()) {
     assert.equal(parts.sequence, BigInt(i + 1));
     const sum = parts.workerShare + parts.modelShare + parts.upstreamShare + parts.dataShare + parts.treasuryShare;
-    assert.equal(sum, receipts[i].price.toBigInt(), 'every part of the price is accounted for');
+    assert.equal(sum + cut(receipts[i].price), receipts[i].price.toBigInt(), 'every part of the price is accounted for');
     workers += parts.workerShare;
   }
   assert.equal(await claimable(k.bob) - earnedBefore, workers, 'the worker can claim its shares');

@@ -4,7 +4,7 @@
 
 use crate::{
 	executor::ModelFiles,
-	journal::{AccountCall, Settlement, Step},
+	journal::{AccountCall, Opening, Settlement, Step},
 };
 use subxt::{
 	client::{ClientAtBlock, OnlineClientAtBlockImpl},
@@ -100,6 +100,21 @@ pub struct BlockNews {
 	pub assigned: Vec<JobId>,
 	/// Whether models were registered or retired in it.
 	pub models_changed: bool,
+	/// The worker's settlements it sampled for audits.
+	pub sampled: Vec<Sampled>,
+}
+
+/// A settlement of the worker's, sampled for audits: each sampled receipt
+/// must be opened within the challenge window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sampled {
+	/// The settlement's batch.
+	pub batch: u64,
+	/// Its channel.
+	pub channel: u64,
+	/// The sampled receipts' sequence numbers (those not yet opened, when
+	/// read from storage).
+	pub sequences: Vec<u64>,
 }
 
 /// A registered model as the worker needs to see it.
@@ -292,6 +307,7 @@ impl Chain {
 		worker: &AccountId32,
 	) -> Result<BlockNews, ChainError> {
 		use runtime::{
+			channels::events::AuditSampled,
 			compute::events::JobAssigned,
 			registry::events::{ModelRegistered, ModelRetired, ModelVersionPublished},
 		};
@@ -301,6 +317,16 @@ impl Chain {
 			let event = event.map_err(node)?;
 			if event.workers.contains(worker) {
 				news.assigned.push(event.job_id);
+			}
+		}
+		for event in events.find::<AuditSampled>() {
+			let event = event.map_err(node)?;
+			if event.worker == *worker && !event.sequences.is_empty() {
+				news.sampled.push(Sampled {
+					batch: event.batch_id,
+					channel: event.channel_id,
+					sequences: event.sequences,
+				});
 			}
 		}
 		news.models_changed = events.has::<ModelRegistered>()
@@ -408,6 +434,34 @@ impl Chain {
 		at.constants().entry(runtime::constants().channels().max_receipts()).map_err(node)
 	}
 
+	/// How many blocks after a settlement its receipts may be audited.
+	pub fn challenge_window(&self, at: &AtBlock) -> Result<u32, ChainError> {
+		at.constants().entry(runtime::constants().channels().challenge_window()).map_err(node)
+	}
+
+	/// The worker's settlements with sampled receipts not yet opened, read
+	/// from storage: for blocks whose events were not read.
+	pub async fn sampled_batches(
+		&self,
+		at: &AtBlock,
+		worker: &AccountId32,
+	) -> Result<Vec<Sampled>, ChainError> {
+		let entry = at.storage().entry(runtime::storage().channels().batches()).map_err(node)?;
+		let mut all = entry.iter(()).await.map_err(node)?;
+		let mut found = Vec::new();
+		while let Some(item) = all.next().await {
+			let item = item.map_err(node)?;
+			let (batch,) = item.key().map_err(node)?.decode().map_err(node)?;
+			let value = item.value().decode().map_err(node)?;
+			let Some(sampled) = value.sampled.filter(|s| !s.0.is_empty()) else { continue };
+			if value.worker == *worker {
+				let sequences = sampled.0.iter().map(|i| value.first + u64::from(*i)).collect();
+				found.push(Sampled { batch, channel: value.channel, sequences });
+			}
+		}
+		Ok(found)
+	}
+
 	/// `who`'s account nonce in the state at `at`: the nonce of its next
 	/// transaction to be included.
 	pub async fn account_nonce(&self, at: &AtBlock, who: &AccountId32) -> Result<u64, ChainError> {
@@ -470,6 +524,9 @@ impl Chain {
 				.and_then(|mut signable| signable.sign(signer)),
 			Call::Account(AccountCall::Settle(settlement)) => txs
 				.create_signable_offline(&settle_call(&settlement)?, params)
+				.and_then(|mut signable| signable.sign(signer)),
+			Call::Account(AccountCall::OpenAudit(opening)) => txs
+				.create_signable_offline(&open_audit_call(&opening)?, params)
 				.and_then(|mut signable| signable.sign(signer)),
 			Call::Filler => txs
 				.create_signable_offline(
@@ -546,24 +603,7 @@ fn settle_call(
 	let receipts = settlement
 		.receipts
 		.iter()
-		.map(|r| {
-			let r = crate::fastpath::WorkerReceipt::decode(&mut &bytes(r, "receipt")?[..])
-				.map_err(|_| corrupt("receipt"))?;
-			Ok(channels::Receipt {
-				channel: r.channel,
-				sequence: r.sequence,
-				model: r.model,
-				artifact: r.artifact,
-				input_hash: r.input_hash,
-				output_hash: r.output_hash,
-				attribution: BoundedVec(
-					r.attribution.iter().map(|(c, p)| (*c, Perbill(p.deconstruct()))).collect(),
-				),
-				class: r.class,
-				price: r.price,
-				worker: AccountId32(r.worker),
-			})
-		})
+		.map(|r| chain_receipt(&bytes(r, "receipt")?).ok_or_else(|| corrupt("receipt")))
 		.collect::<Result<Vec<_>, ChainError>>()?;
 	Ok(runtime::transactions().channels().settle(
 		settlement.channel,
@@ -575,6 +615,47 @@ fn settle_call(
 		},
 		signature,
 		BoundedVec(receipts),
+	))
+}
+
+/// The chain's type of a receipt the fast path encoded, or `None` when the
+/// bytes are not one.
+fn chain_receipt(
+	encoded: &[u8],
+) -> Option<runtime::runtime_types::tributary_primitives::channels::Receipt<AccountId32, u128>> {
+	use subxt::ext::codec::Decode;
+	let r = crate::fastpath::WorkerReceipt::decode(&mut &encoded[..]).ok()?;
+	Some(runtime::runtime_types::tributary_primitives::channels::Receipt {
+		channel: r.channel,
+		sequence: r.sequence,
+		model: r.model,
+		artifact: r.artifact,
+		input_hash: r.input_hash,
+		output_hash: r.output_hash,
+		attribution: BoundedVec(
+			r.attribution.iter().map(|(c, p)| (*c, Perbill(p.deconstruct()))).collect(),
+		),
+		class: r.class,
+		price: r.price,
+		worker: AccountId32(r.worker),
+	})
+}
+
+/// `channels.open_audit` with the opening's receipt and input.
+fn open_audit_call(
+	opening: &Opening,
+) -> Result<subxt::transactions::StaticPayload<runtime::channels::calls::OpenAudit>, ChainError> {
+	let corrupt = |what: &str| ChainError::Node(format!("a journaled opening's {what} is corrupt"));
+	let receipt = hex::decode(&opening.receipt)
+		.ok()
+		.and_then(|bytes| chain_receipt(&bytes))
+		.ok_or_else(|| corrupt("receipt"))?;
+	let input = hex::decode(&opening.input).map_err(|_| corrupt("input"))?;
+	Ok(runtime::transactions().channels().open_audit(
+		opening.batch,
+		opening.sequence,
+		receipt,
+		BoundedVec(input),
 	))
 }
 

@@ -30,9 +30,9 @@
 //! up when the node returns.
 
 use crate::{
-	chain::{AtBlock, Chain, ChannelView, RegisteredModel},
+	chain::{AtBlock, Chain, ChannelView, RegisteredModel, Sampled},
 	executor::{Executor, ModelFiles},
-	journal::{JournalError, Settlement},
+	journal::{JournalError, Opening, Settlement},
 	ledger::{Ledger, ReceiptRecord, ReceiptWriter, StoredVoucher, Tip},
 	metrics::Metrics,
 	stop::Stop,
@@ -502,6 +502,7 @@ impl FastPath {
 				tip,
 				receipt: receipt.encode(),
 				signature,
+				input: input.as_bytes().to_vec(),
 				voucher: newer,
 			};
 			(answer, record)
@@ -678,6 +679,8 @@ impl FastPath {
 	) -> Result<(), Stop> {
 		let max_input = chain.max_input_len(at)?;
 		let max_receipts = chain.max_settled_receipts(at)?;
+		let window = chain.challenge_window(at)?;
+		let final_number = finalized.block_number() as u32;
 		let mut known: Vec<ChannelId> = self.state()?.channels.keys().copied().collect();
 		for (channel, _) in self.ledger()?.unsettled()? {
 			if !known.contains(&channel) {
@@ -700,7 +703,7 @@ impl FastPath {
 		state.max_receipts = u64::from(max_receipts);
 		for (channel, view, settled) in views {
 			if let Some(settled) = settled {
-				self.ledger()?.forget_settled(channel, settled)?;
+				self.ledger()?.forget_settled(channel, settled, final_number)?;
 			}
 			match view {
 				Some(view) => match state.channels.get_mut(&channel) {
@@ -717,12 +720,41 @@ impl FastPath {
 					state.channels.remove(&channel);
 					state.settling.remove(&channel);
 					if settled.is_none() {
-						self.ledger()?.forget_settled(channel, u64::MAX)?;
+						self.ledger()?.forget_settled(channel, u64::MAX, final_number)?;
 					}
 				}
 			}
 		}
+		// Counted from the finalized block that first showed a receipt
+		// settled, which is never before it was: kept at least the window.
+		self.ledger()?.prune_audit_copies(final_number.saturating_sub(window))?;
 		Ok(())
+	}
+
+	/// The openings of the worker's receipts `sampled` for audits, from the
+	/// ledger's audit copies. A receipt the ledger no longer holds cannot be
+	/// opened: the chain will count it as wrong.
+	pub fn openings(&self, sampled: &[Sampled]) -> Result<Vec<Opening>, Stop> {
+		let ledger = self.ledger()?;
+		let mut openings = Vec::new();
+		for Sampled { batch, channel, sequences } in sampled {
+			for &sequence in sequences {
+				match ledger.audit_copy(*channel, sequence)? {
+					Some((receipt, input)) => openings.push(Opening {
+						batch: *batch,
+						sequence,
+						receipt: hex::encode(receipt),
+						input: hex::encode(input),
+					}),
+					None => tracing::error!(
+						channel,
+						sequence,
+						"a receipt sampled for audit is not in the ledger: it cannot be opened"
+					),
+				}
+			}
+		}
+		Ok(openings)
 	}
 
 	/// The settlements to send at this block: for each channel with vouched
@@ -831,6 +863,7 @@ mod tests {
 				tip: tip(n),
 				receipt: n.to_le_bytes().to_vec(),
 				signature: b"signature".to_vec(),
+				input: b"input".to_vec(),
 				voucher: None,
 			};
 			ledger.record_receipts(&[record]).unwrap();

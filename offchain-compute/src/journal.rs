@@ -101,6 +101,8 @@ pub enum Step {
 	Deregister,
 	/// `channels.settle`.
 	Settle,
+	/// `channels.open_audit`.
+	OpenAudit,
 	/// `system.remark`, sent under a nonce whose step is no longer wanted so
 	/// that the transactions after it are not stuck behind a gap.
 	Filler,
@@ -121,6 +123,21 @@ pub enum AccountCall {
 	Deregister,
 	/// `channels.settle(channel, voucher, signature, receipts)`.
 	Settle(Settlement),
+	/// `channels.open_audit(batch, sequence, receipt, input)`.
+	OpenAudit(Opening),
+}
+
+/// A sampled receipt opened for its audit, journaled whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opening {
+	/// The settlement's batch.
+	pub batch: u64,
+	/// The receipt's sequence number.
+	pub sequence: u64,
+	/// The receipt, SCALE-encoded, in hex.
+	pub receipt: String,
+	/// The input it answered, in hex.
+	pub input: String,
 }
 
 /// A settlement of fast-path receipts, journaled whole: what the chain is
@@ -146,6 +163,7 @@ impl AccountCall {
 			AccountCall::Claim => Step::Claim,
 			AccountCall::Deregister => Step::Deregister,
 			AccountCall::Settle(_) => Step::Settle,
+			AccountCall::OpenAudit(_) => Step::OpenAudit,
 		}
 	}
 }
@@ -162,6 +180,7 @@ impl Step {
 			Step::Claim => "claim",
 			Step::Deregister => "deregister",
 			Step::Settle => "settle",
+			Step::OpenAudit => "open_audit",
 			Step::Filler => "filler",
 		}
 	}
@@ -176,6 +195,7 @@ impl Step {
 			"claim" => Step::Claim,
 			"deregister" => Step::Deregister,
 			"settle" => Step::Settle,
+			"open_audit" => Step::OpenAudit,
 			"filler" => Step::Filler,
 			_ => return None,
 		})
@@ -398,6 +418,7 @@ impl Journal {
 			| Step::Claim
 			| Step::Deregister
 			| Step::Settle
+			| Step::OpenAudit
 			| Step::Filler => None,
 		};
 		if let (Some(job_id), Some(state)) = (job_id, state) {

@@ -9,6 +9,11 @@
 //! not settled yet and can build every settlement from here alone, whether
 //! or not the chain was reachable when the answers were given.
 //!
+//! Each receipt is also kept with its input until the chain's challenge
+//! window has passed after its settlement: a receipt sampled for an audit,
+//! or challenged, is opened with its input, and one the worker cannot open
+//! counts as wrong.
+//!
 //! It lives in the journal's SQLite file (the operator has one file to keep)
 //! on a connection of its own, so answering requests never waits on the
 //! daemon's job steps.
@@ -54,6 +59,8 @@ pub struct ReceiptRecord {
 	pub receipt: Vec<u8>,
 	/// The worker's `MultiSignature` over it.
 	pub signature: Vec<u8>,
+	/// The input it answered, kept for its audit.
+	pub input: Vec<u8>,
 	/// The newer voucher its request brought, if any.
 	pub voucher: Option<StoredVoucher>,
 }
@@ -152,6 +159,14 @@ impl Ledger {
 				total TEXT NOT NULL,
 				signature BLOB NOT NULL,
 				PRIMARY KEY (channel, sequence)
+			);
+			CREATE TABLE IF NOT EXISTS audit_copies (
+				channel INTEGER NOT NULL,
+				sequence INTEGER NOT NULL,
+				receipt BLOB NOT NULL,
+				input BLOB NOT NULL,
+				settled_at INTEGER,
+				PRIMARY KEY (channel, sequence)
 			);",
 		)?;
 		Ok(Ledger { db })
@@ -198,7 +213,7 @@ impl Ledger {
 		// Write-locked from the start: a read upgraded to a write would fail
 		// at once, not wait, when the daemon wrote to the journal meanwhile.
 		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-		for ReceiptRecord { channel, tip, receipt, signature, voucher } in records {
+		for ReceiptRecord { channel, tip, receipt, signature, input, voucher } in records {
 			let before: Option<i64> = tx
 				.query_row(
 					"SELECT sequence FROM channel_tips WHERE channel = ?1",
@@ -223,6 +238,11 @@ impl Ledger {
 					tip.head.as_bytes(),
 					tip.total.to_string()
 				],
+			)?;
+			tx.execute(
+				"INSERT OR REPLACE INTO audit_copies (channel, sequence, receipt, input)
+				 VALUES (?1, ?2, ?3, ?4)",
+				params![*channel as i64, tip.sequence as i64, receipt, input],
 			)?;
 			set_tip(&tx, *channel, *tip)?;
 			if let Some(voucher) = voucher {
@@ -299,15 +319,50 @@ impl Ledger {
 	}
 
 	/// Forgets what the finalized chain has settled on `channel`, up to
-	/// `sequence`; the tip stays.
-	pub fn forget_settled(&self, channel: ChannelId, sequence: u64) -> Result<(), JournalError> {
+	/// `sequence`, as of block `block`; the tip stays, and so do the
+	/// receipts' audit copies, until [`Self::prune_audit_copies`].
+	pub fn forget_settled(
+		&self,
+		channel: ChannelId,
+		sequence: u64,
+		block: u32,
+	) -> Result<(), JournalError> {
+		let sequence = sequence.min(i64::MAX as u64) as i64;
 		for table in ["receipts", "vouchers"] {
 			self.db.execute(
 				&format!("DELETE FROM {table} WHERE channel = ?1 AND sequence <= ?2"),
-				params![channel as i64, sequence as i64],
+				params![channel as i64, sequence],
 			)?;
 		}
+		self.db.execute(
+			"UPDATE audit_copies SET settled_at = ?3
+			 WHERE channel = ?1 AND sequence <= ?2 AND settled_at IS NULL",
+			params![channel as i64, sequence, block],
+		)?;
 		Ok(())
+	}
+
+	/// The receipt `sequence` of `channel` and its input, SCALE-encoded and
+	/// raw, for its audit.
+	pub fn audit_copy(
+		&self,
+		channel: ChannelId,
+		sequence: u64,
+	) -> Result<Option<(Vec<u8>, Vec<u8>)>, JournalError> {
+		Ok(self
+			.db
+			.query_row(
+				"SELECT receipt, input FROM audit_copies WHERE channel = ?1 AND sequence = ?2",
+				params![channel as i64, sequence as i64],
+				|r| Ok((r.get(0)?, r.get(1)?)),
+			)
+			.optional()?)
+	}
+
+	/// Forgets the audit copies of receipts settled before block `before`:
+	/// their challenge window has closed.
+	pub fn prune_audit_copies(&self, before: u32) -> Result<usize, JournalError> {
+		Ok(self.db.execute("DELETE FROM audit_copies WHERE settled_at < ?1", params![before])?)
 	}
 }
 
@@ -366,6 +421,7 @@ mod tests {
 			tip: tip(sequence),
 			receipt: receipt.to_vec(),
 			signature: b"s".to_vec(),
+			input: format!("input {sequence}").into_bytes(),
 			voucher: None,
 		}
 	}
@@ -423,12 +479,29 @@ mod tests {
 		assert_eq!(ledger.unsettled().unwrap(), vec![(3, 4)]);
 		assert_eq!(ledger.voucher_up_to(3, 3).unwrap().map(|v| v.tip), Some(tip(2)));
 		assert_eq!(ledger.voucher_up_to(3, 1).unwrap(), None);
-		ledger.forget_settled(3, 2).unwrap();
+		ledger.forget_settled(3, 2, 40).unwrap();
 		assert_eq!(ledger.voucher_up_to(3, 3).unwrap(), None);
 		assert_eq!(ledger.receipts(3, 3, 5).unwrap().len(), 3);
 		assert_eq!(ledger.tip(3).unwrap(), tip(5), "the tip outlives what settled");
-		ledger.forget_settled(3, 5).unwrap();
+		ledger.forget_settled(3, 5, 50).unwrap();
 		assert_eq!(ledger.unsettled().unwrap(), vec![]);
 		assert_eq!(ledger.tip_at(3, 5).unwrap(), Some(tip(5)));
+	}
+
+	#[test]
+	fn a_settled_receipt_stays_open_to_its_audit_until_its_window_closes() {
+		let (_dir, mut ledger) = ledger();
+		for n in 1..=3 {
+			ledger.record_receipts(&[record(3, n, format!("r{n}").as_bytes())]).unwrap();
+		}
+		ledger.forget_settled(3, 2, 40).unwrap();
+		assert_eq!(ledger.audit_copy(3, 2).unwrap(), Some((b"r2".to_vec(), b"input 2".to_vec())));
+		assert_eq!(ledger.prune_audit_copies(40).unwrap(), 0, "settled at 40: kept");
+		// Settled again later (after a restart, say): the first block counts.
+		ledger.forget_settled(3, 3, 45).unwrap();
+		assert_eq!(ledger.prune_audit_copies(41).unwrap(), 2);
+		assert_eq!(ledger.audit_copy(3, 1).unwrap(), None);
+		assert!(ledger.audit_copy(3, 3).unwrap().is_some(), "settled at 45");
+		assert_eq!(ledger.audit_copy(3, 9).unwrap(), None);
 	}
 }

@@ -13,7 +13,7 @@
 
 use crate::{
 	admission::{Admission, Running, ServePolicy},
-	chain::{AtBlock, Call, Chain, ChainError, JobView, Slot},
+	chain::{AtBlock, Call, Chain, ChainError, JobView, Sampled, Slot},
 	content::ContentError,
 	executor::Executor,
 	fastpath::FastPath,
@@ -218,7 +218,9 @@ impl OnBlock for Steps {
 		let mut submitter = self.submitter.take().ok_or_else(|| {
 			Stop::Node(ChainError::Node("a block before the connection was set up".into()))
 		})?;
-		let stepped = self.act(chain, at, &finalized, &mut submitter).await;
+		let sampled =
+			if skipped { chain.sampled_batches(at, &self.me).await? } else { news.sampled };
+		let stepped = self.act(chain, at, &finalized, &sampled, &mut submitter).await;
 		self.submitter = Some(submitter);
 		stepped
 	}
@@ -232,6 +234,7 @@ impl Steps {
 		chain: &Chain,
 		at: &AtBlock,
 		finalized: &AtBlock,
+		sampled: &[Sampled],
 		submitter: &mut Submitter,
 	) -> Result<Option<u64>, Stop> {
 		submitter.on_block(chain, at, finalized).await?;
@@ -278,6 +281,14 @@ impl Steps {
 						"settling fast-path receipts"
 					);
 					calls.push((None, Call::Account(AccountCall::Settle(settlement))));
+				}
+				for opening in fast_path.openings(sampled)? {
+					tracing::info!(
+						batch = opening.batch,
+						sequence = opening.sequence,
+						"opening a receipt sampled for audit"
+					);
+					calls.push((None, Call::Account(AccountCall::OpenAudit(opening))));
 				}
 			}
 		}

@@ -133,6 +133,16 @@ pub trait WorkerClasses<AccountId> {
 	fn class(worker: &AccountId) -> Option<H256>;
 }
 
+/// What audits of receipts need from worker staking beside the class.
+pub trait AuditSlashing<AccountId, Balance> {
+	/// What one slash of `worker` takes now: what a wrong receipt costs it.
+	fn slash_amount(worker: &AccountId) -> Balance;
+	/// Slashes `worker` for a receipt that failed its audit, paying at most
+	/// `refund` of what is taken to `to` and the rest to the treasury;
+	/// returns what `to` received.
+	fn slash_refunding(worker: &AccountId, to: &AccountId, refund: Balance) -> Balance;
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

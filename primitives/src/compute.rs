@@ -65,6 +65,9 @@ pub enum SlashReason {
 	NoReveal,
 	/// Its revealed result disagreed with the majority.
 	Minority,
+	/// A fast-path receipt it signed was audited and found wrong, or it did
+	/// not open the receipt for its audit in time.
+	AuditFailed,
 }
 
 /// A worker that can be drawn for a job now.
@@ -145,6 +148,44 @@ pub trait JobSettlement<AccountId, Balance> {
 	/// Job `job_id`'s record was pruned: what settlement kept to settle it
 	/// once may go too.
 	fn pruned(job_id: JobId);
+}
+
+/// Audit jobs: the channels pallet reruns fast-path receipts as ordinary
+/// compute jobs, in the receipt's class and never on the worker audited.
+pub trait AuditJobs<AccountId, Balance> {
+	/// Submits a job for `model` on `input`, paid by `payer` (at most
+	/// `max_fee`), drawn only from workers of `class` and never `audited`;
+	/// returns its id. Its outcome comes back through [`JobOutcomes`].
+	fn submit_audit(
+		payer: &AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		class: H256,
+		audited: &AccountId,
+		max_fee: Balance,
+	) -> Result<JobId, DispatchError>;
+	/// What such a job costs now.
+	fn audit_price(model: ModelId) -> Result<Balance, DispatchError>;
+}
+
+/// Told when a job ends, so that whoever submitted it for a purpose of its
+/// own (an audit) can act on the outcome.
+pub trait JobOutcomes {
+	/// Job `job_id` ended: completed with the majority's output hash and
+	/// attribution, or (`None`) failed or cancelled. Returns the weight used,
+	/// at most [`Self::max_weight`].
+	fn finished(job_id: JobId, outcome: Option<&(H256, Attribution)>) -> Weight;
+	/// The most [`Self::finished`] uses.
+	fn max_weight() -> Weight;
+}
+
+impl JobOutcomes for () {
+	fn finished(_: JobId, _: Option<&(H256, Attribution)>) -> Weight {
+		Weight::zero()
+	}
+	fn max_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 /// Where a job stands.

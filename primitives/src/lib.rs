@@ -37,12 +37,13 @@ pub mod registry;
 
 pub use attribution::{AttributionGraph, Beneficiary, Split, TrainingEdge};
 pub use channels::{
-	chain_receipt, ChannelId, Receipt, ReceiptSettlement, SettledReceipt, Voucher, WorkerClasses,
+	chain_receipt, AuditSlashing, ChannelId, Receipt, ReceiptSettlement, SettledReceipt, Voucher,
+	WorkerClasses,
 };
 pub use compute::{
-	commitment, determinism_class, output_hash, Attribution, Candidate, CompletedJob,
-	FailureReason, JobSettlement, JobStatus, QueueInfo, Salt, SlashReason, WorkerResult,
-	WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
+	commitment, determinism_class, output_hash, Attribution, AuditJobs, Candidate, CompletedJob,
+	FailureReason, JobOutcomes, JobSettlement, JobStatus, QueueInfo, Salt, SlashReason,
+	WorkerResult, WorkerStaking, MAX_ATTRIBUTION_ENTRIES,
 };
 pub use funds::funds_error;
 pub use lookup::Lookup;

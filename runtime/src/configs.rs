@@ -1,10 +1,10 @@
 //! How the runtime configures each pallet.
 
 use crate::{
-	AccountId, Attribution, Babe, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo,
-	Registry, Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, WorkerStaking, EXISTENTIAL_DEPOSIT, MILLI_TRIB,
-	SLOT_DURATION, SS58_PREFIX, TRIB, VERSION,
+	AccountId, Attribution, Babe, Balance, Balances, Block, BlockNumber, Channels, Compute, Hash,
+	Nonce, PalletInfo, Registry, Rewards, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, WorkerStaking, EXISTENTIAL_DEPOSIT,
+	MILLI_TRIB, SLOT_DURATION, SS58_PREFIX, TRIB, VERSION,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -240,6 +240,7 @@ impl pallet_compute::Config for Runtime {
 	type Attribution = Attribution;
 	type Staking = WorkerStaking;
 	type Settlement = Rewards;
+	type Outcomes = Channels;
 	type Randomness = crate::randomness::BlockVrf;
 	type ComputeFee = ComputeFee;
 	type MaxCongestion = MaxCongestion;
@@ -299,6 +300,20 @@ parameter_types! {
 	/// about 121 KB of proof each, so that a settlement takes at most about
 	/// half of a block's ordinary proof budget.
 	pub const MaxSettledReceipts: u32 = 16;
+	/// The audit pot's account is derived from it.
+	pub const ChannelsPalletId: PalletId = PalletId(*b"py/chanl");
+	/// 5% of every settled price pays for audits.
+	pub const AuditShare: Perbill = Perbill::from_percent(5);
+	/// At least 1% of settled receipts are audited; dearer ones more often
+	/// (see the pallet's docs: at least twice the price over the slash).
+	pub const AuditRate: Perbill = Perbill::from_percent(1);
+	/// Ten minutes to open a sample or challenge a receipt.
+	pub const ChallengeWindow: BlockNumber = 100;
+	/// A challenge puts up 1 TRIB.
+	pub const ChallengeBond: Balance = TRIB;
+	/// More settlements than a block's weight lets through: the bound is
+	/// for storage and the hook, not a limit anyone meets.
+	pub const MaxSettlementsPerBlock: u32 = 32;
 }
 
 impl pallet_channels::Config for Runtime {
@@ -306,6 +321,15 @@ impl pallet_channels::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Signature = tributary_primitives::Signature;
 	type Workers = WorkerStaking;
+	type Audits = Compute;
+	type Randomness = crate::randomness::BlockVrf;
+	type PalletId = ChannelsPalletId;
+	type AuditShare = AuditShare;
+	type AuditRate = AuditRate;
+	type ChallengeWindow = ChallengeWindow;
+	type ChallengeBond = ChallengeBond;
+	type MaxSettlementsPerBlock = MaxSettlementsPerBlock;
+	type MaxInputLen = ConstU32<4096>;
 	type Models = Registry;
 	type Settlement = Rewards;
 	type MinDeposit = MinChannelDeposit;

@@ -23,6 +23,10 @@ use serde_json::Value;
 /// What each well-known development account holds at genesis.
 pub const DEV_ENDOWMENT: u128 = 1_000_000 * TRIB;
 
+/// What the audit pot holds at genesis: a thousand audits at the least
+/// job price.
+pub const AUDIT_POT_ENDOWMENT: u128 = 1_000 * TRIB;
+
 /// A genesis with the given authorities, funded accounts and sudo key.
 fn genesis(
 	authorities: Vec<(BabeId, GrandpaId)>,
@@ -32,13 +36,15 @@ fn genesis(
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			// The treasury and the rewards account exist from genesis, so that
-			// they can take amounts smaller than the existential deposit.
+			// they can take amounts smaller than the existential deposit; the
+			// audit pot starts with what pays for the first audits.
 			balances: endowed
 				.into_iter()
 				.map(|account| (account, DEV_ENDOWMENT))
 				.chain([
 					(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT),
 					(pallet_rewards::Pallet::<crate::Runtime>::account_id(), EXISTENTIAL_DEPOSIT),
+					(pallet_channels::Pallet::<crate::Runtime>::audit_pot(), AUDIT_POT_ENDOWMENT),
 				])
 				.collect(),
 		},

@@ -8,7 +8,9 @@ use super::*;
 use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
+	frame_support::traits::Hooks,
 	frame_system::RawOrigin,
+	sp_crypto_hashing::blake2_256,
 	sp_runtime::{traits::One, Perbill},
 };
 use tributary_primitives::{Attribution, ContributionId, ModelId, MAX_ATTRIBUTION_ENTRIES};
@@ -38,6 +40,81 @@ fn open<T: Config>() -> Open<T> {
 	)
 	.expect("opening a channel in a benchmark");
 	Open { id, requester, worker }
+}
+
+/// A receipt of `worker` on `channel`, for a model of its own attributing
+/// to the most contributions an attribution holds, for `input`.
+fn receipt<T: Config>(
+	channel: ChannelId,
+	worker: &T::AccountId,
+	sequence: u64,
+	price: BalanceOf<T>,
+	input: &[u8],
+) -> ReceiptOf<T> {
+	let class = T::Workers::class(worker).expect("a registered worker");
+	let share = Perbill::from_rational(1u32, MAX_ATTRIBUTION_ENTRIES);
+	let (model, contributions): (ModelId, Vec<ContributionId>) =
+		T::BenchmarkHelper::model(MAX_ATTRIBUTION_ENTRIES);
+	Receipt {
+		channel,
+		sequence,
+		model,
+		artifact: H256::repeat_byte(1),
+		input_hash: H256(blake2_256(input)),
+		output_hash: H256::repeat_byte(3),
+		attribution: Attribution::truncate_from(
+			contributions.iter().map(|&c| (c, share)).collect(),
+		),
+		class,
+		price,
+		worker: worker.clone(),
+	}
+}
+
+/// Writes batch `id` of a fresh worker to storage, settled at `settled_at`
+/// with `MaxReceipts` receipts priced over the worker's slash (so that
+/// every one is sampled), all of them sampled and unopened when `sampled`.
+fn batch<T: Config>(id: BatchId, settled_at: BlockNumberFor<T>, sampled: bool) {
+	let worker: T::AccountId = account("worker", id as u32, 1);
+	T::BenchmarkHelper::worker(&worker);
+	let requester = T::BenchmarkHelper::requester();
+	let price = T::Workers::slash_amount(&worker).saturating_add(One::one());
+	let count = T::MaxReceipts::get();
+	let receipts = (0..count).map(|i| (H256::repeat_byte(i as u8), price)).collect::<Vec<_>>();
+	let batch = Batch {
+		channel: id,
+		first: 1,
+		worker,
+		requester,
+		settled_at,
+		receipts: BoundedVec::truncate_from(receipts),
+		sampled: sampled.then(|| BoundedVec::truncate_from((0..count).collect())),
+	};
+	Batches::<T>::insert(id, batch);
+	SettledIn::<T>::try_append(settled_at, id).expect("room for the benchmark's batches");
+}
+
+/// A sampled batch holding one receipt, of a fresh worker to the helper's
+/// requester, for an input of `len` bytes; returns the receipt and input.
+fn sampled_receipt<T: Config>(len: u32) -> (ReceiptOf<T>, BoundedVec<u8, T::MaxInputLen>) {
+	let worker: T::AccountId = account("worker", 0, 0);
+	T::BenchmarkHelper::worker(&worker);
+	let requester = T::BenchmarkHelper::requester();
+	let input = alloc::vec![7u8; len as usize];
+	let receipt = receipt::<T>(0, &worker, 1, T::MinDeposit::get(), &input);
+	let batch = Batch {
+		channel: 0,
+		first: 1,
+		worker,
+		requester,
+		settled_at: polkadot_sdk::frame_system::Pallet::<T>::block_number(),
+		receipts: BoundedVec::truncate_from(alloc::vec![(receipt.hash(), receipt.price)]),
+		sampled: Some(BoundedVec::truncate_from(alloc::vec![0])),
+	};
+	Batches::<T>::insert(0, batch);
+	let pot = Pallet::<T>::audit_pot();
+	T::Currency::set_balance(&pot, T::MinDeposit::get().saturating_mul(1_000_000u32.into()));
+	(receipt, BoundedVec::truncate_from(input))
 }
 
 #[benchmarks]
@@ -78,29 +155,12 @@ mod benchmarks {
 	#[benchmark]
 	fn settle(n: Linear<1, { T::MaxReceipts::get() }>) {
 		let channel = open::<T>();
-		let class = T::Workers::class(&channel.worker).expect("a registered worker");
-		let share = Perbill::from_rational(1u32, MAX_ATTRIBUTION_ENTRIES);
 		let price = T::MinDeposit::get();
 		let receipts: Vec<ReceiptOf<T>> = (1..=u64::from(n))
-			.map(|sequence| {
-				let (model, contributions): (ModelId, Vec<ContributionId>) =
-					T::BenchmarkHelper::model(MAX_ATTRIBUTION_ENTRIES);
-				Receipt {
-					channel: channel.id,
-					sequence,
-					model,
-					artifact: H256::repeat_byte(1),
-					input_hash: H256::repeat_byte(2),
-					output_hash: H256::repeat_byte(3),
-					attribution: Attribution::truncate_from(
-						contributions.iter().map(|&c| (c, share)).collect(),
-					),
-					class,
-					price,
-					worker: channel.worker.clone(),
-				}
-			})
+			.map(|sequence| receipt::<T>(channel.id, &channel.worker, sequence, price, &[]))
 			.collect();
+		let pot = Pallet::<T>::audit_pot();
+		T::Currency::set_balance(&pot, T::MinDeposit::get());
 		let voucher = Voucher {
 			channel: channel.id,
 			sequence: u64::from(n),
@@ -116,6 +176,66 @@ mod benchmarks {
 		let settled = Channels::<T>::get(channel.id).expect("the channel");
 		assert_eq!(settled.sequence, u64::from(n));
 		assert!(settled.settled >= price.saturating_mul(BalanceOf::<T>::one()));
+	}
+
+	#[benchmark]
+	fn open_audit(n: Linear<0, { T::MaxInputLen::get() }>) {
+		let (receipt, input) = sampled_receipt::<T>(n);
+		let caller: T::AccountId = whitelisted_caller();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), 0, 1, receipt, input);
+		assert!(Audited::<T>::contains_key(0, 1), "the audit job was submitted");
+	}
+
+	#[benchmark]
+	fn challenge(n: Linear<0, { T::MaxInputLen::get() }>) {
+		let (receipt, input) = sampled_receipt::<T>(n);
+		let requester = Batches::<T>::get(0).expect("the batch").requester;
+		let max_fee = T::MinDeposit::get().saturating_mul(1_000u32.into());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), 0, 1, receipt, input, max_fee);
+		assert!(Audited::<T>::contains_key(0, 1), "the audit job was submitted");
+	}
+
+	/// An audit that failed, of a challenge: the slash with a refund and the
+	/// bond released.
+	#[benchmark]
+	fn conclude_audit() {
+		let (receipt, _) = sampled_receipt::<T>(0);
+		let batch = Batches::<T>::get(0).expect("the batch");
+		let bond = T::ChallengeBond::get();
+		Pallet::<T>::hold_for(HoldReason::ChallengeBond, &batch.requester, bond)
+			.expect("the requester can put up a bond");
+		Pallet::<T>::start(7, &batch, 1, &receipt, Some((batch.requester.clone(), bond)));
+		let wrong = (H256::repeat_byte(9), Attribution::default());
+		#[block]
+		{
+			Pallet::<T>::finished(7, Some(&wrong));
+		}
+		assert!(!Audits::<T>::contains_key(7));
+	}
+
+	/// `s` settlements sampled and `c` closed, each of `MaxReceipts`
+	/// receipts all sampled, the closed ones none opened: a slash each.
+	#[benchmark]
+	fn on_initialize(
+		s: Linear<0, { T::MaxSettlementsPerBlock::get() }>,
+		c: Linear<0, { T::MaxSettlementsPerBlock::get() }>,
+	) {
+		let window = T::ChallengeWindow::get();
+		let now = window.saturating_add(One::one());
+		for id in 0..c {
+			batch::<T>(id.into(), One::one(), true);
+		}
+		for id in c..c.saturating_add(s) {
+			batch::<T>(id.into(), window, false);
+		}
+		polkadot_sdk::frame_system::Pallet::<T>::set_block_number(now);
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+		assert_eq!(Batches::<T>::iter().count(), s as usize);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

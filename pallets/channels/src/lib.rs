@@ -30,9 +30,40 @@
 //!   voucher adds to the total, moves that much from the deposit to
 //!   settlement, and has each receipt divided there.
 //!
+//! - **Audit share:** `AuditShare` of each settled price goes to the audit
+//!   pot (this pallet's account), which pays for the audits; the rest is
+//!   divided.
+//! - **Batch:** what one settlement carried, kept for `ChallengeWindow`
+//!   blocks: each receipt's hash and price, and which of them were sampled.
+//! - **Sample:** in the block after a settlement, that block's VRF output
+//!   picks receipts of it to audit, each with the chance
+//!   `max(AuditRate, 2 × price / slash)`, where `slash` is what one slash of
+//!   the worker takes. Neither the worker nor the author of the block that
+//!   carried the settlement knows that output when it is submitted or
+//!   included. A wrong receipt so costs its worker, on average, at least
+//!   twice what it was paid for it: the expected gain from a wrong answer
+//!   is negative at any price (`../shared/DESIGN.md`).
+//! - **Audit:** a sampled receipt's worker opens it with `open_audit`,
+//!   handing in the receipt and its input; the chain reruns it as an
+//!   ordinary compute job paid from the audit pot, drawn from the receipt's
+//!   determinism class and never the worker itself. A requester may also
+//!   `challenge` any receipt of a batch within the window, with a bond and
+//!   paying the job itself. When the job's majority disagrees with the
+//!   receipt (output hash or attribution), the worker is slashed and the
+//!   requester refunded the price from the slash (`AuditFailed`); a sample
+//!   left unopened when its batch's window closes counts as wrong. A
+//!   receipt the majority agrees with passes (`AuditPassed`): a
+//!   challenger's bond goes to the worker. A job without a majority decides
+//!   nothing (`AuditInconclusive`). The auditors are paid as any job's
+//!   workers are, by its fee.
+//!
 //! ## Interface
 //!
-//! Calls: `open_channel`, `top_up`, `close_channel`, `settle`.
+//! Calls: `open_channel`, `top_up`, `close_channel`, `settle`,
+//! `open_audit`, `challenge`. Each block, `on_initialize` samples the
+//! settlements of the block before and closes those of `ChallengeWindow`
+//! blocks ago (at most `MaxSettlementsPerBlock` each); audit jobs' outcomes
+//! come back from the compute pallet through [`JobOutcomes`].
 //!
 //! A worker should settle before the channel's expiry: from then on the
 //! requester may close it and take back what was not settled.
@@ -43,6 +74,9 @@ extern crate alloc;
 
 pub use pallet::*;
 
+use alloc::vec::Vec;
+
+pub mod audit;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
@@ -59,15 +93,23 @@ use polkadot_sdk::{
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
+			Randomness,
 		},
+		PalletId,
 	},
 	frame_system::pallet_prelude::*,
 	sp_core::H256,
-	sp_runtime::traits::{CheckedAdd, CheckedSub, IdentifyAccount, Saturating, Verify, Zero},
+	sp_runtime::{
+		traits::{
+			AccountIdConversion, CheckedAdd, CheckedSub, IdentifyAccount, One, Saturating, Verify,
+			Zero,
+		},
+		Perbill,
+	},
 };
 use tributary_primitives::{
-	chain_receipt, ChannelId, ModelProvider, Receipt, ReceiptSettlement, SettledReceipt, Voucher,
-	WorkerClasses,
+	chain_receipt, Attribution, AuditJobs, AuditSlashing, ChannelId, JobId, JobOutcomes,
+	ModelProvider, Receipt, ReceiptSettlement, SettledReceipt, Voucher, WorkerClasses,
 };
 
 /// A balance of the channels' currency.
@@ -99,6 +141,60 @@ pub struct Channel<AccountId, Balance, BlockNumber> {
 	pub receipts: H256,
 	/// From this block the requester may close the channel.
 	pub expiry: BlockNumber,
+}
+
+/// Identifies a settlement's batch.
+pub type BatchId = u64;
+/// A batch as stored.
+pub type BatchOf<T> = Batch<
+	<T as polkadot_sdk::frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	BlockNumberFor<T>,
+	<T as Config>::MaxReceipts,
+>;
+/// An audit as stored.
+pub type AuditOf<T> = Audit<<T as polkadot_sdk::frame_system::Config>::AccountId, BalanceOf<T>>;
+
+/// What one settlement carried, kept for its sample and its challenges.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+#[scale_info(skip_type_params(MaxReceipts))]
+pub struct Batch<AccountId, Balance, BlockNumber, MaxReceipts: Get<u32>> {
+	/// The channel settled.
+	pub channel: ChannelId,
+	/// The sequence number of its first receipt; the others follow.
+	pub first: u64,
+	/// The worker that settled it.
+	pub worker: AccountId,
+	/// The requester that paid.
+	pub requester: AccountId,
+	/// The block it was settled in.
+	pub settled_at: BlockNumber,
+	/// Each receipt's hash and price, in order.
+	pub receipts: BoundedVec<(H256, Balance), MaxReceipts>,
+	/// The receipts (their places in `receipts`) sampled and not yet opened;
+	/// `None` until the batch is sampled.
+	pub sampled: Option<BoundedVec<u32, MaxReceipts>>,
+}
+
+/// A receipt under audit: its job is running.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Audit<AccountId, Balance> {
+	/// The channel the receipt was paid through.
+	pub channel: ChannelId,
+	/// Its sequence number there.
+	pub sequence: u64,
+	/// The worker that signed it.
+	pub worker: AccountId,
+	/// The requester it answered, refunded when it is wrong.
+	pub requester: AccountId,
+	/// What the requester paid for it.
+	pub price: Balance,
+	/// The output hash it states.
+	pub output_hash: H256,
+	/// The attribution it states.
+	pub attribution: Attribution,
+	/// Who challenged it and the bond held, unless it was sampled.
+	pub challenger: Option<(AccountId, Balance)>,
 }
 
 /// Sets up what the channels benchmarks need from other pallets.
@@ -136,8 +232,39 @@ pub mod pallet {
 		type Signature: Verify<Signer: IdentifyAccount<AccountId = Self::AccountId>>
 			+ Parameter
 			+ DecodeWithMemTracking;
-		/// The registered workers and their determinism classes.
-		type Workers: WorkerClasses<Self::AccountId>;
+		/// The registered workers, their determinism classes and the slashes
+		/// audits impose.
+		type Workers: WorkerClasses<Self::AccountId>
+			+ AuditSlashing<Self::AccountId, BalanceOf<Self>>;
+		/// Runs audits as compute jobs.
+		type Audits: AuditJobs<Self::AccountId, BalanceOf<Self>>;
+		/// The randomness settlements are sampled with, read in
+		/// `on_initialize`: the VRF output of the block being executed, or
+		/// `None` in a block without one.
+		type Randomness: Randomness<Option<H256>, BlockNumberFor<Self>>;
+		/// The audit pot's account is derived from it.
+		#[pallet::constant]
+		type PalletId: Get<PalletId>;
+		/// The part of each settled price that goes to the audit pot.
+		#[pallet::constant]
+		type AuditShare: Get<Perbill>;
+		/// The least chance a settled receipt is audited.
+		#[pallet::constant]
+		type AuditRate: Get<Perbill>;
+		/// How many blocks after a settlement its samples may be opened and
+		/// its receipts challenged; at least 2.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+		/// What a requester puts up to challenge a receipt: back when the
+		/// receipt was wrong, to the worker when it was right.
+		#[pallet::constant]
+		type ChallengeBond: Get<BalanceOf<Self>>;
+		/// The most settlements one block takes.
+		#[pallet::constant]
+		type MaxSettlementsPerBlock: Get<u32>;
+		/// The longest input an audit reruns.
+		#[pallet::constant]
+		type MaxInputLen: Get<u32>;
 		/// The registered models.
 		type Models: ModelProvider<Self::AccountId, BalanceOf<Self>>;
 		/// Where settled prices are divided.
@@ -163,6 +290,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// A requester's channel deposit, not yet settled.
 		ChannelDeposit,
+		/// A requester's bond on a receipt it challenged.
+		ChallengeBond,
 	}
 
 	/// The id the next channel gets.
@@ -172,6 +301,35 @@ pub mod pallet {
 	/// Every open channel.
 	#[pallet::storage]
 	pub type Channels<T: Config> = StorageMap<_, Blake2_128Concat, ChannelId, ChannelOf<T>>;
+
+	/// The id the next batch gets.
+	#[pallet::storage]
+	pub type NextBatchId<T: Config> = StorageValue<_, BatchId, ValueQuery>;
+
+	/// Every settlement of the last `ChallengeWindow` blocks.
+	#[pallet::storage]
+	pub type Batches<T: Config> = StorageMap<_, Twox64Concat, BatchId, BatchOf<T>>;
+
+	/// The batches settled in each of the last `ChallengeWindow` blocks:
+	/// sampled in the next block, closed `ChallengeWindow` blocks on.
+	#[pallet::storage]
+	pub type SettledIn<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<BatchId, T::MaxSettlementsPerBlock>,
+		ValueQuery,
+	>;
+
+	/// The receipts under audit, by their audit job.
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, JobId, AuditOf<T>>;
+
+	/// The audit job of each receipt under audit, by channel and sequence
+	/// number: a receipt is audited once at a time.
+	#[pallet::storage]
+	pub type Audited<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ChannelId, Twox64Concat, u64, JobId>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -198,8 +356,9 @@ pub mod pallet {
 			/// The deposit now, settled part included.
 			deposit: BalanceOf<T>,
 		},
-		/// Receipts were settled: their prices left the deposit and were
-		/// divided (one `Rewards::ReceiptSettled` each).
+		/// Receipts were settled: their prices left the deposit, the audit
+		/// share went to the audit pot and the rest was divided (one
+		/// `Rewards::ReceiptSettled` each).
 		ReceiptsSettled {
 			/// The channel.
 			channel_id: ChannelId,
@@ -207,6 +366,74 @@ pub mod pallet {
 			count: u32,
 			/// What they cost together.
 			amount: BalanceOf<T>,
+			/// The batch that keeps them for sampling and challenges.
+			batch_id: BatchId,
+			/// What went to the audit pot.
+			audit_share: BalanceOf<T>,
+		},
+		/// A settlement's receipts were sampled: the worker must open each
+		/// sampled one with `open_audit` within the challenge window.
+		AuditSampled {
+			/// The batch.
+			batch_id: BatchId,
+			/// The channel.
+			channel_id: ChannelId,
+			/// The worker that must open them.
+			worker: T::AccountId,
+			/// The sampled receipts' sequence numbers.
+			sequences: Vec<u64>,
+		},
+		/// A receipt's audit job was submitted.
+		AuditStarted {
+			/// The channel.
+			channel_id: ChannelId,
+			/// The receipt's sequence number.
+			sequence: u64,
+			/// The audit job.
+			job_id: JobId,
+			/// Who challenged it, unless it was sampled.
+			challenger: Option<T::AccountId>,
+		},
+		/// A sampled receipt was not audited: the audit pot could not pay for
+		/// its job.
+		AuditWaived {
+			/// The channel.
+			channel_id: ChannelId,
+			/// The receipt's sequence number.
+			sequence: u64,
+		},
+		/// The audit's majority agreed with the receipt.
+		AuditPassed {
+			/// The channel.
+			channel_id: ChannelId,
+			/// The receipt's sequence number.
+			sequence: u64,
+			/// The audit job.
+			job_id: JobId,
+		},
+		/// The receipt was wrong (or its worker did not open it in time): the
+		/// worker was slashed and the requester refunded from the slash.
+		AuditFailed {
+			/// The channel.
+			channel_id: ChannelId,
+			/// The receipt's sequence number.
+			sequence: u64,
+			/// The worker slashed.
+			worker: T::AccountId,
+			/// What the requester got back.
+			refunded: BalanceOf<T>,
+			/// The audit job; `None` when the receipt was never opened.
+			job_id: Option<JobId>,
+		},
+		/// The audit job ended without a majority: nothing was decided and a
+		/// challenger's bond went back.
+		AuditInconclusive {
+			/// The channel.
+			channel_id: ChannelId,
+			/// The receipt's sequence number.
+			sequence: u64,
+			/// The audit job.
+			job_id: JobId,
 		},
 		/// A channel was closed and what was not settled went back.
 		ChannelClosed {
@@ -266,6 +493,48 @@ pub mod pallet {
 		PriceMismatch,
 		/// The voucher's total is over the channel's deposit.
 		OverDeposit,
+		/// This block has taken `MaxSettlementsPerBlock` settlements; settle
+		/// in the next.
+		TooManySettlements,
+		/// No batch has this id: it was never settled, or its challenge
+		/// window is over.
+		UnknownBatch,
+		/// The batch holds no receipt of that sequence number.
+		NotInBatch,
+		/// The receipt was not sampled for an audit, or was opened already.
+		NotSampled,
+		/// The receipt is not the one the batch holds under that sequence
+		/// number.
+		WrongReceipt,
+		/// The input's hash is not the receipt's input hash.
+		WrongInput,
+		/// The input is longer than `MaxInputLen`.
+		InputTooLong,
+		/// The receipt is under audit already.
+		AlreadyAudited,
+		/// The batch has not been sampled yet: open its samples from the
+		/// next block on.
+		NotSampledYet,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let sampled = Self::sample(now);
+			let closed = Self::close_batches(now);
+			T::WeightInfo::on_initialize(sampled, closed)
+		}
+
+		fn integrity_test() {
+			let two: BlockNumberFor<T> = 2u32.into();
+			// Batches are sampled in the block after their settlement and
+			// closed `ChallengeWindow` blocks after it: closing must come after.
+			assert!(T::ChallengeWindow::get() >= two, "ChallengeWindow must be at least 2");
+			assert!(
+				T::MaxSettlementsPerBlock::get() >= 1,
+				"MaxSettlementsPerBlock must be at least 1"
+			);
+		}
 	}
 
 	#[pallet::call]
@@ -387,26 +656,55 @@ pub mod pallet {
 				signature.verify(&voucher.signing_payload()[..], &channel.requester),
 				Error::<T>::BadSignature
 			);
-			let amount = Self::check_receipts(channel_id, &channel, &voucher, &receipts)?;
-			T::Currency::transfer_on_hold(
-				&HoldReason::ChannelDeposit.into(),
-				&channel.requester,
-				&T::Settlement::account(),
-				amount,
-				Precision::Exact,
-				Restriction::Free,
-				Fortitude::Polite,
-			)?;
+			let (amount, receipt_prices) =
+				Self::check_receipts(channel_id, &channel, &voucher, &receipts)?;
+			let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
+			let batch_id = NextBatchId::<T>::get();
+			SettledIn::<T>::try_append(now, batch_id)
+				.map_err(|_| Error::<T>::TooManySettlements)?;
+			let share = T::AuditShare::get();
+			let audit_share = receipts
+				.iter()
+				.fold(BalanceOf::<T>::zero(), |sum, r| sum.saturating_add(share * r.price));
+			for (to, part) in [
+				(Self::audit_pot(), audit_share),
+				(T::Settlement::account(), amount.saturating_sub(audit_share)),
+			] {
+				if !part.is_zero() {
+					T::Currency::transfer_on_hold(
+						&HoldReason::ChannelDeposit.into(),
+						&channel.requester,
+						&to,
+						part,
+						Precision::Exact,
+						Restriction::Free,
+						Fortitude::Polite,
+					)?;
+				}
+			}
 			for receipt in &receipts {
 				T::Settlement::settle(SettledReceipt {
 					channel: channel_id,
 					sequence: receipt.sequence,
 					model: receipt.model,
-					price: receipt.price,
+					price: receipt.price.saturating_sub(share * receipt.price),
 					worker: &receipt.worker,
 					attribution: &receipt.attribution,
 				})?;
 			}
+			NextBatchId::<T>::put(batch_id.saturating_add(1));
+			Batches::<T>::insert(
+				batch_id,
+				Batch {
+					channel: channel_id,
+					first: channel.sequence.saturating_add(1),
+					worker: channel.worker.clone(),
+					requester: channel.requester.clone(),
+					settled_at: now,
+					receipts: receipt_prices,
+					sampled: None,
+				},
+			);
 			channel.settled = voucher.total;
 			channel.sequence = voucher.sequence;
 			channel.receipts = voucher.receipts;
@@ -415,8 +713,47 @@ pub mod pallet {
 				channel_id,
 				count: receipts.len() as u32,
 				amount,
+				batch_id,
+				audit_share,
 			});
 			Ok(())
+		}
+
+		/// Opens receipt `sequence` of batch `batch_id`, sampled for an
+		/// audit: `receipt` must be the one settled there and `input` hash to its
+		/// input hash. Its audit job is submitted, paid from the audit pot
+		/// (or waived when the pot cannot pay). Anyone may open it; the
+		/// worker must, before the batch's challenge window closes.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::open_audit(input.len() as u32))]
+		pub fn open_audit(
+			origin: OriginFor<T>,
+			batch_id: BatchId,
+			sequence: u64,
+			receipt: ReceiptOf<T>,
+			input: BoundedVec<u8, T::MaxInputLen>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_open_audit(batch_id, sequence, receipt, input)
+		}
+
+		/// Challenges receipt `sequence` of batch `batch_id`, one the caller
+		/// paid for: `receipt` must be the one settled there and `input`
+		/// hash to its input hash. Holds `ChallengeBond` from the caller and
+		/// submits the audit job with the caller paying its fee (at most
+		/// `max_fee`). Within the batch's challenge window only.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::challenge(input.len() as u32))]
+		pub fn challenge(
+			origin: OriginFor<T>,
+			batch_id: BatchId,
+			sequence: u64,
+			receipt: ReceiptOf<T>,
+			input: BoundedVec<u8, T::MaxInputLen>,
+			max_fee: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_challenge(&who, batch_id, sequence, receipt, input, max_fee)
 		}
 	}
 }
@@ -425,16 +762,18 @@ impl<T: Config> Pallet<T> {
 	/// Checks that `receipts` are the channel's next ones, by its worker in
 	/// its class for registered models, that they chain to the voucher's
 	/// head, and that their prices add up to what the voucher adds, within
-	/// the deposit; returns that amount.
+	/// the deposit; returns that amount and each receipt's hash and price.
+	#[allow(clippy::type_complexity)]
 	fn check_receipts(
 		channel_id: ChannelId,
 		channel: &ChannelOf<T>,
 		voucher: &Voucher<BalanceOf<T>>,
-		receipts: &[ReceiptOf<T>],
-	) -> Result<BalanceOf<T>, DispatchError> {
+		receipts: &BoundedVec<ReceiptOf<T>, T::MaxReceipts>,
+	) -> Result<(BalanceOf<T>, BoundedVec<(H256, BalanceOf<T>), T::MaxReceipts>), DispatchError> {
 		let class = T::Workers::class(&channel.worker).ok_or(Error::<T>::NotAWorker)?;
 		let mut head = channel.receipts;
 		let mut sum = BalanceOf::<T>::zero();
+		let mut hashes = Vec::with_capacity(receipts.len());
 		for (n, receipt) in (1u64..).zip(receipts) {
 			ensure!(
 				receipt.channel == channel_id && receipt.worker == channel.worker,
@@ -446,8 +785,10 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(receipt.class == class, Error::<T>::WrongClass);
 			ensure!(T::Models::exists(receipt.model), Error::<T>::UnknownModel);
-			head = chain_receipt(&head, &receipt.hash());
+			let hash = receipt.hash();
+			head = chain_receipt(&head, &hash);
 			sum = sum.checked_add(&receipt.price).ok_or(Error::<T>::PriceMismatch)?;
+			hashes.push((hash, receipt.price));
 		}
 		let last = channel.sequence.saturating_add(receipts.len() as u64);
 		ensure!(voucher.sequence == last, Error::<T>::BadSequence);
@@ -455,11 +796,22 @@ impl<T: Config> Pallet<T> {
 		let added = voucher.total.checked_sub(&channel.settled).ok_or(Error::<T>::PriceMismatch)?;
 		ensure!(added == sum, Error::<T>::PriceMismatch);
 		ensure!(voucher.total <= channel.deposit, Error::<T>::OverDeposit);
-		Ok(sum)
+		// As many as `receipts`, which has the same bound: nothing is cut.
+		Ok((sum, BoundedVec::truncate_from(hashes)))
+	}
+
+	/// The audit pot's account: it receives the audit share of every
+	/// settlement and pays for sampled receipts' audit jobs.
+	pub fn audit_pot() -> T::AccountId {
+		T::PalletId::get().into_account_truncating()
 	}
 
 	fn hold(who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
-		T::Currency::hold(&HoldReason::ChannelDeposit.into(), who, amount)
+		Self::hold_for(HoldReason::ChannelDeposit, who, amount)
+	}
+
+	fn hold_for(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+		T::Currency::hold(&reason.into(), who, amount)
 			.map_err(|_| Error::<T>::InsufficientBalance.into())
 	}
 }

@@ -1,8 +1,11 @@
 //! A runtime with the registry, the attribution graph, worker staking and
-//! channels; settlement records what it is handed.
+//! channels; settlement records what it is handed, and audit jobs are
+//! recorded for the tests to end as they choose.
 
 use crate as pallet_channels;
+use codec::Encode;
 use core::cell::RefCell;
+use polkadot_sdk::frame_support::PalletId;
 use polkadot_sdk::{
 	frame_support::{derive_impl, parameter_types, traits::fungible::Inspect, BoundedVec},
 	frame_system::{self, RawOrigin},
@@ -11,7 +14,9 @@ use polkadot_sdk::{
 	sp_io::TestExternalities,
 	sp_runtime::{testing::TestSignature, BuildStorage, DispatchError, DispatchResult, Perbill},
 };
-use tributary_primitives::{ChannelId, ModelId, ReceiptSettlement, SettledReceipt};
+use tributary_primitives::{
+	AuditJobs, ChannelId, JobId, ModelId, ReceiptSettlement, SettledReceipt,
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -161,10 +166,78 @@ impl ReceiptSettlement<AccountId, Balance> for RecordSettlement {
 	}
 }
 
+/// An audit job as submitted: payer, model, input, class, audited worker,
+/// fee held.
+pub type AuditJob = (AccountId, ModelId, Vec<u8>, H256, AccountId, Balance);
+
+/// What an audit job costs in the mock.
+pub const AUDIT_PRICE: Balance = 30;
+
+thread_local! {
+	/// Every audit job submitted, by job id (its place).
+	pub static AUDIT_JOBS: RefCell<Vec<AuditJob>> = const { RefCell::new(Vec::new()) };
+	/// The randomness of the block; `None` for a block without VRF output.
+	pub static SEED: RefCell<Option<H256>> = const { RefCell::new(Some(H256::zero())) };
+}
+
+/// Records audit jobs and holds their price from the payer, as the compute
+/// pallet does.
+pub struct RecordAudits;
+impl AuditJobs<AccountId, Balance> for RecordAudits {
+	fn submit_audit(
+		payer: &AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		class: H256,
+		audited: &AccountId,
+		max_fee: Balance,
+	) -> Result<JobId, DispatchError> {
+		if max_fee < AUDIT_PRICE {
+			return Err(DispatchError::Other("fee below price"));
+		}
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		Balances::burn_from(
+			payer,
+			AUDIT_PRICE,
+			polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve,
+			polkadot_sdk::frame_support::traits::tokens::Precision::Exact,
+			polkadot_sdk::frame_support::traits::tokens::Fortitude::Polite,
+		)?;
+		Ok(AUDIT_JOBS.with(|jobs| {
+			let mut jobs = jobs.borrow_mut();
+			jobs.push((*payer, model, input, class, *audited, AUDIT_PRICE));
+			jobs.len() as JobId - 1
+		}))
+	}
+	fn audit_price(_: ModelId) -> Result<Balance, DispatchError> {
+		Ok(AUDIT_PRICE)
+	}
+}
+
+/// The seed in [`SEED`], hashed with the subject and the block.
+pub struct TestRandomness;
+impl polkadot_sdk::frame_support::traits::Randomness<Option<H256>, u64> for TestRandomness {
+	fn random(subject: &[u8]) -> (Option<H256>, u64) {
+		let now = System::block_number();
+		let seed = SEED.with(|seed| *seed.borrow()).map(|seed| {
+			H256(polkadot_sdk::sp_crypto_hashing::blake2_256(&(subject, seed, now).encode()))
+		});
+		(seed, now)
+	}
+}
+
 parameter_types! {
 	pub const MinDeposit: Balance = 100;
 	pub const MaxLifetime: u64 = 1_000;
 	pub const MaxReceipts: u32 = 8;
+	pub const ChannelsPalletId: PalletId = PalletId(*b"py/chanl");
+	pub const AuditShare: Perbill = Perbill::from_percent(10);
+	/// Settable, so that a test can sample every receipt or none.
+	pub static AuditRate: Perbill = Perbill::from_percent(10);
+	pub const ChallengeWindow: u64 = 5;
+	pub const ChallengeBond: Balance = 50;
+	pub const MaxSettlementsPerBlock: u32 = 2;
+	pub const MaxInputLen: u32 = 16;
 }
 
 impl pallet_channels::Config for Test {
@@ -172,6 +245,15 @@ impl pallet_channels::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Signature = TestSignature;
 	type Workers = WorkerStaking;
+	type Audits = RecordAudits;
+	type Randomness = TestRandomness;
+	type PalletId = ChannelsPalletId;
+	type AuditShare = AuditShare;
+	type AuditRate = AuditRate;
+	type ChallengeWindow = ChallengeWindow;
+	type ChallengeBond = ChallengeBond;
+	type MaxSettlementsPerBlock = MaxSettlementsPerBlock;
+	type MaxInputLen = MaxInputLen;
 	type Models = Registry;
 	type Settlement = RecordSettlement;
 	type MinDeposit = MinDeposit;
@@ -256,17 +338,20 @@ impl crate::BenchmarkHelper<AccountId, TestSignature> for Helper {
 }
 
 /// Accounts hold 100 000 each; the treasury and the settlement account hold
-/// 1. [`WORKER`] is registered on the `cpu` engine and [`OTHER_WORKER`] on
+/// 1, the audit pot 1 000. [`WORKER`] is registered on the `cpu` engine and [`OTHER_WORKER`] on
 /// `cuda`.
 pub fn new_test_ext() -> TestExternalities {
 	SETTLED.with(|settled| settled.borrow_mut().clear());
 	SETTLEMENT_FAILS.with(|fails| *fails.borrow_mut() = None);
+	AUDIT_JOBS.with(|jobs| jobs.borrow_mut().clear());
+	SEED.with(|seed| *seed.borrow_mut() = Some(H256::zero()));
+	AuditRate::set(Perbill::from_percent(10));
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: [WORKER, OTHER_WORKER, REQUESTER, MODEL_OWNER, STRANGER]
 			.into_iter()
 			.map(|who| (who, 100_000))
-			.chain([(TREASURY, 1), (SETTLEMENT, 1)])
+			.chain([(TREASURY, 1), (SETTLEMENT, 1), (audit_pot(), 1_000)])
 			.collect(),
 		..Default::default()
 	}
@@ -279,4 +364,9 @@ pub fn new_test_ext() -> TestExternalities {
 		Helper::worker(OTHER_WORKER, b"cuda");
 	});
 	ext
+}
+
+/// The audit pot's account.
+pub fn audit_pot() -> AccountId {
+	pallet_channels::Pallet::<Test>::audit_pot()
 }

@@ -1,4 +1,9 @@
-use crate::{mock::*, Channel, Error, Event, HoldReason, ReceiptOf};
+use crate::{
+	audit::{is_sampled, sample_chance},
+	mock::*,
+	Audited, Audits, Batches, Channel, Error, Event, HoldReason, ReceiptOf,
+};
+use polkadot_sdk::{frame_support::traits::Hooks, sp_crypto_hashing::blake2_256};
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
@@ -9,6 +14,7 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{testing::TestSignature, Perbill},
 };
+use tributary_primitives::JobOutcomes;
 use tributary_primitives::{chain_receipt, Attribution, ChannelId, ModelId, Voucher};
 
 fn last_event() -> Event<Test> {
@@ -138,11 +144,28 @@ fn a_settlement_pays_the_receipts_the_requester_signed_for() {
 		let first = vec![receipt(id, 1, model, 10), receipt(id, 2, model, 20)];
 		let voucher = voucher_after(id, 0, H256::zero(), &first);
 		assert_ok!(settle(id, &voucher, signed(&voucher), first));
-		assert_eq!(last_event(), Event::ReceiptsSettled { channel_id: id, count: 2, amount: 30 });
-		// The prices were in the settlement account before it divided them.
+		assert_eq!(
+			last_event(),
+			Event::ReceiptsSettled {
+				channel_id: id,
+				count: 2,
+				amount: 30,
+				batch_id: 0,
+				audit_share: 3
+			}
+		);
+		// The audit share went to the pot; the rest was in the settlement
+		// account before it divided it.
+		assert_eq!(Balances::balance(&audit_pot()), 1_003);
 		assert_eq!(
 			SETTLED.with(|s| s.borrow().clone()),
-			vec![(id, 1, model, 10, WORKER, 31), (id, 2, model, 20, WORKER, 31)]
+			vec![(id, 1, model, 9, WORKER, 28), (id, 2, model, 18, WORKER, 28)]
+		);
+		let batch = crate::Batches::<Test>::get(0).expect("the settlement's batch");
+		assert_eq!((batch.channel, batch.first, batch.settled_at, batch.sampled), (id, 1, 1, None));
+		assert_eq!(
+			batch.receipts.into_inner(),
+			vec![(receipt(id, 1, model, 10).hash(), 10), (receipt(id, 2, model, 20).hash(), 20)]
 		);
 		assert_eq!(held(REQUESTER), 470);
 		assert_eq!(Balances::balance(&REQUESTER), 100_000 - 500);
@@ -356,5 +379,320 @@ fn the_worker_may_close_at_any_time() {
 		assert_ok!(Channels::close_channel(RawOrigin::Signed(WORKER).into(), id));
 		assert_eq!(held(REQUESTER), 0);
 		assert_eq!(Balances::balance(&REQUESTER), 100_000);
+	});
+}
+
+/// Runs `on_initialize` of each block up to `n`.
+fn run_to(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Channels::on_initialize(next);
+	}
+}
+
+/// The input of answer `sequence`.
+fn input_of(sequence: u64) -> Vec<u8> {
+	format!("question {sequence}").into_bytes()
+}
+
+/// Receipt `sequence` for its input ([`input_of`]).
+fn answered(channel: ChannelId, sequence: u64, model: ModelId, price: Balance) -> ReceiptOf<Test> {
+	ReceiptOf::<Test> {
+		input_hash: H256(blake2_256(&input_of(sequence))),
+		..receipt(channel, sequence, model, price)
+	}
+}
+
+/// Opens a channel, settles `count` answers priced `price` in block 1 as
+/// batch 0, and returns the channel, the model and the receipts.
+fn settled(count: u64, price: Balance) -> (ChannelId, ModelId, Vec<ReceiptOf<Test>>) {
+	let model = Helper::model();
+	let id = open(500);
+	let receipts: Vec<_> = (1..=count).map(|n| answered(id, n, model, price)).collect();
+	let voucher = voucher_after(id, 0, H256::zero(), &receipts);
+	assert_ok!(settle(id, &voucher, signed(&voucher), receipts.clone()));
+	(id, model, receipts)
+}
+
+fn open_audit(sequence: u64, receipt: &ReceiptOf<Test>, input: Vec<u8>) -> DispatchResult {
+	Channels::open_audit(
+		RawOrigin::Signed(WORKER).into(),
+		0,
+		sequence,
+		receipt.clone(),
+		BoundedVec::truncate_from(input),
+	)
+}
+
+fn challenge(who: AccountId, sequence: u64, receipt: &ReceiptOf<Test>) -> DispatchResult {
+	Channels::challenge(
+		RawOrigin::Signed(who).into(),
+		0,
+		sequence,
+		receipt.clone(),
+		BoundedVec::truncate_from(input_of(receipt.sequence)),
+		AUDIT_PRICE,
+	)
+}
+
+use polkadot_sdk::sp_runtime::DispatchResult;
+
+/// What one slash of [`WORKER`] takes: 10% of its stake of 2 000.
+const SLASH: Balance = 200;
+
+fn stake(who: AccountId) -> Balance {
+	pallet_worker_staking::Workers::<Test>::get(who).map_or(0, |w| w.stake)
+}
+
+#[test]
+fn the_chance_of_an_audit_grows_with_the_price_against_the_slash() {
+	let rate = Perbill::from_percent(1);
+	assert_eq!(sample_chance(rate, 10u64, 200), Perbill::from_percent(10), "twice 10 in 200");
+	assert_eq!(sample_chance(rate, 1u64, 1_000), Perbill::from_percent(1), "the rate at least");
+	assert_eq!(sample_chance(rate, 100u64, 200), Perbill::one(), "capped at certainty");
+	assert_eq!(sample_chance(rate, 1u64, 0), Perbill::one(), "nothing to slash: always");
+	// The ticket is uniform: about the chance of places are sampled.
+	let seed = H256::repeat_byte(3);
+	let hits = (0..10_000).filter(|&i| is_sampled(&seed, 0, i, Perbill::from_percent(10))).count();
+	assert!((800..1_200).contains(&hits), "{hits} of 10 000 at 10%");
+	assert!((0..100).all(|i| !is_sampled(&seed, 0, i, Perbill::zero())));
+}
+
+#[test]
+fn the_block_after_a_settlement_samples_it() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		let (id, _, receipts) = settled(3, 10);
+		assert_noop!(open_audit(1, &receipts[0], input_of(1)), Error::<Test>::NotSampledYet);
+		run_to(2);
+		assert_eq!(
+			last_event(),
+			Event::AuditSampled {
+				batch_id: 0,
+				channel_id: id,
+				worker: WORKER,
+				sequences: vec![1, 2, 3]
+			}
+		);
+		assert_eq!(Batches::<Test>::get(0).unwrap().sampled.unwrap().into_inner(), vec![0, 1, 2]);
+	});
+}
+
+#[test]
+fn cheap_receipts_are_sampled_at_their_chance_from_the_next_blocks_randomness() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::zero());
+		// Chance 2 × 8 / 200 = 8% each.
+		let (_, _, receipts) = settled(8, 8);
+		run_to(2);
+		let seed =
+			<TestRandomness as polkadot_sdk::frame_support::traits::Randomness<_, _>>::random(
+				crate::audit::SAMPLE_SUBJECT,
+			)
+			.0
+			.unwrap();
+		let expected: Vec<u32> = (0..8)
+			.filter(|&i| is_sampled(&seed, 0, i, Perbill::from_rational(16u32, 200)))
+			.collect();
+		assert_eq!(Batches::<Test>::get(0).unwrap().sampled.unwrap().into_inner(), expected);
+		assert_eq!(receipts.len(), 8);
+	});
+}
+
+#[test]
+fn a_block_without_randomness_samples_every_receipt() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::zero());
+		SEED.with(|seed| *seed.borrow_mut() = None);
+		settled(4, 1);
+		run_to(2);
+		assert_eq!(Batches::<Test>::get(0).unwrap().sampled.unwrap().len(), 4);
+	});
+}
+
+#[test]
+fn a_sampled_receipt_opens_into_an_audit_job_in_its_class_without_its_worker() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		let (id, model, receipts) = settled(2, 10);
+		run_to(2);
+		let other = answered(id, 2, model, 10);
+		assert_noop!(open_audit(1, &other, input_of(2)), Error::<Test>::WrongReceipt);
+		assert_noop!(open_audit(1, &receipts[0], input_of(2)), Error::<Test>::WrongInput);
+		assert_noop!(open_audit(6, &receipts[0], input_of(1)), Error::<Test>::NotInBatch);
+		assert_noop!(
+			Channels::open_audit(
+				RawOrigin::Signed(WORKER).into(),
+				9,
+				1,
+				receipts[0].clone(),
+				BoundedVec::new()
+			),
+			Error::<Test>::UnknownBatch
+		);
+		let pot = Balances::balance(&audit_pot());
+		assert_ok!(open_audit(1, &receipts[0], input_of(1)));
+		assert_eq!(
+			AUDIT_JOBS.with(|jobs| jobs.borrow().clone()),
+			vec![(audit_pot(), model, input_of(1), worker_class(), WORKER, AUDIT_PRICE)]
+		);
+		assert_eq!(Balances::balance(&audit_pot()), pot - AUDIT_PRICE, "the pot pays");
+		assert_eq!(Audited::<Test>::get(id, 1), Some(0));
+		assert_eq!(
+			last_event(),
+			Event::AuditStarted { channel_id: id, sequence: 1, job_id: 0, challenger: None }
+		);
+		assert_noop!(open_audit(1, &receipts[0], input_of(1)), Error::<Test>::AlreadyAudited);
+		assert_eq!(Batches::<Test>::get(0).unwrap().sampled.unwrap().into_inner(), vec![1]);
+	});
+}
+
+#[test]
+fn a_receipt_the_audit_disagrees_with_slashes_its_worker_and_refunds_the_requester() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		let (id, _, receipts) = settled(2, 10);
+		run_to(2);
+		assert_ok!(open_audit(1, &receipts[0], input_of(1)));
+		assert_ok!(open_audit(2, &receipts[1], input_of(2)));
+		let free = Balances::balance(&REQUESTER);
+
+		// The first agrees with the majority: nothing happens to anyone.
+		let right = (receipts[0].output_hash, receipts[0].attribution.clone());
+		Channels::finished(0, Some(&right));
+		assert_eq!(last_event(), Event::AuditPassed { channel_id: id, sequence: 1, job_id: 0 });
+		assert_eq!((stake(WORKER), Balances::balance(&REQUESTER)), (2_000, free));
+
+		// The second's attribution differs.
+		let wrong = (receipts[1].output_hash, Attribution::default());
+		Channels::finished(1, Some(&wrong));
+		assert_eq!(
+			last_event(),
+			Event::AuditFailed {
+				channel_id: id,
+				sequence: 2,
+				worker: WORKER,
+				refunded: 10,
+				job_id: Some(1)
+			}
+		);
+		assert_eq!(stake(WORKER), 2_000 - SLASH);
+		assert_eq!(Balances::balance(&REQUESTER), free + 10);
+		assert!(Audits::<Test>::get(1).is_none() && Audited::<Test>::get(id, 2).is_none());
+		// Jobs that are not audits are none of the pallet's business.
+		Channels::finished(7, None);
+		assert_eq!(stake(WORKER), 2_000 - SLASH);
+	});
+}
+
+#[test]
+fn a_sample_left_unopened_fails_when_its_window_closes() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		let (id, _, receipts) = settled(2, 10);
+		run_to(2);
+		assert_ok!(open_audit(1, &receipts[0], input_of(1)));
+		let free = Balances::balance(&REQUESTER);
+		run_to(5);
+		assert!(Batches::<Test>::get(0).is_some(), "open until the window closes");
+		run_to(6);
+		assert!(Batches::<Test>::get(0).is_none());
+		assert_eq!(
+			last_event(),
+			Event::AuditFailed {
+				channel_id: id,
+				sequence: 2,
+				worker: WORKER,
+				refunded: 10,
+				job_id: None
+			}
+		);
+		assert_eq!((stake(WORKER), Balances::balance(&REQUESTER)), (2_000 - SLASH, free + 10));
+		// The opened one still ends with its job.
+		assert!(Audits::<Test>::get(0).is_some());
+	});
+}
+
+#[test]
+fn an_audit_the_pot_cannot_pay_for_is_waived_without_a_slash() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		let (id, _, receipts) = settled(1, 10);
+		use polkadot_sdk::frame_support::traits::fungible::Mutate;
+		Balances::set_balance(&audit_pot(), AUDIT_PRICE);
+		run_to(2);
+		assert_ok!(open_audit(1, &receipts[0], input_of(1)));
+		assert_eq!(last_event(), Event::AuditWaived { channel_id: id, sequence: 1 });
+		assert!(AUDIT_JOBS.with(|jobs| jobs.borrow().is_empty()));
+		run_to(6);
+		assert_eq!(stake(WORKER), 2_000);
+	});
+}
+
+#[test]
+fn a_requester_challenges_a_receipt_with_a_bond() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::zero());
+		let (id, _, receipts) = settled(2, 1);
+		assert_noop!(challenge(STRANGER, 1, &receipts[0]), Error::<Test>::NotRequester);
+		let free = Balances::balance(&REQUESTER);
+		assert_ok!(challenge(REQUESTER, 1, &receipts[0]));
+		let bond = |who| Balances::balance_on_hold(&HoldReason::ChallengeBond.into(), &who);
+		assert_eq!(bond(REQUESTER), 50);
+		assert_eq!(Balances::balance(&REQUESTER), free - 50 - AUDIT_PRICE, "bond and job fee");
+		assert_eq!(
+			last_event(),
+			Event::AuditStarted {
+				channel_id: id,
+				sequence: 1,
+				job_id: 0,
+				challenger: Some(REQUESTER)
+			}
+		);
+		assert_noop!(challenge(REQUESTER, 1, &receipts[0]), Error::<Test>::AlreadyAudited);
+
+		// Wrong: the bond back, the price refunded, the worker slashed.
+		Channels::finished(0, Some(&(H256::repeat_byte(7), receipts[0].attribution.clone())));
+		assert_eq!((bond(REQUESTER), stake(WORKER)), (0, 2_000 - SLASH));
+		assert_eq!(Balances::balance(&REQUESTER), free - AUDIT_PRICE + 1);
+
+		// Right: the bond goes to the worker.
+		assert_ok!(challenge(REQUESTER, 2, &receipts[1]));
+		let worker = Balances::balance(&WORKER);
+		Channels::finished(1, Some(&(receipts[1].output_hash, receipts[1].attribution.clone())));
+		assert_eq!((bond(REQUESTER), Balances::balance(&WORKER)), (0, worker + 50));
+
+		// No majority: the bond back, nothing decided.
+		assert_ok!(challenge(REQUESTER, 2, &receipts[1]));
+		let free = Balances::balance(&REQUESTER);
+		Channels::finished(2, None);
+		assert_eq!(
+			last_event(),
+			Event::AuditInconclusive { channel_id: id, sequence: 2, job_id: 2 }
+		);
+		assert_eq!(Balances::balance(&REQUESTER), free + 50);
+
+		// After the window the batch is gone.
+		run_to(6);
+		assert_noop!(challenge(REQUESTER, 1, &receipts[0]), Error::<Test>::UnknownBatch);
+	});
+}
+
+#[test]
+fn a_block_takes_a_bounded_number_of_settlements() {
+	new_test_ext().execute_with(|| {
+		let model = Helper::model();
+		for n in 0..3 {
+			let id = open(500);
+			let receipts = vec![receipt(id, 1, model, 10)];
+			let voucher = voucher_after(id, 0, H256::zero(), &receipts);
+			let result = settle(id, &voucher, signed(&voucher), receipts);
+			if n < 2 {
+				assert_ok!(result);
+			} else {
+				assert_noop!(result, Error::<Test>::TooManySettlements);
+			}
+		}
 	});
 }

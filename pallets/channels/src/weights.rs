@@ -37,6 +37,10 @@ pub trait WeightInfo {
 	fn top_up() -> Weight;
 	fn close_channel() -> Weight;
 	fn settle(n: u32) -> Weight;
+	fn open_audit(n: u32) -> Weight;
+	fn challenge(n: u32) -> Weight;
+	fn conclude_audit() -> Weight;
+	fn on_initialize(s: u32, c: u32) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -126,6 +130,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((50_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 121488).saturating_mul(n.into()))
 	}
+	fn open_audit(_n: u32) -> Weight {
+		Weight::zero()
+	}
+	fn challenge(_n: u32) -> Weight {
+		Weight::zero()
+	}
+	fn conclude_audit() -> Weight {
+		Weight::zero()
+	}
+	fn on_initialize(_s: u32, _c: u32) -> Weight {
+		Weight::zero()
+	}
 }
 
 /// The same measurements with ParityDB's costs, for tests and mocks.
@@ -153,5 +169,17 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(ParityDbWeight::get().writes((50_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 121488).saturating_mul(n.into()))
+	}
+	fn open_audit(_n: u32) -> Weight {
+		Weight::zero()
+	}
+	fn challenge(_n: u32) -> Weight {
+		Weight::zero()
+	}
+	fn conclude_audit() -> Weight {
+		Weight::zero()
+	}
+	fn on_initialize(_s: u32, _c: u32) -> Weight {
+		Weight::zero()
 	}
 }

@@ -121,6 +121,7 @@ fn job_record<T: Config>(
 		status,
 		workers: BoundedVec::truncate_from(workers),
 		class: None,
+		excluded: None,
 		deadline: None,
 		outcome: None,
 		finished_at: None,

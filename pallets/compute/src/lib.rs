@@ -104,8 +104,8 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Saturating, FixedPointNumber, FixedU128},
 };
 use tributary_primitives::{
-	Attribution, AttributionGraph, ContributionProvider, FailureReason, JobId, JobSettlement,
-	JobStatus, ModelId, ModelProvider, Salt, WorkerStaking,
+	Attribution, AttributionGraph, ContributionProvider, FailureReason, JobId, JobOutcomes,
+	JobSettlement, JobStatus, ModelId, ModelProvider, Salt, WorkerStaking,
 };
 
 /// A balance of the compute market's currency.
@@ -164,6 +164,8 @@ pub mod pallet {
 		type Staking: WorkerStaking<Self::AccountId>;
 		/// Where completed jobs' fees go to be divided.
 		type Settlement: JobSettlement<Self::AccountId, BalanceOf<Self>>;
+		/// Told how every job ended (audits act on their jobs' outcomes).
+		type Outcomes: JobOutcomes;
 		/// The randomness workers are drawn with, read in `on_initialize`:
 		/// the VRF output of the block being executed, or `None` in a block
 		/// without one.
@@ -419,6 +421,8 @@ pub mod pallet {
 		AttributionOutsideModel,
 		/// An attribution's weights add up to more than 100%.
 		AttributionOverWhole,
+		/// The input is longer than `MaxInputLen`.
+		InputTooLong,
 		/// The id space of jobs is exhausted.
 		IdsExhausted,
 	}
@@ -432,6 +436,7 @@ pub mod pallet {
 			let pruned = Self::prune(now);
 			T::WeightInfo::on_initialize(expired, assigned, drawn_from, pruned)
 				.saturating_add(settled)
+				.saturating_add(T::Outcomes::max_weight().saturating_mul(expired.into()))
 		}
 
 		fn integrity_test() {
@@ -479,7 +484,8 @@ pub mod pallet {
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
 			let redundancy = redundancy.unwrap_or_else(T::DefaultRedundancy::get);
-			let (job_id, fee) = Self::do_submit(&requester, model_id, input, max_fee, redundancy)?;
+			let (job_id, fee) =
+				Self::do_submit(&requester, model_id, input, max_fee, redundancy, None)?;
 			Self::deposit_event(Event::JobSubmitted { job_id, requester, fee });
 			Ok(())
 		}
@@ -487,7 +493,7 @@ pub mod pallet {
 		/// Cancels the caller's job while no worker has committed to it:
 		/// frees its workers (none is slashed) and refunds its fee.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::cancel_job())]
+		#[pallet::weight(T::WeightInfo::cancel_job().saturating_add(T::Outcomes::max_weight()))]
 		pub fn cancel_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
@@ -521,6 +527,7 @@ pub mod pallet {
 		#[pallet::weight(
 			T::WeightInfo::reveal_result(output.len() as u32, attribution.len() as u32)
 				.saturating_add(T::Settlement::settle_weight(T::MaxJobWorkers::get()))
+				.saturating_add(T::Outcomes::max_weight())
 		)]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
@@ -532,7 +539,8 @@ pub mod pallet {
 			let worker = ensure_signed(origin)?;
 			let job = Jobs::<T>::get(job_id).ok_or(Error::<T>::UnknownJob)?;
 			let revealed =
-				T::WeightInfo::reveal_result(output.len() as u32, attribution.len() as u32);
+				T::WeightInfo::reveal_result(output.len() as u32, attribution.len() as u32)
+					.saturating_add(T::Outcomes::max_weight());
 			let settled = Self::do_reveal(job_id, job, &worker, &output, attribution, &salt)?;
 			Ok(Some(revealed.saturating_add(settled)).into())
 		}
@@ -544,7 +552,8 @@ pub mod pallet {
 		/// fails and is refunded when it has no room left for another worker.
 		#[pallet::call_index(4)]
 		#[pallet::weight(
-			T::WeightInfo::decline_job_requeued().max(T::WeightInfo::decline_job_failed())
+			T::WeightInfo::decline_job_requeued()
+				.max(T::WeightInfo::decline_job_failed().saturating_add(T::Outcomes::max_weight()))
 		)]
 		pub fn decline_job(origin: OriginFor<T>, job_id: JobId) -> DispatchResult {
 			let worker = ensure_signed(origin)?;

@@ -138,6 +138,24 @@ thread_local! {
 	/// Every job settlement was told was pruned.
 	pub static PRUNED: RefCell<Vec<JobId>> = const { RefCell::new(Vec::new()) };
 	pub static SETTLEMENT_FAILS: RefCell<Option<DispatchError>> = const { RefCell::new(None) };
+	/// Every job's end as `Outcomes` was told it.
+	pub static OUTCOMES: RefCell<Vec<(JobId, Option<(H256, tributary_primitives::Attribution)>)>> =
+		const { RefCell::new(Vec::new()) };
+}
+
+/// Records how each job ended.
+pub struct RecordOutcomes;
+impl tributary_primitives::JobOutcomes for RecordOutcomes {
+	fn finished(
+		job_id: JobId,
+		outcome: Option<&(H256, tributary_primitives::Attribution)>,
+	) -> Weight {
+		OUTCOMES.with(|outcomes| outcomes.borrow_mut().push((job_id, outcome.cloned())));
+		Self::max_weight()
+	}
+	fn max_weight() -> Weight {
+		Weight::from_parts(5_000, 0)
+	}
 }
 
 /// Records each settlement; the fee stays in [`SETTLEMENT`].
@@ -199,6 +217,7 @@ impl pallet_compute::Config for Test {
 	type Attribution = Attribution;
 	type Staking = WorkerStaking;
 	type Settlement = RecordSettlement;
+	type Outcomes = RecordOutcomes;
 	type Randomness = BlockRandomness;
 	type ComputeFee = ComputeFee;
 	type MaxCongestion = MaxCongestion;
@@ -343,6 +362,7 @@ pub fn workers_of_class(first: AccountId, last: AccountId, engine: &[u8]) {
 /// treasury and the settlement account hold 1.
 pub fn new_test_ext() -> TestExternalities {
 	SETTLED.with(|settled| settled.borrow_mut().clear());
+	OUTCOMES.with(|outcomes| outcomes.borrow_mut().clear());
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: WORKERS

@@ -36,13 +36,15 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Holds the price of a new job from `requester` and queues the job with
-	/// a staffing deadline; returns its id and fee.
+	/// a staffing deadline; returns its id and fee. An audit's job comes
+	/// with its class and the worker it audits, who is never drawn.
 	pub(crate) fn do_submit(
 		requester: &T::AccountId,
 		model_id: ModelId,
 		input: BoundedVec<u8, T::MaxInputLen>,
 		max_fee: BalanceOf<T>,
 		redundancy: u8,
+		audit: Option<(H256, T::AccountId)>,
 	) -> Result<(JobId, BalanceOf<T>), DispatchError> {
 		let fee = Self::quote(model_id, redundancy)?;
 		let open = OpenJobs::<T>::get();
@@ -58,6 +60,7 @@ impl<T: Config> Pallet<T> {
 		}
 		NextJobId::<T>::put(next);
 		OpenJobs::<T>::put(open.saturating_add(1));
+		let (class, excluded) = audit.unzip();
 		let mut job = Job {
 			requester: requester.clone(),
 			model_id,
@@ -67,7 +70,8 @@ impl<T: Config> Pallet<T> {
 			redundancy,
 			status: JobStatus::Queued,
 			workers: BoundedVec::new(),
-			class: None,
+			class,
+			excluded,
 			deadline: None,
 			outcome: None,
 			finished_at: None,
@@ -75,6 +79,25 @@ impl<T: Config> Pallet<T> {
 		Self::enqueue(job_id, &mut job, false);
 		Jobs::<T>::insert(job_id, job);
 		Ok((job_id, fee))
+	}
+
+	/// Holds the price of an audit's job from `payer`: its input checked
+	/// against the bound, its class fixed, `audited` never drawn; redundancy
+	/// is the default.
+	fn submit_audit_job(
+		payer: &T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		class: H256,
+		audited: &T::AccountId,
+		max_fee: BalanceOf<T>,
+	) -> Result<JobId, DispatchError> {
+		let input = BoundedVec::try_from(input).map_err(|_| Error::<T>::InputTooLong)?;
+		let redundancy = T::DefaultRedundancy::get();
+		let audit = Some((class, audited.clone()));
+		let (job_id, fee) = Self::do_submit(payer, model, input, max_fee, redundancy, audit)?;
+		Self::deposit_event(Event::JobSubmitted { job_id, requester: payer.clone(), fee });
+		Ok(job_id)
 	}
 
 	/// Puts `job` in the queue, at the front if it is already under way,
@@ -122,12 +145,15 @@ impl<T: Config> Pallet<T> {
 		T::JobDepositBase::get().saturating_add(T::JobDepositPerByte::get().saturating_mul(bytes))
 	}
 
-	/// Stores a finished job and takes it out of the open count.
+	/// Stores a finished job, takes it out of the open count and tells
+	/// `Outcomes` how it ended.
 	pub(crate) fn close(job_id: JobId, mut job: JobOf<T>) {
 		Self::unschedule(job_id, &mut job);
 		job.finished_at = Some(polkadot_sdk::frame_system::Pallet::<T>::block_number());
 		OpenJobs::<T>::mutate(|open| *open = open.saturating_sub(1));
+		let outcome = job.outcome.clone();
 		Jobs::<T>::insert(job_id, job);
+		T::Outcomes::finished(job_id, outcome.as_ref());
 	}
 
 	/// Moves the congestion multiplier by at most an eighth toward the target
@@ -148,5 +174,22 @@ impl<T: Config> Pallet<T> {
 			};
 			*m = m.saturating_mul(factor).clamp(FixedU128::one(), T::MaxCongestion::get());
 		});
+	}
+}
+
+impl<T: Config> tributary_primitives::AuditJobs<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn submit_audit(
+		payer: &T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		class: H256,
+		audited: &T::AccountId,
+		max_fee: BalanceOf<T>,
+	) -> Result<JobId, DispatchError> {
+		Self::submit_audit_job(payer, model, input, class, audited, max_fee)
+	}
+
+	fn audit_price(model: ModelId) -> Result<BalanceOf<T>, DispatchError> {
+		Ok(Self::quote(model, T::DefaultRedundancy::get())?)
 	}
 }

@@ -32,8 +32,11 @@ impl<T: Config> Pallet<T> {
 				continue;
 			};
 			let wanted = Wanted { model: job.model_id, class: job.class, needed: job.needed() };
-			let Some((drawn, class)) = draw(&candidates, &wanted, &job.workers, (seed, job_id))
-			else {
+			let taken = |worker: &T::AccountId| {
+				job.excluded.as_ref() == Some(worker)
+					|| job.workers.iter().any(|(seated, _)| seated == worker)
+			};
+			let Some((drawn, class)) = draw(&candidates, &wanted, taken, (seed, job_id)) else {
 				waiting.push(job_id);
 				continue;
 			};
@@ -106,17 +109,17 @@ pub(crate) struct Wanted {
 }
 
 /// Draws `wanted.needed` distinct candidates that serve the job's model, have
-/// free capacity, are not among `taken` and all belong to one determinism
+/// free capacity, are not `taken` and all belong to one determinism
 /// class (the job's, once it has one), each with probability proportional to
 /// its weight, from the randomness `seed`. A job without a class yet takes
 /// the class of its first drawn worker, drawn among the classes that can
 /// seat the whole job, so that a class's chance follows its members'
 /// weight. Returns their indices and the class, or `None` if too few can be
 /// drawn.
-pub(crate) fn draw<AccountId: PartialEq, R>(
+pub(crate) fn draw<AccountId>(
 	candidates: &[Candidate<AccountId>],
 	wanted: &Wanted,
-	taken: &[(AccountId, R)],
+	taken: impl Fn(&AccountId) -> bool,
 	seed: impl Encode,
 ) -> Option<(Vec<usize>, H256)> {
 	let needed = wanted.needed;
@@ -127,7 +130,7 @@ pub(crate) fn draw<AccountId: PartialEq, R>(
 				&& candidate.weight > 0
 				&& candidate.serves(wanted.model)
 				&& wanted.class.is_none_or(|class| candidate.class == class)
-				&& !taken.iter().any(|(worker, _)| *worker == candidate.worker)
+				&& !taken(&candidate.worker)
 		})
 		.collect();
 	if wanted.class.is_none() {

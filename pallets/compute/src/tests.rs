@@ -813,7 +813,9 @@ fn the_last_reveal_is_charged_for_the_settlement_it_ran() {
 		for &worker in &workers {
 			commit(job, worker, &said(worker));
 		}
-		let reveal_weight = <() as WeightInfo>::reveal_result(3, 1);
+		// Every reveal is charged for telling `Outcomes` how the job ended
+		// (the mock's weighs 5 000), since any reveal may end it.
+		let reveal_weight = <() as WeightInfo>::reveal_result(3, 1) + Weight::from_parts(5_000, 0);
 		let first = reveal(job, workers[0], &said(workers[0])).unwrap();
 		assert_eq!(first.actual_weight, Some(reveal_weight));
 		reveal(job, workers[1], &said(workers[1])).unwrap();
@@ -888,10 +890,13 @@ fn the_draw_is_weighted_and_never_reuses_a_worker() {
 		candidate(3, 5, 0, 0),
 		candidate(4, 0, 1, 0),
 	];
-	let none: &[(u64, ())] = &[];
+	let none = |_: &u64| false;
 	let indices = |drawn: Option<(Vec<usize>, H256)>| drawn.map(|(indices, _)| indices);
 	assert_eq!(draw(&candidates, &wanted(3, None), none, 0u32), None, "only two can be drawn");
-	assert_eq!(indices(draw(&candidates, &wanted(1, None), &[(2, ())], 0u32)), Some(vec![0]));
+	assert_eq!(
+		indices(draw(&candidates, &wanted(1, None), |w: &u64| *w == 2, 0u32)),
+		Some(vec![0])
+	);
 	let heavy = (0..2_000u32)
 		.filter(|seed| indices(draw(&candidates, &wanted(1, None), none, seed)) == Some(vec![1]))
 		.count();
@@ -907,7 +912,7 @@ fn the_draw_is_weighted_and_never_reuses_a_worker() {
 fn the_draw_takes_only_workers_that_serve_the_model() {
 	let mut candidates = vec![candidate(1, 1, 1, 0), candidate(2, 1, 1, 0), candidate(3, 1, 1, 0)];
 	candidates[1].models = vec![1];
-	let none: &[(u64, ())] = &[];
+	let none = |_: &u64| false;
 	assert_eq!(draw(&candidates, &wanted(3, None), none, 0u32), None, "worker 2 serves model 1");
 	for seed in 0..50u32 {
 		let (mut drawn, _) = draw(&candidates, &wanted(2, None), none, seed).unwrap();
@@ -921,7 +926,7 @@ fn the_draw_never_mixes_determinism_classes() {
 	// Classes 0 and 1 can each seat three; class 2 only two.
 	let candidates: Vec<_> =
 		(0..8u64).map(|i| candidate(i, 1 + i as u128, 1, [0, 1, 2][i as usize % 3])).collect();
-	let none: &[(u64, ())] = &[];
+	let none = |_: &u64| false;
 	let mut classes_seen = Vec::new();
 	for seed in 0..500u32 {
 		let (drawn, class) = draw(&candidates, &wanted(3, None), none, seed).unwrap();
@@ -1191,7 +1196,12 @@ mod job_streams {
 			let wanted =
 				Wanted { model: stored.model_id, class: stored.class, needed: stored.needed() };
 			prop_assert_eq!(
-				draw(&candidates, &wanted, &stored.workers, 0u32),
+				draw(
+					&candidates,
+					&wanted,
+					|w: &u64| stored.workers.iter().any(|(seated, _)| seated == w),
+					0u32
+				),
 				None,
 				"job {} could have been staffed",
 				job
@@ -1472,5 +1482,53 @@ fn workers_of_two_classes_never_share_a_job() {
 		}
 		assert_eq!(classes.len(), 2, "both classes were drawn");
 		assert!(slashes().is_empty());
+	});
+}
+
+#[test]
+fn an_audit_job_runs_in_its_class_without_the_audited_worker_and_reports_its_outcome() {
+	use tributary_primitives::AuditJobs;
+	new_test_ext().execute_with(|| {
+		// Workers 1–4 on `cpu`, 5–8 on `cuda`: the audit names `cuda` and
+		// audits worker 5.
+		workers(1, 4);
+		workers_of_class(5, 8, b"cuda");
+		let (datanet, contributions) = Helper::datanet(2);
+		let model = Helper::model_on(datanet);
+		let class = tributary_primitives::determinism_class(b"cuda");
+		let submit = |input: Vec<u8>, max_fee| {
+			<Compute as AuditJobs<_, _>>::submit_audit(&REQUESTER, model, input, class, &5, max_fee)
+		};
+		assert_noop!(submit(vec![0; 65], 1_000), Error::<Test>::InputTooLong);
+		let price = <Compute as AuditJobs<_, _>>::audit_price(model).unwrap();
+		assert_noop!(submit(b"q".to_vec(), price - 1), Error::<Test>::FeeBelowPrice);
+		let job = submit(b"q".to_vec(), price).unwrap();
+		let record = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((record.class, record.excluded, record.fee), (Some(class), Some(5), price));
+		for _ in 0..20 {
+			run_to(System::block_number() + 1);
+			if Jobs::<Test>::get(job).unwrap().status != JobStatus::Queued {
+				break;
+			}
+		}
+		let mut drawn = workers_of(job);
+		drawn.sort();
+		assert_eq!(drawn, vec![6, 7, 8], "its class, never the audited worker");
+		let agreed = attribution(&[(contributions[0], 60)]);
+		answer_all(job, |worker| answer(b"cloudy", agreed.clone(), worker));
+		assert_eq!(
+			OUTCOMES.with(|o| o.borrow().clone()),
+			vec![(job, Some((output_hash(b"cloudy"), agreed)))]
+		);
+	});
+}
+
+#[test]
+fn a_job_that_fails_reports_no_outcome() {
+	new_test_ext().execute_with(|| {
+		let (model, _) = setup();
+		let job = submit(model);
+		assert_ok!(Compute::cancel_job(RawOrigin::Signed(REQUESTER).into(), job));
+		assert_eq!(OUTCOMES.with(|o| o.borrow().clone()), vec![(job, None)]);
 	});
 }

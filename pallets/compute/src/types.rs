@@ -40,6 +40,9 @@ pub struct Job<AccountId, Balance, BlockNumber, MaxInput: Get<u32>, MaxWorkers: 
 	/// draw: results are compared byte for byte, so every replacement comes
 	/// from the same class.
 	pub class: Option<polkadot_sdk::sp_core::H256>,
+	/// A worker never drawn for it: the worker whose fast-path receipt it
+	/// audits.
+	pub excluded: Option<AccountId>,
 	/// The block at which the current staffing, commit or reveal window
 	/// closes.
 	pub deadline: Option<BlockNumber>,

@@ -103,6 +103,7 @@ fn reputation_penalty(reason: SlashReason) -> u32 {
 	match reason {
 		SlashReason::CommitTimeout => 50,
 		SlashReason::NoReveal | SlashReason::Minority => 100,
+		SlashReason::AuditFailed => 200,
 	}
 }
 
@@ -596,39 +597,75 @@ impl<T: Config> WorkerStaking<T::AccountId> for Pallet<T> {
 	}
 
 	fn slash(worker: &T::AccountId, reason: SlashReason) {
-		let Some(mut record) = Workers::<T>::get(worker) else { return };
+		Self::slash_paying(worker, reason, None);
+	}
+}
+
+impl<T: Config> tributary_primitives::AuditSlashing<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn slash_amount(worker: &T::AccountId) -> BalanceOf<T> {
+		Workers::<T>::get(worker)
+			.map_or_else(Zero::zero, |record| T::SlashFraction::get() * Self::total_held(&record))
+	}
+
+	fn slash_refunding(
+		worker: &T::AccountId,
+		to: &T::AccountId,
+		refund: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		Self::slash_paying(worker, SlashReason::AuditFailed, Some((to, refund)))
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Takes the slash fraction of `worker`'s stake for `reason` and lowers
+	/// its reputation; of what is taken, at most `refund`'s amount goes to
+	/// its account and the rest to the treasury. Returns what the refund got.
+	fn slash_paying(
+		worker: &T::AccountId,
+		reason: SlashReason,
+		refund: Option<(&T::AccountId, BalanceOf<T>)>,
+	) -> BalanceOf<T> {
+		let Some(mut record) = Workers::<T>::get(worker) else { return Zero::zero() };
 		record.reputation = record.reputation.saturating_sub(reputation_penalty(reason));
 		let amount = T::SlashFraction::get() * Self::total_held(&record);
-		let taken = if amount.is_zero() {
-			Ok(amount)
-		} else {
-			T::Currency::transfer_on_hold(
-				&HoldReason::WorkerStake.into(),
-				worker,
-				&T::Treasury::get(),
-				amount,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Force,
-			)
-		};
-		match taken {
-			Ok(taken) => {
-				Self::deduct(&mut record, taken);
-				Self::deposit_event(Event::Slashed {
-					worker: worker.clone(),
-					amount: taken,
-					reason,
-				});
-			}
-			// The treasury could not receive it (e.g. below the existential
-			// deposit of a treasury that does not exist yet): the stake stays
-			// held and the reputation loss still applies.
-			Err(error) => log::warn!(
+		// The treasury or the refunded account may be unable to receive
+		// (e.g. below the existential deposit of an account that does not
+		// exist yet): what could not move stays held, and the reputation loss
+		// still applies.
+		let refunded = refund
+			.map_or_else(Zero::zero, |(to, owed)| Self::take_stake(worker, to, owed.min(amount)));
+		let treasury =
+			Self::take_stake(worker, &T::Treasury::get(), amount.saturating_sub(refunded));
+		let taken = refunded.saturating_add(treasury);
+		if taken < amount {
+			log::warn!(
 				target: "runtime::worker-staking",
-				"slash of {amount:?} could not be paid to the treasury: {error:?}"
-			),
+				"only {taken:?} of a slash of {amount:?} could be paid out"
+			);
+		}
+		if !taken.is_zero() || amount.is_zero() {
+			Self::deduct(&mut record, taken);
+			Self::deposit_event(Event::Slashed { worker: worker.clone(), amount: taken, reason });
 		}
 		Workers::<T>::insert(worker, record);
+		refunded
+	}
+
+	/// Moves up to `amount` of `worker`'s held stake to `to`; returns what
+	/// moved.
+	fn take_stake(worker: &T::AccountId, to: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		if amount.is_zero() {
+			return amount;
+		}
+		T::Currency::transfer_on_hold(
+			&HoldReason::WorkerStake.into(),
+			worker,
+			to,
+			amount,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		)
+		.unwrap_or_else(|_| Zero::zero())
 	}
 }

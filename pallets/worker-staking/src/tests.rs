@@ -305,3 +305,25 @@ fn declining_costs_a_little_reputation_and_no_stake() {
 			.any(|r| matches!(r.event, RuntimeEvent::WorkerStaking(Event::Slashed { .. }))));
 	});
 }
+
+#[test]
+fn an_audit_slash_refunds_up_to_what_it_takes_and_the_rest_goes_to_the_treasury() {
+	use tributary_primitives::AuditSlashing;
+	new_test_ext().execute_with(|| {
+		register(1, 3_000, 1);
+		assert_eq!(WorkerStaking::slash_amount(&1), 300);
+		assert_eq!(WorkerStaking::slash_amount(&9), 0, "not a worker");
+		let requester = Balances::balance(&2);
+		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 120), 120);
+		assert_eq!((Balances::balance(&2), Balances::balance(&TREASURY)), (requester + 120, 181));
+		assert_eq!(held(1), 2_700);
+		assert_eq!(Workers::<Test>::get(1).unwrap().reputation, INITIAL_REPUTATION - 200);
+		assert_eq!(
+			last_event(),
+			Event::Slashed { worker: 1, amount: 300, reason: SlashReason::AuditFailed }.into()
+		);
+		// A refund over the slash gets the slash, and no more.
+		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 10_000), 270);
+		assert_eq!(held(1), 2_430);
+	});
+}
