@@ -164,7 +164,8 @@ pub trait AuditJobs<AccountId, Balance> {
 		audited: &AccountId,
 		max_fee: Balance,
 	) -> Result<JobId, DispatchError>;
-	/// What such a job costs now.
+	/// What such a job costs now: the compute fee of its workers, not the
+	/// model's price, which the receipt it reruns paid already.
 	fn audit_price(model: ModelId) -> Result<Balance, DispatchError>;
 }
 

@@ -19,8 +19,15 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::UnknownModel
 			}
 		})?;
+		Ok(model_price.saturating_add(Self::compute_quote(redundancy)))
+	}
+
+	/// The compute part of a price: `ComputeFee` per worker at the current
+	/// congestion. An audit's job pays only this: the receipt it reruns paid
+	/// the model already.
+	fn compute_quote(redundancy: u8) -> BalanceOf<T> {
 		let compute = T::ComputeFee::get().saturating_mul(u32::from(redundancy).into());
-		Ok(model_price.saturating_add(Congestion::<T>::get().saturating_mul_int(compute)))
+		Congestion::<T>::get().saturating_mul_int(compute)
 	}
 
 	/// The queue's depth and bound and the congestion, for clients.
@@ -46,7 +53,8 @@ impl<T: Config> Pallet<T> {
 		redundancy: u8,
 		audit: Option<(H256, T::AccountId)>,
 	) -> Result<(JobId, BalanceOf<T>), DispatchError> {
-		let fee = Self::quote(model_id, redundancy)?;
+		let quoted = Self::quote(model_id, redundancy)?;
+		let fee = if audit.is_some() { Self::compute_quote(redundancy) } else { quoted };
 		let open = OpenJobs::<T>::get();
 		ensure!(open < T::MaxQueuedJobs::get(), Error::<T>::QueueFull);
 		ensure!(fee <= max_fee, Error::<T>::FeeBelowPrice);
@@ -81,9 +89,9 @@ impl<T: Config> Pallet<T> {
 		Ok((job_id, fee))
 	}
 
-	/// Holds the price of an audit's job from `payer`: its input checked
-	/// against the bound, its class fixed, `audited` never drawn; redundancy
-	/// is the default.
+	/// Holds the price of an audit's job from `payer` (its compute part
+	/// only): its input checked against the bound, its class fixed, `audited`
+	/// never drawn; redundancy is the default.
 	fn submit_audit_job(
 		payer: &T::AccountId,
 		model: ModelId,
@@ -190,6 +198,8 @@ impl<T: Config> tributary_primitives::AuditJobs<T::AccountId, BalanceOf<T>> for 
 	}
 
 	fn audit_price(model: ModelId) -> Result<BalanceOf<T>, DispatchError> {
-		Ok(Self::quote(model, T::DefaultRedundancy::get())?)
+		let redundancy = T::DefaultRedundancy::get();
+		Self::quote(model, redundancy)?;
+		Ok(Self::compute_quote(redundancy))
 	}
 }

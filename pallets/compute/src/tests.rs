@@ -1501,6 +1501,7 @@ fn an_audit_job_runs_in_its_class_without_the_audited_worker_and_reports_its_out
 		};
 		assert_noop!(submit(vec![0; 65], 1_000), Error::<Test>::InputTooLong);
 		let price = <Compute as AuditJobs<_, _>>::audit_price(model).unwrap();
+		assert_eq!(price, 3 * ComputeFee::get(), "the compute of three workers, not the model");
 		assert_noop!(submit(b"q".to_vec(), price - 1), Error::<Test>::FeeBelowPrice);
 		let job = submit(b"q".to_vec(), price).unwrap();
 		let record = Jobs::<Test>::get(job).unwrap();
