@@ -61,6 +61,11 @@ pub struct Options {
 /// is never pruned while the chain may still assign it.
 const JOURNAL_RETENTION: Duration = Duration::from_secs(2 * 3600);
 
+/// Every this many blocks the worker reads its sampled receipts not yet
+/// opened from storage, beside the events: an opening that failed (a full
+/// job queue, say) is sent again well within the challenge window.
+const RESCAN_SAMPLES_EVERY: u64 = 10;
+
 impl Options {
 	/// The reconnect delays: jittered, doubling from `min_backoff` up to
 	/// `max_backoff`, never giving up.
@@ -218,8 +223,9 @@ impl OnBlock for Steps {
 		let mut submitter = self.submitter.take().ok_or_else(|| {
 			Stop::Node(ChainError::Node("a block before the connection was set up".into()))
 		})?;
+		let rescan = skipped || at.block_number() % RESCAN_SAMPLES_EVERY == 0;
 		let sampled =
-			if skipped { chain.sampled_batches(at, &self.me).await? } else { news.sampled };
+			if rescan { chain.sampled_batches(at, &self.me).await? } else { news.sampled };
 		let stepped = self.act(chain, at, &finalized, &sampled, &mut submitter).await;
 		self.submitter = Some(submitter);
 		stepped

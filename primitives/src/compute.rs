@@ -164,6 +164,9 @@ pub trait AuditJobs<AccountId, Balance> {
 		audited: &AccountId,
 		max_fee: Balance,
 	) -> Result<JobId, DispatchError>;
+	/// Whether the job queue is full now: a job submitted now is refused,
+	/// one submitted later may not be.
+	fn queue_full() -> bool;
 	/// What such a job costs now: the compute fee of its workers, not the
 	/// model's price, which the receipt it reruns paid already.
 	fn audit_price(model: ModelId) -> Result<Balance, DispatchError>;

@@ -171,7 +171,20 @@ fn a_settled_receipt_costs_a_fraction_of_a_job() {
 		each.ref_time() as f64 / transfer.ref_time() as f64
 	);
 
+	let input = <Runtime as pallet_channels::Config>::MaxInputLen::get();
+	show("channels.open_audit (4 KiB input)", Channels::open_audit(input));
+	show("channels.challenge (4 KiB input)", Channels::challenge(input));
+	show("channels: an audit decided (the hook, at its worst)", Channels::conclude_audit());
+	let most_batches = MaxSettlementsPerBlock::get();
+	let hook = Channels::on_initialize(most_batches, most_batches);
+	show("channels.on_initialize at its bounds (32 sampled, 32 closed)", hook);
+	show("channels.on_initialize, no settlement", Channels::on_initialize(0, 0));
+
 	assert!(fits(normal, full) >= 1, "a full settlement does not fit in a block");
+	assert!(
+		hook.ref_time() < RuntimeBlockWeights::get().max_block.ref_time() / 4,
+		"the channels hook at its bounds ({hook}) takes over a quarter of a block"
+	);
 	assert!(
 		each.ref_time() < job.ref_time() / 2,
 		"a settled receipt ({each}) costs over half a job ({job})"

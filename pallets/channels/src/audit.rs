@@ -119,6 +119,9 @@ impl<T: Config> Pallet<T> {
 		input: BoundedVec<u8, T::MaxInputLen>,
 	) -> DispatchResult {
 		let (mut batch, index) = Self::receipt_in(batch_id, sequence, &receipt, &input)?;
+		// A full queue is passing: the worker tries again. Anything else that
+		// keeps the job from running is not the worker's doing: waived.
+		ensure!(!T::Audits::queue_full(), Error::<T>::AuditQueueFull);
 		let sampled = batch.sampled.as_mut().ok_or(Error::<T>::NotSampledYet)?;
 		let place = sampled.iter().position(|&i| i == index).ok_or(Error::<T>::NotSampled)?;
 		sampled.swap_remove(place);
@@ -144,7 +147,7 @@ impl<T: Config> Pallet<T> {
 		};
 		match submitted {
 			Some(job_id) => Self::start(job_id, &batch, sequence, &receipt, None),
-			// Not the worker's doing: it is not slashed for it.
+			// The pot cannot pay, or the model was retired since.
 			None => Self::deposit_event(Event::AuditWaived { channel_id, sequence }),
 		}
 		Batches::<T>::insert(batch_id, batch);

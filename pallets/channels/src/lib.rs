@@ -515,6 +515,9 @@ pub mod pallet {
 		/// The batch has not been sampled yet: open its samples from the
 		/// next block on.
 		NotSampledYet,
+		/// The compute queue is full: open the receipt again in a later
+		/// block, within the challenge window.
+		AuditQueueFull,
 	}
 
 	#[pallet::hooks]
@@ -722,8 +725,9 @@ pub mod pallet {
 		/// Opens receipt `sequence` of batch `batch_id`, sampled for an
 		/// audit: `receipt` must be the one settled there and `input` hash to its
 		/// input hash. Its audit job is submitted, paid from the audit pot
-		/// (or waived when the pot cannot pay). Anyone may open it; the
-		/// worker must, before the batch's challenge window closes.
+		/// (or waived when the pot cannot pay, or the model was retired).
+		/// Anyone may open it; the worker must, before the batch's challenge
+		/// window closes.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::open_audit(input.len() as u32))]
 		pub fn open_audit(

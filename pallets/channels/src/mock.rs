@@ -176,6 +176,8 @@ pub const AUDIT_PRICE: Balance = 30;
 thread_local! {
 	/// Every audit job submitted, by job id (its place).
 	pub static AUDIT_JOBS: RefCell<Vec<AuditJob>> = const { RefCell::new(Vec::new()) };
+	/// Whether the job queue is full.
+	pub static QUEUE_FULL: RefCell<bool> = const { RefCell::new(false) };
 	/// The randomness of the block; `None` for a block without VRF output.
 	pub static SEED: RefCell<Option<H256>> = const { RefCell::new(Some(H256::zero())) };
 }
@@ -208,6 +210,9 @@ impl AuditJobs<AccountId, Balance> for RecordAudits {
 			jobs.push((*payer, model, input, class, *audited, AUDIT_PRICE));
 			jobs.len() as JobId - 1
 		}))
+	}
+	fn queue_full() -> bool {
+		QUEUE_FULL.with(|full| *full.borrow())
 	}
 	fn audit_price(_: ModelId) -> Result<Balance, DispatchError> {
 		Ok(AUDIT_PRICE)
@@ -344,6 +349,7 @@ pub fn new_test_ext() -> TestExternalities {
 	SETTLED.with(|settled| settled.borrow_mut().clear());
 	SETTLEMENT_FAILS.with(|fails| *fails.borrow_mut() = None);
 	AUDIT_JOBS.with(|jobs| jobs.borrow_mut().clear());
+	QUEUE_FULL.with(|full| *full.borrow_mut() = false);
 	SEED.with(|seed| *seed.borrow_mut() = Some(H256::zero()));
 	AuditRate::set(Perbill::from_percent(10));
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();

@@ -531,6 +531,9 @@ fn a_sampled_receipt_opens_into_an_audit_job_in_its_class_without_its_worker() {
 			),
 			Error::<Test>::UnknownBatch
 		);
+		QUEUE_FULL.with(|full| *full.borrow_mut() = true);
+		assert_noop!(open_audit(1, &receipts[0], input_of(1)), Error::<Test>::AuditQueueFull);
+		QUEUE_FULL.with(|full| *full.borrow_mut() = false);
 		let pot = Balances::balance(&audit_pot());
 		assert_ok!(open_audit(1, &receipts[0], input_of(1)));
 		assert_eq!(

@@ -51,15 +51,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Channels::NextChannelId` (r:1 w:1)
 	/// Proof: `Channels::NextChannelId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Channels::Channels` (r:0 w:1)
 	/// Proof: `Channels::Channels` (`max_values`: None, `max_size`: Some(164), added: 2639, mode: `MaxEncodedLen`)
 	fn open_channel() -> Weight {
 		// Proof size: measured `372`, estimated `4637`.
-		// Minimum execution time: 165_340_000 picoseconds.
-		Weight::from_parts(198_372_000, 4637)
+		// Minimum execution time: 57_586_000 picoseconds.
+		Weight::from_parts(68_692_000, 4637)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -68,11 +68,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
-		// Proof size: measured `458`, estimated `3629`.
-		// Minimum execution time: 154_620_000 picoseconds.
-		Weight::from_parts(181_500_000, 3629)
+		// Proof size: measured `458`, estimated `3640`.
+		// Minimum execution time: 58_928_000 picoseconds.
+		Weight::from_parts(65_127_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -81,11 +81,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn close_channel() -> Weight {
-		// Proof size: measured `458`, estimated `3629`.
-		// Minimum execution time: 130_615_000 picoseconds.
-		Weight::from_parts(152_657_000, 3629)
+		// Proof size: measured `458`, estimated `3640`.
+		// Minimum execution time: 49_344_000 picoseconds.
+		Weight::from_parts(61_422_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -93,93 +93,218 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Channels::Channels` (`max_values`: None, `max_size`: Some(164), added: 2639, mode: `MaxEncodedLen`)
 	/// Storage: `WorkerStaking::Workers` (r:1 w:0)
 	/// Proof: `WorkerStaking::Workers` (`max_values`: None, `max_size`: Some(1172), added: 3647, mode: `MaxEncodedLen`)
-	/// Storage: `Registry::Models` (r:1088 w:0)
+	/// Storage: `Registry::Models` (r:272 w:0)
 	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(1446), added: 3921, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::NextBatchId` (r:1 w:1)
+	/// Proof: `Channels::NextBatchId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::SettledIn` (r:1 w:1)
+	/// Proof: `Channels::SettledIn` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:4 w:4)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Shares` (r:1 w:0)
 	/// Proof: `Rewards::Shares` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Rewards::Claimable` (r:3 w:3)
 	/// Proof: `Rewards::Claimable` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::Upstream` (r:64 w:0)
+	/// Storage: `Attribution::Upstream` (r:16 w:0)
 	/// Proof: `Attribution::Upstream` (`max_values`: None, `max_size`: Some(1114), added: 3589, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::ModelEarnings` (r:1088 w:1088)
+	/// Storage: `Rewards::ModelEarnings` (r:272 w:272)
 	/// Proof: `Rewards::ModelEarnings` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::PoolNodes` (r:3072 w:64)
+	/// Storage: `Rewards::PoolNodes` (r:768 w:16)
 	/// Proof: `Rewards::PoolNodes` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
-	/// Storage: `Attribution::TrainingEdges` (r:64 w:0)
+	/// Storage: `Attribution::TrainingEdges` (r:16 w:0)
 	/// Proof: `Attribution::TrainingEdges` (`max_values`: None, `max_size`: Some(281), added: 2756, mode: `MaxEncodedLen`)
-	/// Storage: `Registry::Contributions` (r:2048 w:0)
+	/// Storage: `Registry::Contributions` (r:512 w:0)
 	/// Proof: `Registry::Contributions` (`max_values`: None, `max_size`: Some(1147), added: 3622, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::Memberships` (r:2048 w:0)
+	/// Storage: `Rewards::Memberships` (r:512 w:0)
 	/// Proof: `Rewards::Memberships` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Rewards::ContributionEarnings` (r:2048 w:2048)
+	/// Storage: `Rewards::ContributionEarnings` (r:512 w:512)
 	/// Proof: `Rewards::ContributionEarnings` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 64]`.
+	/// Storage: `Channels::Batches` (r:0 w:1)
+	/// Proof: `Channels::Batches` (`max_values`: None, `max_size`: Some(935), added: 3410, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 16]`.
 	fn settle(n: u32) -> Weight {
-		// Proof size: measured `5145 + n * (41378 ±0)`, estimated `8799 + n * (121488 ±0)`.
-		// Minimum execution time: 2_262_542_000 picoseconds.
-		Weight::from_parts(2_490_149_000, 8799)
-			// Standard error: 34_913_537
-			.saturating_add(Weight::from_parts(2_662_896_945, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+		// Proof size: measured `4239 + n * (41472 ±0)`, estimated `11402 + n * (121488 ±0)`.
+		// Minimum execution time: 1_045_760_000 picoseconds.
+		Weight::from_parts(1_066_151_000, 11402)
+			// Standard error: 26_453_973
+			.saturating_add(Weight::from_parts(1_145_972_777, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().reads((180_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(T::DbWeight::get().writes((50_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 121488).saturating_mul(n.into()))
 	}
-	fn open_audit(_n: u32) -> Weight {
-		Weight::zero()
+	/// Storage: `Channels::Batches` (r:1 w:1)
+	/// Proof: `Channels::Batches` (`max_values`: None, `max_size`: Some(935), added: 3410, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Audited` (r:1 w:1)
+	/// Proof: `Channels::Audited` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Models` (r:1 w:0)
+	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(1446), added: 3921, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Congestion` (r:1 w:0)
+	/// Proof: `Compute::Congestion` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::OpenJobs` (r:1 w:1)
+	/// Proof: `Compute::OpenJobs` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::NextJobId` (r:1 w:1)
+	/// Proof: `Compute::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Queue` (r:1 w:1)
+	/// Proof: `Compute::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Deadlines` (r:1 w:1)
+	/// Proof: `Compute::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Audits` (r:0 w:1)
+	/// Proof: `Channels::Audits` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:0 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(9191), added: 11666, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 4096]`.
+	fn open_audit(n: u32) -> Weight {
+		// Proof size: measured `2388`, estimated `4911`.
+		// Minimum execution time: 182_492_000 picoseconds.
+		Weight::from_parts(290_778_426, 4911)
+			// Standard error: 1_429
+			.saturating_add(Weight::from_parts(9_857, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
-	fn challenge(_n: u32) -> Weight {
-		Weight::zero()
+	/// Storage: `Channels::Batches` (r:1 w:0)
+	/// Proof: `Channels::Batches` (`max_values`: None, `max_size`: Some(935), added: 3410, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Audited` (r:1 w:1)
+	/// Proof: `Channels::Audited` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Models` (r:1 w:0)
+	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(1446), added: 3921, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Congestion` (r:1 w:0)
+	/// Proof: `Compute::Congestion` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::OpenJobs` (r:1 w:1)
+	/// Proof: `Compute::OpenJobs` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::NextJobId` (r:1 w:1)
+	/// Proof: `Compute::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Queue` (r:1 w:1)
+	/// Proof: `Compute::Queue` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Deadlines` (r:1 w:1)
+	/// Proof: `Compute::Deadlines` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Audits` (r:0 w:1)
+	/// Proof: `Channels::Audits` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
+	/// Storage: `Compute::Jobs` (r:0 w:1)
+	/// Proof: `Compute::Jobs` (`max_values`: None, `max_size`: Some(9191), added: 11666, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 4096]`.
+	fn challenge(n: u32) -> Weight {
+		// Proof size: measured `2388`, estimated `4911`.
+		// Minimum execution time: 224_725_000 picoseconds.
+		Weight::from_parts(340_043_221, 4911)
+			// Standard error: 1_574
+			.saturating_add(Weight::from_parts(5_425, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
+	/// Storage: `Channels::Audits` (r:1 w:1)
+	/// Proof: `Channels::Audits` (`max_values`: None, `max_size`: Some(578), added: 3053, mode: `MaxEncodedLen`)
+	/// Storage: `WorkerStaking::Workers` (r:1 w:1)
+	/// Proof: `WorkerStaking::Workers` (`max_values`: None, `max_size`: Some(1172), added: 3647, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:3 w:3)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Audited` (r:0 w:1)
+	/// Proof: `Channels::Audited` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	fn conclude_audit() -> Weight {
-		Weight::zero()
+		// Proof size: measured `1395`, estimated `8799`.
+		// Minimum execution time: 165_246_000 picoseconds.
+		Weight::from_parts(198_126_000, 8799)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
-	fn on_initialize(_s: u32, _c: u32) -> Weight {
-		Weight::zero()
+	/// Storage: `Channels::SettledIn` (r:2 w:1)
+	/// Proof: `Channels::SettledIn` (`max_values`: None, `max_size`: Some(269), added: 2744, mode: `MaxEncodedLen`)
+	/// Storage: `Babe::Initialized` (r:1 w:0)
+	/// Proof: `Babe::Initialized` (`max_values`: Some(1), `max_size`: Some(110), added: 605, mode: `MaxEncodedLen`)
+	/// Storage: `Channels::Batches` (r:64 w:64)
+	/// Proof: `Channels::Batches` (`max_values`: None, `max_size`: Some(935), added: 3410, mode: `MaxEncodedLen`)
+	/// Storage: `WorkerStaking::Workers` (r:64 w:32)
+	/// Proof: `WorkerStaking::Workers` (`max_values`: None, `max_size`: Some(1172), added: 3647, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:32 w:32)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:64 w:64)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// The range of component `s` is `[0, 32]`.
+	/// The range of component `c` is `[0, 32]`.
+	fn on_initialize(s: u32, c: u32) -> Weight {
+		// Proof size: measured `0 + c * (1335 ±0) + s * (1057 ±0)`, estimated `6478 + c * (5206 ±0) + s * (3647 ±0)`.
+		// Minimum execution time: 564_182_000 picoseconds.
+		Weight::from_parts(2_679_811_705, 6478)
+			// Standard error: 55_695_131
+			.saturating_add(Weight::from_parts(873_723_885, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes((5_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 3647).saturating_mul(s.into()))
 	}
 }
 
 /// The same measurements with ParityDB's costs, for tests and mocks.
 impl WeightInfo for () {
 	fn open_channel() -> Weight {
-		Weight::from_parts(198_372_000, 4637)
+		Weight::from_parts(68_692_000, 4637)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(181_500_000, 3629)
+		Weight::from_parts(65_127_000, 3640)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn close_channel() -> Weight {
-		Weight::from_parts(152_657_000, 3629)
+		Weight::from_parts(61_422_000, 3640)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn settle(n: u32) -> Weight {
-		Weight::from_parts(2_490_149_000, 8799)
-			.saturating_add(Weight::from_parts(2_662_896_945, 0).saturating_mul(n.into()))
-			.saturating_add(ParityDbWeight::get().reads(10_u64))
+		Weight::from_parts(1_066_151_000, 11402)
+			.saturating_add(Weight::from_parts(1_145_972_777, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().reads((180_u64).saturating_mul(n.into())))
-			.saturating_add(ParityDbWeight::get().writes(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(12_u64))
 			.saturating_add(ParityDbWeight::get().writes((50_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 121488).saturating_mul(n.into()))
 	}
-	fn open_audit(_n: u32) -> Weight {
-		Weight::zero()
+	fn open_audit(n: u32) -> Weight {
+		Weight::from_parts(290_778_426, 4911)
+			.saturating_add(Weight::from_parts(9_857, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
-	fn challenge(_n: u32) -> Weight {
-		Weight::zero()
+	fn challenge(n: u32) -> Weight {
+		Weight::from_parts(340_043_221, 4911)
+			.saturating_add(Weight::from_parts(5_425, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().reads(10_u64))
+			.saturating_add(ParityDbWeight::get().writes(9_u64))
 	}
 	fn conclude_audit() -> Weight {
-		Weight::zero()
+		Weight::from_parts(198_126_000, 8799)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
-	fn on_initialize(_s: u32, _c: u32) -> Weight {
-		Weight::zero()
+	fn on_initialize(s: u32, c: u32) -> Weight {
+		Weight::from_parts(2_679_811_705, 6478)
+			.saturating_add(Weight::from_parts(873_723_885, 0).saturating_mul(c.into()))
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(s.into())))
+			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(c.into())))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(ParityDbWeight::get().writes((5_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 5206).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 3647).saturating_mul(s.into()))
 	}
 }

@@ -197,6 +197,10 @@ impl<T: Config> tributary_primitives::AuditJobs<T::AccountId, BalanceOf<T>> for 
 		Self::submit_audit_job(payer, model, input, class, audited, max_fee)
 	}
 
+	fn queue_full() -> bool {
+		OpenJobs::<T>::get() >= T::MaxQueuedJobs::get()
+	}
+
 	fn audit_price(model: ModelId) -> Result<BalanceOf<T>, DispatchError> {
 		let redundancy = T::DefaultRedundancy::get();
 		Self::quote(model, redundancy)?;
