@@ -197,6 +197,8 @@ for (const id of Object.keys(contributions)) {
 for (const c of contributors) rows.push([`${c} (data contributions)`, byContributor[c] ?? 0n]);
 const treasuryNow = (await api.query.system.account(treasury)).data.free.toBigInt();
 rows.push(['Treasury', treasuryNow - treasuryBefore]);
+// The audit share of every fast-path price pays for audits of receipts.
+rows.push(['Audit pot (5% of fast-path prices)', receiptsSettled.reduce((s, d) => s + d.auditShare.toBigInt(), 0n)]);
 const total = rows.reduce((s, [, v]) => s + v, 0n);
 for (const [label, v] of rows) say(`   ${label.padEnd(34)} ${trib(v).padStart(14)} TRIB`);
 say(`   ${'-'.repeat(34)} ${'-'.repeat(14)}`);
