@@ -115,12 +115,12 @@ const treasury = treasuryAddress(api);
 const treasuryBefore = (await api.query.system.account(treasury)).data.free.toBigInt();
 
 say(`5. ${QUESTIONS.length} questions, each answered by three workers and settled on chain\n`);
-// Every JobSettled and ReceiptSettled from here on: the split of every fee.
+// Every JobSettled and ReceiptsSettled from here on: the split of every fee.
 const settled = [];
 const receiptsSettled = [];
 const unsubscribe = await api.query.system.events((events) => {
   for (const { event } of events) {
-    if (event.section === 'rewards' && ['JobSettled', 'ReceiptSettled'].includes(event.method)) settled.push(event.data);
+    if (event.section === 'rewards' && ['JobSettled', 'ReceiptsSettled'].includes(event.method)) settled.push(event.data);
     if (event.section === 'channels' && event.method === 'ReceiptsSettled') receiptsSettled.push(event.data);
   }
 });
@@ -204,7 +204,7 @@ for (const [label, v] of rows) say(`   ${label.padEnd(34)} ${trib(v).padStart(14
 say(`   ${'-'.repeat(34)} ${'-'.repeat(14)}`);
 say(`   ${'total earned'.padEnd(34)} ${trib(total).padStart(14)} TRIB`);
 say(`   ${'paid by the requester'.padEnd(34)} ${trib(feesPaid).padStart(14)} TRIB`);
-say(`   ${'settled (Job/ReceiptSettled)'.padEnd(34)} ${trib(sum('workerShare') + sum('modelShare') + sum('upstreamShare') + sum('dataShare') + sum('treasuryShare')).padStart(14)} TRIB`);
+say(`   ${'settled (Job/ReceiptsSettled)'.padEnd(34)} ${trib(sum('workerShare') + sum('modelShare') + sum('upstreamShare') + sum('dataShare') + sum('treasuryShare')).padStart(14)} TRIB`);
 const dust = feesPaid - total;
 say(`   ${'in pools, not yet credited'.padEnd(34)} ${trib(dust).padStart(14)} TRIB  (accumulator rounding carries)`);
 

@@ -72,6 +72,18 @@ pub(crate) fn node(e: impl std::fmt::Display) -> ChainError {
 	}
 }
 
+/// The chain's bounds on one settlement: receipts, and the distinct models
+/// and contributions they may name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettlementLimits {
+	/// The most receipts.
+	pub receipts: u32,
+	/// The most distinct models.
+	pub models: u32,
+	/// The most distinct contributions named.
+	pub contributions: u32,
+}
+
 /// A connection to one node.
 #[derive(Clone)]
 pub struct Chain {
@@ -429,9 +441,15 @@ impl Chain {
 		at.constants().entry(runtime::constants().compute().max_input_len()).map_err(node)
 	}
 
-	/// The most receipts one settlement may carry.
-	pub fn max_settled_receipts(&self, at: &AtBlock) -> Result<u32, ChainError> {
-		at.constants().entry(runtime::constants().channels().max_receipts()).map_err(node)
+	/// What one settlement may carry.
+	pub fn settlement_limits(&self, at: &AtBlock) -> Result<SettlementLimits, ChainError> {
+		let channels = runtime::constants().channels();
+		let constants = at.constants();
+		Ok(SettlementLimits {
+			receipts: constants.entry(channels.max_receipts()).map_err(node)?,
+			models: constants.entry(channels.max_settled_models()).map_err(node)?,
+			contributions: constants.entry(channels.max_settled_contributions()).map_err(node)?,
+		})
 	}
 
 	/// How many blocks after a settlement its receipts may be audited.

@@ -30,7 +30,7 @@
 //! up when the node returns.
 
 use crate::{
-	chain::{AtBlock, Chain, ChannelView, RegisteredModel, Sampled},
+	chain::{AtBlock, Chain, ChannelView, RegisteredModel, Sampled, SettlementLimits},
 	executor::{Executor, ModelFiles},
 	journal::{JournalError, Opening, Settlement},
 	ledger::{Ledger, ReceiptRecord, ReceiptWriter, StoredVoucher, Tip},
@@ -44,7 +44,7 @@ use polkadot_sdk::{
 };
 use serde::{Deserialize, Serialize};
 use std::{
-	collections::HashMap,
+	collections::{BTreeSet, HashMap},
 	sync::{
 		atomic::{AtomicU64, Ordering},
 		Arc, Mutex, MutexGuard, RwLock,
@@ -299,9 +299,34 @@ struct State {
 	best: u32,
 	max_input: u32,
 	max_receipts: u64,
+	limits: SettlementLimits,
 	channels: HashMap<ChannelId, Open>,
 	/// Settlements sent and not landed: the last sequence and the block.
 	settling: HashMap<ChannelId, (u64, u32)>,
+}
+
+/// How many of `receipts` (SCALE), from the first, one settlement takes
+/// within the chain's bounds on the distinct models and contributions they
+/// name (all of them before the bounds are known).
+fn fitting(receipts: &[Vec<u8>], limits: SettlementLimits) -> usize {
+	if limits.models == 0 {
+		return receipts.len();
+	}
+	let mut models = BTreeSet::new();
+	let mut contributions = BTreeSet::new();
+	for (n, bytes) in receipts.iter().enumerate() {
+		// The ledger holds only receipts this worker encoded; one that does
+		// not decode is left for the chain to refuse.
+		let Ok(receipt) = WorkerReceipt::decode(&mut &bytes[..]) else { continue };
+		models.insert(receipt.model);
+		contributions.extend(receipt.attribution.iter().map(|&(contribution, _)| contribution));
+		if models.len() > limits.models as usize
+			|| contributions.len() > limits.contributions as usize
+		{
+			return n;
+		}
+	}
+	receipts.len()
 }
 
 impl State {
@@ -678,7 +703,7 @@ impl FastPath {
 		served: Option<Vec<RegisteredModel>>,
 	) -> Result<(), Stop> {
 		let max_input = chain.max_input_len(at)?;
-		let max_receipts = chain.max_settled_receipts(at)?;
+		let limits = chain.settlement_limits(at)?;
 		let window = chain.challenge_window(at)?;
 		let final_number = finalized.block_number() as u32;
 		let mut known: Vec<ChannelId> = self.state()?.channels.keys().copied().collect();
@@ -700,7 +725,8 @@ impl FastPath {
 		}
 		state.best = at.block_number() as u32;
 		state.max_input = max_input;
-		state.max_receipts = u64::from(max_receipts);
+		state.max_receipts = u64::from(limits.receipts);
+		state.limits = limits;
 		for (channel, view, settled) in views {
 			if let Some(settled) = settled {
 				self.ledger()?.forget_settled(channel, settled, final_number)?;
@@ -785,13 +811,23 @@ impl FastPath {
 		for (channel, mut settled) in due {
 			for _ in 0..SETTLEMENTS_PER_BLOCK {
 				let ledger = self.ledger()?;
-				let Some(voucher) = ledger.voucher_up_to(channel, settled + max_receipts)? else {
+				let Some(mut voucher) = ledger.voucher_up_to(channel, settled + max_receipts)?
+				else {
 					break;
 				};
 				if voucher.tip.sequence <= settled {
 					break;
 				}
-				let receipts = ledger.receipts(channel, settled + 1, voucher.tip.sequence)?;
+				let mut receipts = ledger.receipts(channel, settled + 1, voucher.tip.sequence)?;
+				let fit = fitting(&receipts, state.limits) as u64;
+				if fit < receipts.len() as u64 {
+					// Cut at the last voucher within what the chain takes.
+					match ledger.voucher_up_to(channel, settled + fit)? {
+						Some(within) if within.tip.sequence > settled => voucher = within,
+						_ => break,
+					}
+					receipts = ledger.receipts(channel, settled + 1, voucher.tip.sequence)?;
+				}
 				let tip = voucher.tip;
 				settlements.push(Settlement {
 					channel,
@@ -957,5 +993,36 @@ mod tests {
 		assert!(fast_path.settlements(10).unwrap().is_empty(), "5 receipts, vouched 0 blocks ago");
 		fast_path.state().unwrap().best = 110;
 		assert_eq!(fast_path.settlements(10).unwrap().len(), 1, "due after 10 blocks");
+	}
+
+	#[test]
+	fn a_settlement_stops_before_the_chains_bounds_on_models_and_contributions() {
+		let receipt = |model, contributions: &[u64]| {
+			WorkerReceipt {
+				channel: 9,
+				sequence: 1,
+				model,
+				artifact: H256::zero(),
+				input_hash: H256::zero(),
+				output_hash: H256::zero(),
+				attribution: tributary_primitives::Attribution::truncate_from(
+					contributions
+						.iter()
+						.map(|&c| (c, polkadot_sdk::sp_runtime::Perbill::from_percent(10)))
+						.collect(),
+				),
+				class: H256::zero(),
+				price: 1,
+				worker: [0; 32],
+			}
+			.encode()
+		};
+		let limits = SettlementLimits { receipts: 16, models: 2, contributions: 3 };
+		let three_models =
+			[receipt(1, &[1, 2]), receipt(2, &[2]), receipt(1, &[3]), receipt(3, &[])];
+		assert_eq!(fitting(&three_models, limits), 3, "the third model waits");
+		let four_named = [receipt(1, &[1, 2]), receipt(1, &[3]), receipt(1, &[4])];
+		assert_eq!(fitting(&four_named, limits), 2, "the fourth contribution waits");
+		assert_eq!(fitting(&four_named, SettlementLimits::default()), 3, "bounds not known yet");
 	}
 }

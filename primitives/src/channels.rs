@@ -19,7 +19,9 @@
 
 use crate::{Attribution, ModelId};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256, sp_runtime::DispatchResult};
+use polkadot_sdk::{
+	sp_core::H256, sp_crypto_hashing::blake2_256, sp_runtime::DispatchResult, sp_weights::Weight,
+};
 use scale_info::TypeInfo;
 
 /// Identifies a payment channel.
@@ -103,9 +105,7 @@ impl<Balance: Encode> Voucher<Balance> {
 /// A receipt as handed to settlement: its price is already in
 /// [`ReceiptSettlement::account`].
 pub struct SettledReceipt<'a, AccountId, Balance> {
-	/// The channel it was paid through.
-	pub channel: ChannelId,
-	/// Its sequence number there.
+	/// Its sequence number on its channel.
 	pub sequence: u64,
 	/// The model that answered.
 	pub model: ModelId,
@@ -118,12 +118,22 @@ pub struct SettledReceipt<'a, AccountId, Balance> {
 }
 
 /// Divides the price of each settled receipt among those who earned it, as
-/// a job's fee is divided. The caller's benchmark covers the division.
+/// a job's fee is divided, crediting each beneficiary once per settlement.
 pub trait ReceiptSettlement<AccountId, Balance> {
 	/// The account a receipt's price is paid into before [`Self::settle`].
 	fn account() -> AccountId;
-	/// Settles one receipt whose price is in [`Self::account`].
-	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> DispatchResult;
+	/// Settles the receipts of one settlement of `channel`, whose prices are
+	/// in [`Self::account`].
+	fn settle(
+		channel: ChannelId,
+		receipts: &[SettledReceipt<'_, AccountId, Balance>],
+	) -> DispatchResult;
+	/// What dividing a settlement costs beyond receipts without attribution,
+	/// all of one model: for `entries` attribution entries in all, `models`
+	/// distinct models and `contributions` distinct contributions named.
+	/// The caller's benchmark, which divides receipts of that least shape,
+	/// covers the rest.
+	fn division_weight(entries: u32, models: u32, contributions: u32) -> Weight;
 }
 
 /// The registered workers' determinism classes: a receipt must be computed
@@ -137,10 +147,11 @@ pub trait WorkerClasses<AccountId> {
 pub trait AuditSlashing<AccountId, Balance> {
 	/// What one slash of `worker` takes now: what a wrong receipt costs it.
 	fn slash_amount(worker: &AccountId) -> Balance;
-	/// Slashes `worker` for a receipt that failed its audit, paying at most
-	/// `refund` of what is taken to `to` and the rest to the treasury;
-	/// returns what `to` received.
-	fn slash_refunding(worker: &AccountId, to: &AccountId, refund: Balance) -> Balance;
+	/// Slashes `worker` once for each of `times` receipts that failed their
+	/// audits, as that many slashes in turn would, paying at most `refund`
+	/// of what is taken to `to` and the rest to the treasury; returns what
+	/// `to` received.
+	fn slash_refunding(worker: &AccountId, to: &AccountId, refund: Balance, times: u32) -> Balance;
 }
 
 #[cfg(test)]

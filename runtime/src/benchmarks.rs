@@ -27,12 +27,14 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for GraphHelper {
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		contributors: u32,
 		prepare: fn(tributary_primitives::DatanetId),
 	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
 		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
 			owner,
 			upstream,
 			contributions,
+			contributors,
 			prepare,
 		)
 	}
@@ -47,6 +49,7 @@ impl pallet_compute::BenchmarkHelper<AccountId> for GraphHelper {
 			owner,
 			1,
 			contributions,
+			1,
 			|_| {},
 		)
 	}
@@ -125,6 +128,7 @@ impl pallet_channels::BenchmarkHelper<AccountId, tributary_primitives::Signature
 			&owner,
 			crate::configs::MaxUpstream::get(),
 			contributions,
+			1,
 			|_| {},
 		)
 	}

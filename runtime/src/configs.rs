@@ -295,11 +295,14 @@ parameter_types! {
 	/// A channel runs for at most 30 days (6 s blocks) before its requester
 	/// may close it.
 	pub const MaxChannelLifetime: BlockNumber = 30 * 24 * 600;
-	/// One settlement carries at most 16 receipts: at their worst (each of a
-	/// model of its own, at the bounds of its attribution and upstream map)
-	/// about 121 KB of proof each, so that a settlement takes at most about
-	/// half of a block's ordinary proof budget.
-	pub const MaxSettledReceipts: u32 = 16;
+	/// One settlement carries at most 1 024 receipts (about 200 KB at a
+	/// typical attribution): a worker settles a stream of answers in a few
+	/// extrinsics a block.
+	pub const MaxSettledReceipts: u32 = 1_024;
+	/// Of at most 8 models: each costs its upstream map's division once.
+	pub const MaxSettledModels: u32 = 8;
+	/// Naming at most 1 024 contributions: each is credited once.
+	pub const MaxSettledContributions: u32 = 1_024;
 	/// The audit pot's account is derived from it.
 	pub const ChannelsPalletId: PalletId = PalletId(*b"py/chanl");
 	/// 5% of every settled price pays for audits.
@@ -311,9 +314,10 @@ parameter_types! {
 	pub const ChallengeWindow: BlockNumber = 100;
 	/// A challenge puts up 1 TRIB.
 	pub const ChallengeBond: Balance = TRIB;
-	/// More settlements than a block's weight lets through: the bound is
-	/// for storage and the hook, not a limit anyone meets.
-	pub const MaxSettlementsPerBlock: u32 = 32;
+	/// 16 settlements of 1 024 receipts a block: 16 384 receipts, over the
+	/// fast path's goal of 10 000, while the hook that samples and closes
+	/// them stays bounded.
+	pub const MaxSettlementsPerBlock: u32 = 16;
 }
 
 impl pallet_channels::Config for Runtime {
@@ -335,6 +339,8 @@ impl pallet_channels::Config for Runtime {
 	type MinDeposit = MinChannelDeposit;
 	type MaxLifetime = MaxChannelLifetime;
 	type MaxReceipts = MaxSettledReceipts;
+	type MaxSettledModels = MaxSettledModels;
+	type MaxSettledContributions = MaxSettledContributions;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmarks::GraphHelper;
 	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;

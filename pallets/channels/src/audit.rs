@@ -37,16 +37,18 @@ impl<T: Config> Pallet<T> {
 	/// Samples the batches settled in the block before `now`. Without
 	/// randomness (a block without VRF output) every receipt is sampled:
 	/// nothing goes unaudited because a block lacked it. Returns how many
-	/// batches it sampled.
-	pub(crate) fn sample(now: BlockNumberFor<T>) -> u32 {
+	/// batches and receipts it sampled.
+	pub(crate) fn sample(now: BlockNumberFor<T>) -> (u32, u32) {
 		let settled = SettledIn::<T>::get(now.saturating_sub(One::one()));
 		if settled.is_empty() || now.is_zero() {
-			return 0;
+			return (0, 0);
 		}
 		let (seed, _) = T::Randomness::random(SAMPLE_SUBJECT);
 		let rate = T::AuditRate::get();
+		let mut receipts = 0u32;
 		for &batch_id in &settled {
 			let Some(mut batch) = Batches::<T>::get(batch_id) else { continue };
+			receipts = receipts.saturating_add(batch.receipts.len() as u32);
 			let slash = T::Workers::slash_amount(&batch.worker);
 			let sampled: Vec<u32> = (0u32..)
 				.zip(&batch.receipts)
@@ -66,20 +68,39 @@ impl<T: Config> Pallet<T> {
 			});
 			Batches::<T>::insert(batch_id, batch);
 		}
-		settled.len() as u32
+		(settled.len() as u32, receipts)
 	}
 
 	/// Closes the batches settled `ChallengeWindow` blocks before `now`:
-	/// every sample still unopened fails its audit. Returns how many batches
-	/// it closed.
-	pub(crate) fn close_batches(now: BlockNumberFor<T>) -> u32 {
-		let Some(settled_at) = now.checked_sub(&T::ChallengeWindow::get()) else { return 0 };
+	/// every sample still unopened fails its audit, and a batch's failures
+	/// are slashed together, refunding the requester their prices out of
+	/// the slashes. Returns how many batches it closed and how many
+	/// samples failed.
+	pub(crate) fn close_batches(now: BlockNumberFor<T>) -> (u32, u32) {
+		let Some(settled_at) = now.checked_sub(&T::ChallengeWindow::get()) else { return (0, 0) };
 		let closing = SettledIn::<T>::take(settled_at);
+		let mut failed = 0u32;
 		for &batch_id in &closing {
 			let Some(batch) = Batches::<T>::take(batch_id) else { continue };
-			for &index in batch.sampled.iter().flatten() {
-				let Some((_, price)) = batch.receipts.get(index as usize) else { continue };
-				let refunded = T::Workers::slash_refunding(&batch.worker, &batch.requester, *price);
+			let unopened: Vec<(u32, BalanceOf<T>)> = batch
+				.sampled
+				.iter()
+				.flatten()
+				.filter_map(|&index| Some((index, batch.receipts.get(index as usize)?.1)))
+				.collect();
+			if unopened.is_empty() {
+				continue;
+			}
+			let count = unopened.len() as u32;
+			failed = failed.saturating_add(count);
+			let owed = unopened
+				.iter()
+				.fold(BalanceOf::<T>::zero(), |sum, (_, price)| sum.saturating_add(*price));
+			let mut left =
+				T::Workers::slash_refunding(&batch.worker, &batch.requester, owed, count);
+			for (index, price) in unopened {
+				let refunded = price.min(left);
+				left = left.saturating_sub(refunded);
 				Self::deposit_event(Event::AuditFailed {
 					channel_id: batch.channel,
 					sequence: batch.first.saturating_add(index.into()),
@@ -89,7 +110,7 @@ impl<T: Config> Pallet<T> {
 				});
 			}
 		}
-		closing.len() as u32
+		(closing.len() as u32, failed)
 	}
 
 	/// The batch `batch_id` and the place of receipt `sequence` in it,
@@ -236,7 +257,7 @@ impl<T: Config> Pallet<T> {
 			}
 			Some(_) => {
 				let refunded =
-					T::Workers::slash_refunding(&audit.worker, &audit.requester, audit.price);
+					T::Workers::slash_refunding(&audit.worker, &audit.requester, audit.price, 1);
 				if let Some((challenger, amount)) = &audit.challenger {
 					Self::release_bond(challenger, *amount);
 				}

@@ -1,8 +1,8 @@
-//! Benchmarks of the channels calls, each at its worst case: each receipt of
-//! a settlement is for a model of its own, whose upstream map the helper puts
-//! at its bound, and attributes to the most contributions an attribution
-//! holds, so that the division of every receipt, touching storage no other
-//! receipt touches, is inside the measured weight.
+//! Benchmarks of the channels calls and hook. A settlement is measured with
+//! receipts of the least shape the division has (no attribution, all of one
+//! model, whose upstream map the helper puts at its bound); what attribution
+//! entries, more models and distinct contributions add is the rewards
+//! pallet's benchmark (`ReceiptSettlement::division_weight`).
 
 use super::*;
 use alloc::vec::Vec;
@@ -42,19 +42,18 @@ fn open<T: Config>() -> Open<T> {
 	Open { id, requester, worker }
 }
 
-/// A receipt of `worker` on `channel`, for a model of its own attributing
-/// to the most contributions an attribution holds, for `input`.
+/// A receipt of `worker` on `channel` for `input`, by `model` attributing
+/// to `contributions`, a like share each.
 fn receipt<T: Config>(
 	channel: ChannelId,
 	worker: &T::AccountId,
 	sequence: u64,
 	price: BalanceOf<T>,
 	input: &[u8],
+	(model, contributions): (ModelId, &[ContributionId]),
 ) -> ReceiptOf<T> {
 	let class = T::Workers::class(worker).expect("a registered worker");
 	let share = Perbill::from_rational(1u32, MAX_ATTRIBUTION_ENTRIES);
-	let (model, contributions): (ModelId, Vec<ContributionId>) =
-		T::BenchmarkHelper::model(MAX_ATTRIBUTION_ENTRIES);
 	Receipt {
 		channel,
 		sequence,
@@ -72,23 +71,22 @@ fn receipt<T: Config>(
 }
 
 /// Writes batch `id` of a fresh worker to storage, settled at `settled_at`
-/// with `MaxReceipts` receipts priced over the worker's slash (so that
-/// every one is sampled), all of them sampled and unopened when `sampled`.
-fn batch<T: Config>(id: BatchId, settled_at: BlockNumberFor<T>, sampled: bool) {
+/// with `receipts` receipts priced over the worker's slash (so that every
+/// one is sampled), the first `unopened` of them sampled and unopened.
+fn batch<T: Config>(id: BatchId, settled_at: BlockNumberFor<T>, receipts: u32, unopened: u32) {
 	let worker: T::AccountId = account("worker", id as u32, 1);
 	T::BenchmarkHelper::worker(&worker);
 	let requester = T::BenchmarkHelper::requester();
 	let price = T::Workers::slash_amount(&worker).saturating_add(One::one());
-	let count = T::MaxReceipts::get();
-	let receipts = (0..count).map(|i| (H256::repeat_byte(i as u8), price)).collect::<Vec<_>>();
+	let hashes = (0..receipts).map(|i| (H256::repeat_byte(i as u8), price)).collect::<Vec<_>>();
 	let batch = Batch {
 		channel: id,
 		first: 1,
 		worker,
 		requester,
 		settled_at,
-		receipts: BoundedVec::truncate_from(receipts),
-		sampled: sampled.then(|| BoundedVec::truncate_from((0..count).collect())),
+		receipts: BoundedVec::truncate_from(hashes),
+		sampled: (unopened > 0).then(|| BoundedVec::truncate_from((0..unopened).collect())),
 	};
 	Batches::<T>::insert(id, batch);
 	SettledIn::<T>::try_append(settled_at, id).expect("room for the benchmark's batches");
@@ -101,7 +99,9 @@ fn sampled_receipt<T: Config>(len: u32) -> (ReceiptOf<T>, BoundedVec<u8, T::MaxI
 	T::BenchmarkHelper::worker(&worker);
 	let requester = T::BenchmarkHelper::requester();
 	let input = alloc::vec![7u8; len as usize];
-	let receipt = receipt::<T>(0, &worker, 1, T::MinDeposit::get(), &input);
+	let (model, contributions) = T::BenchmarkHelper::model(MAX_ATTRIBUTION_ENTRIES);
+	let receipt =
+		receipt::<T>(0, &worker, 1, T::MinDeposit::get(), &input, (model, &contributions));
 	let batch = Batch {
 		channel: 0,
 		first: 1,
@@ -152,12 +152,16 @@ mod benchmarks {
 		assert!(!Channels::<T>::contains_key(channel.id));
 	}
 
+	/// `n` receipts without attribution, of one model.
 	#[benchmark]
 	fn settle(n: Linear<1, { T::MaxReceipts::get() }>) {
 		let channel = open::<T>();
 		let price = T::MinDeposit::get();
+		let (model, _) = T::BenchmarkHelper::model(0);
 		let receipts: Vec<ReceiptOf<T>> = (1..=u64::from(n))
-			.map(|sequence| receipt::<T>(channel.id, &channel.worker, sequence, price, &[]))
+			.map(|sequence| {
+				receipt::<T>(channel.id, &channel.worker, sequence, price, &[], (model, &[]))
+			})
 			.collect();
 		let pot = Pallet::<T>::audit_pot();
 		T::Currency::set_balance(&pot, T::MinDeposit::get());
@@ -215,20 +219,24 @@ mod benchmarks {
 		assert!(!Audits::<T>::contains_key(7));
 	}
 
-	/// `s` settlements sampled and `c` closed, each of `MaxReceipts`
-	/// receipts all sampled, the closed ones none opened: a slash each.
+	/// `s` settlements sampled, the first of `r` receipts and the rest of
+	/// one, every receipt sampled; `c` closed, the first with `u` samples
+	/// unopened and the rest with one: a slash for each closed batch.
 	#[benchmark]
 	fn on_initialize(
-		s: Linear<0, { T::MaxSettlementsPerBlock::get() }>,
-		c: Linear<0, { T::MaxSettlementsPerBlock::get() }>,
+		s: Linear<1, { T::MaxSettlementsPerBlock::get() }>,
+		r: Linear<1, { T::MaxReceipts::get() }>,
+		c: Linear<1, { T::MaxSettlementsPerBlock::get() }>,
+		u: Linear<1, { T::MaxReceipts::get() }>,
 	) {
 		let window = T::ChallengeWindow::get();
 		let now = window.saturating_add(One::one());
 		for id in 0..c {
-			batch::<T>(id.into(), One::one(), true);
+			let unopened = if id == 0 { u } else { 1 };
+			batch::<T>(id.into(), One::one(), T::MaxReceipts::get(), unopened);
 		}
 		for id in c..c.saturating_add(s) {
-			batch::<T>(id.into(), window, false);
+			batch::<T>(id.into(), window, if id == c { r } else { 1 }, 0);
 		}
 		polkadot_sdk::frame_system::Pallet::<T>::set_block_number(now);
 		#[block]

@@ -74,7 +74,7 @@ extern crate alloc;
 
 pub use pallet::*;
 
-use alloc::vec::Vec;
+use alloc::{collections::BTreeSet, vec::Vec};
 
 pub mod audit;
 #[cfg(feature = "runtime-benchmarks")]
@@ -278,6 +278,12 @@ pub mod pallet {
 		/// The most receipts one settlement may carry.
 		#[pallet::constant]
 		type MaxReceipts: Get<u32>;
+		/// The most distinct models one settlement's receipts may be of.
+		#[pallet::constant]
+		type MaxSettledModels: Get<u32>;
+		/// The most distinct contributions one settlement's receipts may name.
+		#[pallet::constant]
+		type MaxSettledContributions: Get<u32>;
 		/// Sets up the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::Signature>;
@@ -358,7 +364,7 @@ pub mod pallet {
 		},
 		/// Receipts were settled: their prices left the deposit, the audit
 		/// share went to the audit pot and the rest was divided (one
-		/// `Rewards::ReceiptSettled` each).
+		/// `Rewards::ReceiptsSettled` for them all).
 		ReceiptsSettled {
 			/// The channel.
 			channel_id: ChannelId,
@@ -496,6 +502,12 @@ pub mod pallet {
 		/// This block has taken `MaxSettlementsPerBlock` settlements; settle
 		/// in the next.
 		TooManySettlements,
+		/// The receipts are of more than `MaxSettledModels` models; settle
+		/// fewer at once.
+		TooManyModels,
+		/// The receipts name more than `MaxSettledContributions`
+		/// contributions; settle fewer at once.
+		TooManyContributions,
 		/// No batch has this id: it was never settled, or its challenge
 		/// window is over.
 		UnknownBatch,
@@ -523,9 +535,9 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			let sampled = Self::sample(now);
-			let closed = Self::close_batches(now);
-			T::WeightInfo::on_initialize(sampled, closed)
+			let (sampled, receipts) = Self::sample(now);
+			let (closed, failed) = Self::close_batches(now);
+			T::WeightInfo::on_initialize(sampled, receipts, closed, failed)
 		}
 
 		fn integrity_test() {
@@ -638,11 +650,10 @@ pub mod pallet {
 		/// Settles `receipts`, every receipt of channel `channel_id` since
 		/// its last settlement, under the requester's `voucher` for them,
 		/// signed `signature`. Only the channel's worker may; the prices
-		/// leave the deposit and are divided along the attribution graph.
-		// The benchmark divides each receipt at the bounds of its attribution
-		// and of the model's upstream map: it covers the division too.
+		/// leave the deposit and are divided along the attribution graph,
+		/// each beneficiary credited once for all the receipts.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::settle(receipts.len() as u32))]
+		#[pallet::weight(Pallet::<T>::settle_weight(receipts))]
 		pub fn settle(
 			origin: OriginFor<T>,
 			channel_id: ChannelId,
@@ -658,6 +669,12 @@ pub mod pallet {
 			ensure!(
 				signature.verify(&voucher.signing_payload()[..], &channel.requester),
 				Error::<T>::BadSignature
+			);
+			let shape = Shape::of(&receipts);
+			ensure!(shape.models <= T::MaxSettledModels::get(), Error::<T>::TooManyModels);
+			ensure!(
+				shape.contributions <= T::MaxSettledContributions::get(),
+				Error::<T>::TooManyContributions
 			);
 			let (amount, receipt_prices) =
 				Self::check_receipts(channel_id, &channel, &voucher, &receipts)?;
@@ -685,16 +702,17 @@ pub mod pallet {
 					)?;
 				}
 			}
-			for receipt in &receipts {
-				T::Settlement::settle(SettledReceipt {
-					channel: channel_id,
+			let settled: Vec<_> = receipts
+				.iter()
+				.map(|receipt| SettledReceipt {
 					sequence: receipt.sequence,
 					model: receipt.model,
 					price: receipt.price.saturating_sub(share * receipt.price),
 					worker: &receipt.worker,
 					attribution: &receipt.attribution,
-				})?;
-			}
+				})
+				.collect();
+			T::Settlement::settle(channel_id, &settled)?;
 			NextBatchId::<T>::put(batch_id.saturating_add(1));
 			Batches::<T>::insert(
 				batch_id,
@@ -762,7 +780,43 @@ pub mod pallet {
 	}
 }
 
+/// What a settlement's division costs follows: how many attribution
+/// entries its receipts hold, and how many distinct models and
+/// contributions they name.
+struct Shape {
+	entries: u32,
+	models: u32,
+	contributions: u32,
+}
+
+impl Shape {
+	fn of<AccountId, Balance>(receipts: &[Receipt<AccountId, Balance>]) -> Self {
+		let mut models = BTreeSet::new();
+		let mut contributions = BTreeSet::new();
+		let mut entries = 0u32;
+		for receipt in receipts {
+			models.insert(receipt.model);
+			entries = entries.saturating_add(receipt.attribution.len() as u32);
+			contributions.extend(receipt.attribution.iter().map(|&(contribution, _)| contribution));
+		}
+		Self { entries, models: models.len() as u32, contributions: contributions.len() as u32 }
+	}
+}
+
 impl<T: Config> Pallet<T> {
+	/// What settling `receipts` costs: the benchmark of as many receipts
+	/// without attribution, all of one model (whose upstream map is at its
+	/// bound), and what their attribution entries, their other models and
+	/// the distinct contributions they name add to the division.
+	pub fn settle_weight(receipts: &[ReceiptOf<T>]) -> Weight {
+		let shape = Shape::of(receipts);
+		T::WeightInfo::settle(receipts.len() as u32).saturating_add(T::Settlement::division_weight(
+			shape.entries,
+			shape.models,
+			shape.contributions,
+		))
+	}
+
 	/// Checks that `receipts` are the channel's next ones, by its worker in
 	/// its class for registered models, that they chain to the voucher's
 	/// head, and that their prices add up to what the voucher adds, within
@@ -778,6 +832,7 @@ impl<T: Config> Pallet<T> {
 		let mut head = channel.receipts;
 		let mut sum = BalanceOf::<T>::zero();
 		let mut hashes = Vec::with_capacity(receipts.len());
+		let mut models = BTreeSet::new();
 		for (n, receipt) in (1u64..).zip(receipts) {
 			ensure!(
 				receipt.channel == channel_id && receipt.worker == channel.worker,
@@ -788,7 +843,10 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::BadSequence
 			);
 			ensure!(receipt.class == class, Error::<T>::WrongClass);
-			ensure!(T::Models::exists(receipt.model), Error::<T>::UnknownModel);
+			if !models.contains(&receipt.model) {
+				ensure!(T::Models::exists(receipt.model), Error::<T>::UnknownModel);
+				models.insert(receipt.model);
+			}
 			let hash = receipt.hash();
 			head = chain_receipt(&head, &hash);
 			sum = sum.checked_add(&receipt.price).ok_or(Error::<T>::PriceMismatch)?;

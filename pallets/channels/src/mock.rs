@@ -7,7 +7,9 @@ use codec::Encode;
 use core::cell::RefCell;
 use polkadot_sdk::frame_support::PalletId;
 use polkadot_sdk::{
-	frame_support::{derive_impl, parameter_types, traits::fungible::Inspect, BoundedVec},
+	frame_support::{
+		derive_impl, parameter_types, traits::fungible::Inspect, weights::Weight, BoundedVec,
+	},
 	frame_system::{self, RawOrigin},
 	pallet_balances,
 	sp_core::H256,
@@ -147,22 +149,30 @@ impl ReceiptSettlement<AccountId, Balance> for RecordSettlement {
 	fn account() -> AccountId {
 		SETTLEMENT
 	}
-	fn settle(receipt: SettledReceipt<'_, AccountId, Balance>) -> DispatchResult {
+	fn settle(
+		channel: ChannelId,
+		receipts: &[SettledReceipt<'_, AccountId, Balance>],
+	) -> DispatchResult {
 		if let Some(error) = SETTLEMENT_FAILS.with(|fails| *fails.borrow()) {
 			return Err(error);
 		}
 		let held = Balances::balance(&SETTLEMENT);
 		SETTLED.with(|settled| {
-			settled.borrow_mut().push((
-				receipt.channel,
-				receipt.sequence,
-				receipt.model,
-				receipt.price,
-				*receipt.worker,
-				held,
-			))
+			settled.borrow_mut().extend(receipts.iter().map(|receipt| {
+				(channel, receipt.sequence, receipt.model, receipt.price, *receipt.worker, held)
+			}))
 		});
 		Ok(())
+	}
+	fn division_weight(entries: u32, models: u32, contributions: u32) -> Weight {
+		// As the rewards pallet's shape: something per entry, per model past
+		// the first and per contribution, so tests see it followed.
+		Weight::from_parts(
+			u64::from(entries) * 1_000
+				+ u64::from(models.saturating_sub(1)) * 100_000
+				+ u64::from(contributions) * 10_000,
+			0,
+		)
 	}
 }
 
@@ -235,6 +245,8 @@ parameter_types! {
 	pub const MinDeposit: Balance = 100;
 	pub const MaxLifetime: u64 = 1_000;
 	pub const MaxReceipts: u32 = 8;
+	pub const MaxSettledModels: u32 = 2;
+	pub const MaxSettledContributions: u32 = 4;
 	pub const ChannelsPalletId: PalletId = PalletId(*b"py/chanl");
 	pub const AuditShare: Perbill = Perbill::from_percent(10);
 	/// Settable, so that a test can sample every receipt or none.
@@ -264,6 +276,8 @@ impl pallet_channels::Config for Test {
 	type MinDeposit = MinDeposit;
 	type MaxLifetime = MaxLifetime;
 	type MaxReceipts = MaxReceipts;
+	type MaxSettledModels = MaxSettledModels;
+	type MaxSettledContributions = MaxSettledContributions;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = Helper;
 	type WeightInfo = ();
@@ -331,6 +345,7 @@ impl crate::BenchmarkHelper<AccountId, TestSignature> for Helper {
 			&MODEL_OWNER,
 			1,
 			contributions,
+			1,
 			|_| {},
 		)
 	}

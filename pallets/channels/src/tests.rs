@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{testing::TestSignature, Perbill},
 };
-use tributary_primitives::JobOutcomes;
 use tributary_primitives::{chain_receipt, Attribution, ChannelId, ModelId, Voucher};
+use tributary_primitives::{JobOutcomes, ReceiptSettlement};
 
 fn last_event() -> Event<Test> {
 	System::events()
@@ -614,6 +614,104 @@ fn a_sample_left_unopened_fails_when_its_window_closes() {
 		assert_eq!((stake(WORKER), Balances::balance(&REQUESTER)), (2_000 - SLASH, free + 10));
 		// The opened one still ends with its job.
 		assert!(Audits::<Test>::get(0).is_some());
+	});
+}
+
+#[test]
+fn a_settlement_of_too_many_models_or_contributions_is_refused_whole() {
+	new_test_ext().execute_with(|| {
+		let models = [Helper::model(), Helper::model(), Helper::model()];
+		let id = open(500);
+		let of_three: Vec<_> =
+			(1..=3).map(|n| receipt(id, n, models[n as usize - 1], 10)).collect();
+		let voucher = voucher_after(id, 0, H256::zero(), &of_three);
+		assert_noop!(
+			settle(id, &voucher, signed(&voucher), of_three),
+			Error::<Test>::TooManyModels
+		);
+		let naming_five: Vec<_> = (1..=5)
+			.map(|n| {
+				let mut r = receipt(id, n, models[0], 10);
+				r.attribution = Attribution::truncate_from(vec![(n, Perbill::from_percent(10))]);
+				r
+			})
+			.collect();
+		let voucher = voucher_after(id, 0, H256::zero(), &naming_five);
+		assert_noop!(
+			settle(id, &voucher, signed(&voucher), naming_five.clone()),
+			Error::<Test>::TooManyContributions
+		);
+		// The first four fit.
+		let four = naming_five[..4].to_vec();
+		let voucher = voucher_after(id, 0, H256::zero(), &four);
+		assert_ok!(settle(id, &voucher, signed(&voucher), four));
+	});
+}
+
+#[test]
+fn the_unopened_samples_of_a_batch_are_slashed_together_as_one_after_another() {
+	new_test_ext().execute_with(|| {
+		AuditRate::set(Perbill::one());
+		settled(3, 150);
+		let free = Balances::balance(&REQUESTER);
+		System::reset_events();
+		run_to(6);
+		assert!(Batches::<Test>::get(0).is_none());
+		// 200, then 180, then 162: 542 taken, of which the three prices (450)
+		// are refunded, each in full, in order.
+		assert_eq!(stake(WORKER), 2_000 - 542);
+		assert_eq!(Balances::balance(&REQUESTER), free + 450);
+		let failed: Vec<_> = System::events()
+			.into_iter()
+			.filter_map(|record| match record.event {
+				RuntimeEvent::Channels(Event::AuditFailed { sequence, refunded, .. }) => {
+					Some((sequence, refunded))
+				}
+				_ => None,
+			})
+			.collect();
+		assert_eq!(failed, vec![(1, 150), (2, 150), (3, 150)]);
+		let slashes = System::events()
+			.into_iter()
+			.filter(|record| {
+				matches!(
+					record.event,
+					RuntimeEvent::WorkerStaking(pallet_worker_staking::Event::Slashed { .. })
+				)
+			})
+			.count();
+		assert_eq!(slashes, 1, "one slash for the batch");
+	});
+}
+
+#[test]
+fn a_settlement_weighs_what_its_attribution_models_and_contributions_cost() {
+	new_test_ext().execute_with(|| {
+		let model = Helper::model();
+		let other = Helper::model();
+		let bare = |n, model| {
+			let mut r = receipt(0, n, model, 10);
+			r.attribution = Attribution::default();
+			r
+		};
+		let plain: Vec<_> = (1..=4).map(|n| bare(n, model)).collect();
+		let base = <() as crate::WeightInfo>::settle(4);
+		assert_eq!(Channels::settle_weight(&plain), base, "the benchmark's own shape");
+		// Four receipts naming contribution 0 at 50%: four entries, one
+		// contribution.
+		let named: Vec<_> = (1..=4).map(|n| receipt(0, n, model, 10)).collect();
+		assert_eq!(
+			Channels::settle_weight(&named),
+			base + RecordSettlement::division_weight(4, 1, 1)
+		);
+		let mut mixed = named.clone();
+		mixed[3].model = other;
+		mixed[3].attribution =
+			Attribution::truncate_from(vec![(5, Perbill::from_percent(10)), (0, Perbill::one())]);
+		assert_eq!(
+			Channels::settle_weight(&mixed),
+			base + RecordSettlement::division_weight(5, 2, 2)
+		);
 	});
 }
 

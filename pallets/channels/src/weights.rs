@@ -40,7 +40,7 @@ pub trait WeightInfo {
 	fn open_audit(n: u32) -> Weight;
 	fn challenge(n: u32) -> Weight;
 	fn conclude_audit() -> Weight;
-	fn on_initialize(s: u32, c: u32) -> Weight;
+	fn on_initialize(s: u32, r: u32, c: u32, u: u32) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database costs.
@@ -235,10 +235,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `s` is `[0, 32]`.
 	/// The range of component `c` is `[0, 32]`.
-	fn on_initialize(s: u32, c: u32) -> Weight {
+	fn on_initialize(s: u32, r: u32, c: u32, u: u32) -> Weight {
 		// Proof size: measured `0 + c * (1335 ±0) + s * (1057 ±0)`, estimated `6478 + c * (5206 ±0) + s * (3647 ±0)`.
 		// Minimum execution time: 564_182_000 picoseconds.
 		Weight::from_parts(2_679_811_705, 6478)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(u.into()))
 			// Standard error: 55_695_131
 			.saturating_add(Weight::from_parts(873_723_885, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
@@ -295,8 +297,10 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
-	fn on_initialize(s: u32, c: u32) -> Weight {
+	fn on_initialize(s: u32, r: u32, c: u32, u: u32) -> Weight {
 		Weight::from_parts(2_679_811_705, 6478)
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(10_000_000, 0).saturating_mul(u.into()))
 			.saturating_add(Weight::from_parts(873_723_885, 0).saturating_mul(c.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(s.into())))

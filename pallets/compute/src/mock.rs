@@ -308,6 +308,7 @@ impl crate::BenchmarkHelper<AccountId> for Helper {
 			owner,
 			1,
 			contributions,
+			1,
 			|_| {},
 		)
 	}

@@ -72,16 +72,18 @@ pub fn model<T: Config>(
 
 /// A model whose flattened upstream map holds `upstream` entries (at most
 /// `MaxTrainingDatanets + 3 × MaxParents`), trained first on a datanet with
-/// `contributions` approved contributions; returns the model and those.
-/// `prepare` runs on each datanet as soon as it is created (a pallet that
+/// `contributions` approved contributions, made in turn by `contributors`
+/// accounts (at least one); returns the model and those. `prepare` runs on each datanet as soon as it is created (a pallet that
 /// keeps state per datanet puts it at its costliest there).
 pub fn model_with_upstream<T: Config>(
 	owner: &T::AccountId,
 	upstream: u32,
 	contributions: u32,
+	contributors: u32,
 	prepare: fn(DatanetId),
 ) -> (ModelId, Vec<ContributionId>) {
-	let contributor = funded::<T>("contributor", 0);
+	let contributors: Vec<_> =
+		(0..contributors.max(1)).map(|n| funded::<T>("contributor", n)).collect();
 	// The owner holds the deposits of its datanets and models.
 	T::Currency::set_balance(owner, BalanceOf::<T>::max_value() / 4u32.into());
 	let datanet = |owner| {
@@ -90,7 +92,9 @@ pub fn model_with_upstream<T: Config>(
 		id
 	};
 	let first = datanet(owner);
-	let ids = (0..contributions).map(|n| contribution::<T>(&contributor, first, n)).collect();
+	let ids = (0..contributions)
+		.map(|n| contribution::<T>(&contributors[n as usize % contributors.len()], first, n))
+		.collect();
 	let share = Perbill::from_percent(1);
 	let direct = upstream.clamp(1, T::MaxTrainingDatanets::get());
 	let mut training = vec![(first, share)];

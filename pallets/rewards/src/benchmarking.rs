@@ -2,8 +2,11 @@
 
 use super::*;
 use alloc::vec::Vec;
-use polkadot_sdk::{frame_benchmarking::v2::*, frame_system::RawOrigin};
-use tributary_primitives::{Attribution, MAX_ATTRIBUTION_ENTRIES};
+use polkadot_sdk::{
+	frame_benchmarking::v2::*, frame_support::BoundedVec, frame_system::RawOrigin,
+	sp_runtime::Perbill,
+};
+use tributary_primitives::{Attribution, SettledReceipt, MAX_ATTRIBUTION_ENTRIES};
 
 fn fund<T: Config>(who: &T::AccountId, amount: BalanceOf<T>) {
 	let floor = T::Currency::minimum_balance();
@@ -18,11 +21,26 @@ fn costliest_pool<T: Config>(datanet: DatanetId) {
 }
 
 /// A model with `upstream` flattened entries, `contributions` approved
-/// contributions in its first datanet, every datanet snapshot at its
-/// costliest.
+/// contributions of one contributor in its first datanet, every datanet
+/// snapshot at its costliest.
 fn graph<T: Config>(upstream: u32, contributions: u32) -> (ModelId, Vec<ContributionId>) {
+	graph_of::<T>(upstream, contributions, 1)
+}
+
+/// [`graph`], with the contributions made in turn by `contributors` accounts.
+fn graph_of<T: Config>(
+	upstream: u32,
+	contributions: u32,
+	contributors: u32,
+) -> (ModelId, Vec<ContributionId>) {
 	let owner: T::AccountId = account("owner", 0, 0);
-	let graph = T::BenchmarkHelper::model(&owner, upstream, contributions, costliest_pool::<T>);
+	let graph = T::BenchmarkHelper::model(
+		&owner,
+		upstream,
+		contributions,
+		contributors,
+		costliest_pool::<T>,
+	);
 	fund::<T>(&T::Treasury::get(), Zero::zero());
 	graph
 }
@@ -76,6 +94,56 @@ mod benchmarks {
 			.expect("settling a job");
 		}
 		assert!(Settled::<T>::contains_key(0));
+	}
+
+	/// One settlement's receipts, each component in receipts of its own so
+	/// that each is measured apart: one receipt without attribution; `e`
+	/// attribution entries naming, in turn, 32 contributions of one
+	/// contributor each; `m - 1` more models, a receipt each; `c` more
+	/// contributions, of a contributor each, named once. Every model's
+	/// upstream map is at its bound. The channels pallet's benchmark divides
+	/// its receipts at the least of these shapes; `division_weight` adds
+	/// what the rest cost.
+	#[benchmark]
+	fn settle_receipts(e: Linear<0, 1024>, m: Linear<1, 8>, c: Linear<0, 1024>) {
+		let most = MAX_ATTRIBUTION_ENTRIES;
+		let upstream = <T::Attribution as AttributionGraph<BalanceOf<T>>>::MaxUpstream::get();
+		let (first, named) =
+			graph_of::<T>(upstream, most.saturating_add(c), most.saturating_add(c));
+		let (common, distinct) = named.split_at(most as usize);
+		let share = Perbill::from_rational(1, most);
+		let attributed = |ids: &mut dyn Iterator<Item = ContributionId>| -> Attribution {
+			BoundedVec::truncate_from(ids.map(|id| (id, share)).collect())
+		};
+		let mut answers: Vec<(ModelId, Attribution)> = Vec::from([(first, Attribution::default())]);
+		let mut entries = (0..e).map(|j| common[(j % most) as usize]).peekable();
+		while entries.peek().is_some() {
+			answers.push((first, attributed(&mut entries.by_ref().take(most as usize))));
+		}
+		for ids in distinct.chunks(most as usize) {
+			answers.push((first, attributed(&mut ids.iter().copied())));
+		}
+		for _ in 1..m {
+			answers.push((graph::<T>(upstream, 0).0, Attribution::default()));
+		}
+		let worker: T::AccountId = account("worker", 0, 0);
+		let price = fee::<T>();
+		let receipts: Vec<_> = (1u64..)
+			.zip(&answers)
+			.map(|(sequence, (model, attribution))| SettledReceipt {
+				sequence,
+				model: *model,
+				price,
+				worker: &worker,
+				attribution,
+			})
+			.collect();
+		fund::<T>(&Pallet::<T>::account_id(), price.saturating_mul((answers.len() as u32).into()));
+		#[block]
+		{
+			Pallet::<T>::do_settle_receipts(0, &receipts).expect("settling receipts");
+		}
+		assert!(!Claimable::<T>::get(&worker).is_zero());
 	}
 
 	#[benchmark]

@@ -97,12 +97,14 @@ use tributary_primitives::{
 pub trait BenchmarkHelper<AccountId> {
 	/// A model of `owner` whose flattened upstream map holds `upstream`
 	/// entries, trained on a datanet with `contributions` approved
-	/// contributions; returns the model and those contributions. `prepare`
-	/// runs on each datanet as soon as it is created.
+	/// contributions made in turn by `contributors` accounts; returns the
+	/// model and those contributions. `prepare` runs on each datanet as soon
+	/// as it is created.
 	fn model(
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		contributors: u32,
 		prepare: fn(DatanetId),
 	) -> (ModelId, alloc::vec::Vec<ContributionId>);
 }
@@ -227,15 +229,18 @@ pub mod pallet {
 			/// What went to the treasury, rounding included.
 			treasury_share: BalanceOf<T>,
 		},
-		/// A fast-path receipt's price was divided, as a job's fee is.
-		ReceiptSettled {
-			/// The channel it was paid through.
+		/// The receipts of one fast-path settlement were divided, each as a
+		/// job's fee is; each beneficiary was credited once for all of them.
+		ReceiptsSettled {
+			/// The channel they were paid through.
 			channel_id: ChannelId,
-			/// Its sequence number on the channel.
-			sequence: u64,
-			/// What its worker earned.
+			/// The first receipt's sequence number on the channel.
+			first: u64,
+			/// The last receipt's sequence number.
+			last: u64,
+			/// What their worker earned.
 			worker_share: BalanceOf<T>,
-			/// What the model's owner kept of the model share.
+			/// What the models' owners kept of the model shares.
 			model_share: BalanceOf<T>,
 			/// What went upstream: ancestor models' owners and datanet pools.
 			upstream_share: BalanceOf<T>,
@@ -411,10 +416,22 @@ impl<T: Config> ReceiptSettlement<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Self::account_id()
 	}
 
-	fn settle(receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>) -> DispatchResult {
+	fn settle(
+		channel: ChannelId,
+		receipts: &[SettledReceipt<'_, T::AccountId, BalanceOf<T>>],
+	) -> DispatchResult {
 		polkadot_sdk::frame_support::storage::with_storage_layer(|| {
-			Self::do_settle_receipt(receipt)
+			Self::do_settle_receipts(channel, receipts)
 		})
+	}
+
+	fn division_weight(entries: u32, models: u32, contributions: u32) -> Weight {
+		// The benchmark of a division at this shape, less at its least:
+		// what the attribution entries, the models past the first and
+		// the distinct contributions add to the caller's benchmark, which
+		// divides its receipts at the least shape.
+		T::WeightInfo::settle_receipts(entries, models, contributions)
+			.saturating_sub(T::WeightInfo::settle_receipts(0, 1, 0))
 	}
 }
 

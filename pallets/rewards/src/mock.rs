@@ -122,12 +122,14 @@ impl pallet_rewards::BenchmarkHelper<AccountId> for Helper {
 		owner: &AccountId,
 		upstream: u32,
 		contributions: u32,
+		contributors: u32,
 		prepare: fn(DatanetId),
 	) -> (ModelId, Vec<ContributionId>) {
 		pallet_registry::benchmark_setup::model_with_upstream::<Test>(
 			owner,
 			upstream,
 			contributions,
+			contributors,
 			prepare,
 		)
 	}
@@ -218,4 +220,28 @@ pub fn new_test_ext() -> TestExternalities {
 	let mut ext = TestExternalities::new(storage);
 	ext.execute_with(|| System::set_block_number(1));
 	ext
+}
+
+/// Settles receipts `(sequence, model, price, attribution)` of channel
+/// `channel`, all by worker 2, as the channels pallet would: their prices
+/// paid into the pallet's account first.
+pub fn settle_receipts(
+	channel: tributary_primitives::ChannelId,
+	receipts: &[(u64, ModelId, Balance, &tributary_primitives::Attribution)],
+) -> DispatchResult {
+	let total = receipts.iter().map(|(_, _, price, _)| price).sum();
+	if total > 0 {
+		Balances::transfer(&REQUESTER, &Rewards::account_id(), total, Preservation::Preserve)?;
+	}
+	let receipts: Vec<_> = receipts
+		.iter()
+		.map(|&(sequence, model, price, attribution)| tributary_primitives::SettledReceipt {
+			sequence,
+			model,
+			price,
+			worker: &2,
+			attribution,
+		})
+		.collect();
+	<Rewards as tributary_primitives::ReceiptSettlement<_, _>>::settle(channel, &receipts)
 }

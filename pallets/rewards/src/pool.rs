@@ -139,11 +139,6 @@ impl<T: Config> crate::Pallet<T> {
 		})
 	}
 
-	/// Whether `contribution` is a member of `datanet`'s snapshot `snapshot`.
-	pub(crate) fn is_member(contribution: ContributionId, snapshot: SnapshotId) -> bool {
-		Memberships::<T>::get(contribution).is_some_and(|m| m.join <= snapshot)
-	}
-
 	/// Pays `amount` to the members of `datanet`'s snapshot `snapshot`, the
 	/// same whole part each; returns what it could not divide (all of it when
 	/// the snapshot has no members left).

@@ -1,13 +1,25 @@
-//! Dividing a completed job's fee, or a settled receipt's price: one split
-//! serves both, so an answer pays the same people the same shares whichever
-//! path it took.
+//! Dividing a completed job's fee, or a settlement's receipts' prices: one
+//! division serves both, so an answer pays the same people the same shares
+//! whichever path it took.
+//!
+//! A [`Division`] gathers what each beneficiary is owed in memory and writes
+//! each one once when it is applied: a settlement of a thousand receipts that
+//! name the same contributions credits each contribution, account, model and
+//! pool once, so its storage work follows the distinct beneficiaries, not the
+//! receipts.
 //!
 //! Every part rounds down (`mul_floor`, integer division), so no part can be
 //! credited more than its share of the fee; whatever is left after every
-//! beneficiary took its part goes to the treasury.
+//! beneficiary took its part goes to the treasury. A model's share and the
+//! unnamed part of the data share are gathered per model and divided along
+//! its graph once, so a beneficiary of many receipts loses rounding once,
+//! not once per receipt.
 
-use crate::{BalanceOf, Config, Error, Event, ModelEarnings, Pallet, Settled, Shares, WeightInfo};
-use alloc::vec::Vec;
+use crate::{
+	BalanceOf, Claimable, Config, ContributionEarnings, Error, Event, Memberships, ModelEarnings,
+	Pallet, RewardShares, Settled, Shares, WeightInfo,
+};
+use alloc::{collections::BTreeMap, vec::Vec};
 use polkadot_sdk::{
 	frame_support::{
 		pallet_prelude::*,
@@ -20,11 +32,13 @@ use polkadot_sdk::{
 	},
 };
 use tributary_primitives::{
-	Attribution, AttributionGraph, Beneficiary, CompletedJob, ContributionProvider, ModelId,
-	ModelProvider, SettledReceipt, TrainingEdge,
+	Attribution, AttributionGraph, Beneficiary, ChannelId, CompletedJob, ContributionId,
+	ContributionProvider, DatanetId, ModelId, ModelProvider, SettledReceipt, SnapshotId,
+	TrainingEdge,
 };
 
-/// How one fee was divided.
+/// How one fee, or one settlement's prices, was divided.
+#[derive(Default)]
 struct Parts<Balance> {
 	worker: Balance,
 	model: Balance,
@@ -33,87 +47,231 @@ struct Parts<Balance> {
 	treasury: Balance,
 }
 
-impl<T: Config> Pallet<T> {
-	/// Pays `amount` to `model`'s owner; returns what nobody could take.
-	fn pay_model(model: ModelId, amount: BalanceOf<T>) -> BalanceOf<T> {
-		match T::Models::owner(model) {
-			Some(owner) => {
-				Self::credit(&owner, amount);
-				ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
-				Zero::zero()
-			}
-			None => amount,
+/// What a model that answered has gathered: its share and the unnamed part
+/// of the data share, divided once when the division is applied.
+struct Answered<Balance> {
+	training: Vec<TrainingEdge>,
+	model_pot: Balance,
+	unnamed: Balance,
+}
+
+/// A named contribution as the division found it: its contributor, its
+/// datanet and the snapshot it joined at, or `None` when it earns nothing
+/// (not approved, or no membership).
+type Named<AccountId> = Option<(AccountId, DatanetId, SnapshotId)>;
+
+/// The parts of one or more fees, gathered per beneficiary before anything
+/// is written.
+pub(crate) struct Division<T: Config> {
+	shares: RewardShares,
+	fees: BalanceOf<T>,
+	parts: Parts<BalanceOf<T>>,
+	answered: BTreeMap<ModelId, Answered<BalanceOf<T>>>,
+	named: BTreeMap<ContributionId, Named<T::AccountId>>,
+	accounts: BTreeMap<T::AccountId, BalanceOf<T>>,
+	contributions: BTreeMap<ContributionId, BalanceOf<T>>,
+}
+
+impl<T: Config> Division<T> {
+	pub(crate) fn new() -> Self {
+		Self {
+			shares: Shares::<T>::get(),
+			fees: Zero::zero(),
+			parts: Parts::default(),
+			answered: BTreeMap::new(),
+			named: BTreeMap::new(),
+			accounts: BTreeMap::new(),
+			contributions: BTreeMap::new(),
 		}
 	}
 
-	/// Pays `amount` owed to an upstream beneficiary; returns what it could not take.
-	fn pay_upstream(beneficiary: Beneficiary, amount: BalanceOf<T>) -> BalanceOf<T> {
-		match beneficiary {
-			Beneficiary::Model(model) => Self::pay_model(model, amount),
-			Beneficiary::Datanet(datanet, snapshot) => {
-				Self::pay_snapshot(datanet, snapshot, amount)
-			}
-		}
-	}
-
-	/// `part / whole` of `amount`, rounded down.
-	fn portion(amount: BalanceOf<T>, part: u64, whole: u64) -> BalanceOf<T> {
-		let portion = multiply_by_rational_with_rounding(
-			amount.unique_saturated_into(),
-			part.into(),
-			whole.into(),
-			Rounding::Down,
-		)
-		.unwrap_or_default();
-		BalanceOf::<T>::unique_saturated_from(portion)
-	}
-
-	/// Pays the data share: each contribution named that is still approved
-	/// and in the model's snapshot of its datanet gets its weight of the pot;
-	/// the rest goes to the model's training snapshots by their shares.
-	/// Returns what was paid.
-	fn pay_data(
+	/// Adds `fee`, in the pallet's account, for an answer of `model` by
+	/// `workers` attributed to `attribution`.
+	pub(crate) fn add(
+		&mut self,
+		model: ModelId,
+		fee: BalanceOf<T>,
+		workers: &[T::AccountId],
 		attribution: &Attribution,
-		training: &[TrainingEdge],
-		pot: BalanceOf<T>,
-	) -> BalanceOf<T> {
-		let mut named = BalanceOf::<T>::zero();
+	) {
+		let Self { shares, fees, parts, answered, named, accounts, contributions } = self;
+		*fees = fees.saturating_add(fee);
+		let count = workers.len() as u32;
+		if count > 0 {
+			let each = shares.worker.mul_floor(fee) / count.into();
+			for worker in workers {
+				owe(accounts, worker, each);
+			}
+			parts.worker = parts.worker.saturating_add(each.saturating_mul(count.into()));
+		}
+		let answered = answered.entry(model).or_insert_with(|| Answered {
+			training: T::Attribution::training(model),
+			model_pot: Zero::zero(),
+			unnamed: Zero::zero(),
+		});
+		answered.model_pot = answered.model_pot.saturating_add(shares.model.mul_floor(fee));
+
+		// The data share: each contribution named that is still approved
+		// and in the model's snapshot of its datanet gets its weight of the
+		// pot; the rest goes to the model's training snapshots.
+		let pot = shares.data.mul_floor(fee);
+		let mut paid = BalanceOf::<T>::zero();
 		for &(contribution, weight) in attribution.iter() {
-			let Some((contributor, datanet)) = T::Contributions::approved(contribution) else {
-				continue;
-			};
-			let trained_on = training
+			let named = named.entry(contribution).or_insert_with(|| {
+				let (contributor, datanet) = T::Contributions::approved(contribution)?;
+				let join = Memberships::<T>::get(contribution)?.join;
+				Some((contributor, datanet, join))
+			});
+			let Some((contributor, datanet, join)) = named else { continue };
+			let trained_on = answered
+				.training
 				.iter()
-				.any(|&(d, snapshot, _)| d == datanet && Self::is_member(contribution, snapshot));
+				.any(|&(d, snapshot, _)| d == *datanet && *join <= snapshot);
 			if !trained_on {
 				continue;
 			}
 			// Attribution weights add up to at most 100%; `min` keeps a
 			// malformed one from paying more than the pot.
-			let amount = weight.mul_floor(pot).min(pot.saturating_sub(named));
-			Self::credit_contribution(contribution, &contributor, amount);
-			named = named.saturating_add(amount);
+			let amount = weight.mul_floor(pot).min(pot.saturating_sub(paid));
+			if amount.is_zero() {
+				continue;
+			}
+			paid = paid.saturating_add(amount);
+			let earned = contributions.entry(contribution).or_default();
+			*earned = earned.saturating_add(amount);
+			owe(accounts, contributor, amount);
 		}
-		let unnamed = pot.saturating_sub(named);
-		let shares: u64 = training.iter().map(|(_, _, share)| u64::from(share.deconstruct())).sum();
-		let mut pooled = BalanceOf::<T>::zero();
-		for &(datanet, snapshot, share) in training {
-			let amount = Self::portion(unnamed, share.deconstruct().into(), shares);
-			pooled = pooled.saturating_add(
-				amount.saturating_sub(Self::pay_snapshot(datanet, snapshot, amount)),
-			);
-		}
-		named.saturating_add(pooled)
+		answered.unnamed = answered.unnamed.saturating_add(pot.saturating_sub(paid));
+		parts.data = parts.data.saturating_add(paid);
 	}
 
+	/// Divides each model's gathered share along its graph and its unnamed
+	/// data among its training snapshots, writes every credit once and
+	/// moves the rest to the treasury. Returns the parts and how many
+	/// upstream entries the models' graphs held.
+	fn apply(mut self) -> Result<(Parts<BalanceOf<T>>, u32), DispatchError> {
+		let mut entries = 0u32;
+		let mut upstream = BTreeMap::<Beneficiary, BalanceOf<T>>::new();
+		let mut pools = BTreeMap::<(DatanetId, SnapshotId), BalanceOf<T>>::new();
+		let mut earnings = BTreeMap::<ModelId, BalanceOf<T>>::new();
+		let answered = core::mem::take(&mut self.answered);
+		for (model, answered) in answered {
+			let split = T::Attribution::split(model, answered.model_pot);
+			let kept = self.pay_model(model, split.model, &mut earnings);
+			self.parts.model = self.parts.model.saturating_add(kept);
+			entries = entries.saturating_add(split.upstream.len() as u32);
+			for (beneficiary, amount) in split.upstream {
+				let owed = upstream.entry(beneficiary).or_default();
+				*owed = owed.saturating_add(amount);
+			}
+			let shares: u64 =
+				answered.training.iter().map(|(_, _, share)| u64::from(share.deconstruct())).sum();
+			for &(datanet, snapshot, share) in &answered.training {
+				let amount = portion::<T>(answered.unnamed, share.deconstruct().into(), shares);
+				let owed = pools.entry((datanet, snapshot)).or_default();
+				*owed = owed.saturating_add(amount);
+			}
+		}
+		for (beneficiary, amount) in upstream {
+			let taken = match beneficiary {
+				Beneficiary::Model(model) => self.pay_model(model, amount, &mut earnings),
+				Beneficiary::Datanet(datanet, snapshot) => {
+					amount.saturating_sub(Pallet::<T>::pay_snapshot(datanet, snapshot, amount))
+				}
+			};
+			self.parts.upstream = self.parts.upstream.saturating_add(taken);
+		}
+		for ((datanet, snapshot), amount) in pools {
+			let taken = amount.saturating_sub(Pallet::<T>::pay_snapshot(datanet, snapshot, amount));
+			self.parts.data = self.parts.data.saturating_add(taken);
+		}
+		for (model, amount) in earnings {
+			ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
+		}
+		for (contribution, amount) in &self.contributions {
+			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(*amount));
+		}
+		for (who, amount) in &self.accounts {
+			Claimable::<T>::mutate(who, |c| *c = c.saturating_add(*amount));
+		}
+
+		// Every part above rounded down from shares that add up to 100%, so
+		// they never exceed the fees; the treasury takes the rest.
+		let parts = self.parts;
+		let treasury = self
+			.fees
+			.checked_sub(&parts.worker)
+			.and_then(|left| left.checked_sub(&parts.model))
+			.and_then(|left| left.checked_sub(&parts.upstream))
+			.and_then(|left| left.checked_sub(&parts.data))
+			.ok_or_else(|| {
+				polkadot_sdk::frame_support::defensive!("settlement parts exceed the fee");
+				Error::<T>::Overpaid
+			})?;
+		if !treasury.is_zero() {
+			T::Currency::transfer(
+				&Pallet::<T>::account_id(),
+				&T::Treasury::get(),
+				treasury,
+				Preservation::Preserve,
+			)?;
+		}
+		Ok((Parts { treasury, ..parts }, entries))
+	}
+
+	/// Owes `amount` to `model`'s owner; returns what the owner takes (all
+	/// of it, or nothing when the model has no owner).
+	fn pay_model(
+		&mut self,
+		model: ModelId,
+		amount: BalanceOf<T>,
+		earnings: &mut BTreeMap<ModelId, BalanceOf<T>>,
+	) -> BalanceOf<T> {
+		let Some(owner) = T::Models::owner(model) else { return Zero::zero() };
+		owe(&mut self.accounts, &owner, amount);
+		let earned = earnings.entry(model).or_default();
+		*earned = earned.saturating_add(amount);
+		amount
+	}
+}
+
+/// Adds `amount` to what `who` is owed.
+fn owe<AccountId: Ord + Clone, Balance: Saturating + Default + Zero + Copy>(
+	accounts: &mut BTreeMap<AccountId, Balance>,
+	who: &AccountId,
+	amount: Balance,
+) {
+	if !amount.is_zero() {
+		let owed = accounts.entry(who.clone()).or_default();
+		*owed = owed.saturating_add(amount);
+	}
+}
+
+/// `part / whole` of `amount`, rounded down.
+fn portion<T: Config>(amount: BalanceOf<T>, part: u64, whole: u64) -> BalanceOf<T> {
+	let portion = multiply_by_rational_with_rounding(
+		amount.unique_saturated_into(),
+		part.into(),
+		whole.into(),
+		Rounding::Down,
+	)
+	.unwrap_or_default();
+	BalanceOf::<T>::unique_saturated_from(portion)
+}
+
+impl<T: Config> Pallet<T> {
 	/// Settles a completed job whose fee is in the pallet's account; returns
 	/// the weight it used, from the benchmark of its actual sizes. Callers
 	/// run it in a storage layer ([`JobSettlement::settle`]).
+	///
+	/// [`JobSettlement::settle`]: tributary_primitives::JobSettlement::settle
 	pub(crate) fn do_settle(
 		job: CompletedJob<'_, T::AccountId, BalanceOf<T>>,
 	) -> Result<Weight, DispatchError> {
 		ensure!(!Settled::<T>::contains_key(job.job_id), Error::<T>::AlreadySettled);
-		let (parts, weight) = Self::split_fee(job.model_id, job.fee, job.workers, job.attribution)?;
+		let mut division = Division::<T>::new();
+		division.add(job.model_id, job.fee, job.workers, job.attribution);
+		let (parts, upstream) = division.apply()?;
 		Settled::<T>::insert(job.job_id, ());
 		Self::deposit_event(Event::JobSettled {
 			job_id: job.job_id,
@@ -123,21 +281,34 @@ impl<T: Config> Pallet<T> {
 			data_share: parts.data,
 			treasury_share: parts.treasury,
 		});
-		Ok(weight)
+		Ok(T::WeightInfo::settle(job.attribution.len() as u32, upstream, job.workers.len() as u32))
 	}
 
-	/// Settles a fast-path receipt whose price is in the pallet's account,
-	/// as a job answered by its one worker; the channels pallet settles each
+	/// Settles the receipts of one settlement of `channel`, whose prices
+	/// (less the audit share) are in the pallet's account, each as a job
+	/// answered by its one worker; the channels pallet settles each
 	/// sequence number once. Callers run it in a storage layer.
-	pub(crate) fn do_settle_receipt(
-		receipt: SettledReceipt<'_, T::AccountId, BalanceOf<T>>,
+	pub(crate) fn do_settle_receipts(
+		channel: ChannelId,
+		receipts: &[SettledReceipt<'_, T::AccountId, BalanceOf<T>>],
 	) -> DispatchResult {
-		let workers = Vec::from([receipt.worker.clone()]);
-		let (parts, _) =
-			Self::split_fee(receipt.model, receipt.price, &workers, receipt.attribution)?;
-		Self::deposit_event(Event::ReceiptSettled {
-			channel_id: receipt.channel,
-			sequence: receipt.sequence,
+		let (Some(first), Some(last)) = (receipts.first(), receipts.last()) else {
+			return Ok(());
+		};
+		let mut division = Division::<T>::new();
+		for receipt in receipts {
+			division.add(
+				receipt.model,
+				receipt.price,
+				core::slice::from_ref(receipt.worker),
+				receipt.attribution,
+			);
+		}
+		let (parts, _) = division.apply()?;
+		Self::deposit_event(Event::ReceiptsSettled {
+			channel_id: channel,
+			first: first.sequence,
+			last: last.sequence,
 			worker_share: parts.worker,
 			model_share: parts.model,
 			upstream_share: parts.upstream,
@@ -145,69 +316,5 @@ impl<T: Config> Pallet<T> {
 			treasury_share: parts.treasury,
 		});
 		Ok(())
-	}
-
-	/// Divides `fee`, in the pallet's account, for an answer of `model_id`
-	/// by `workers` attributed to `attribution`: the workers' share, the
-	/// model's along its attribution graph, the data share, the rest to the
-	/// treasury. Returns the parts and the weight used.
-	fn split_fee(
-		model_id: ModelId,
-		fee: BalanceOf<T>,
-		workers: &[T::AccountId],
-		attribution: &Attribution,
-	) -> Result<(Parts<BalanceOf<T>>, Weight), DispatchError> {
-		let shares = Shares::<T>::get();
-
-		let mut worker_share = BalanceOf::<T>::zero();
-		let count = workers.len() as u32;
-		if count > 0 {
-			let each = shares.worker.mul_floor(fee) / count.into();
-			for worker in workers {
-				Self::credit(worker, each);
-			}
-			worker_share = each.saturating_mul(count.into());
-		}
-
-		let split = T::Attribution::split(model_id, shares.model.mul_floor(fee));
-		let weight =
-			T::WeightInfo::settle(attribution.len() as u32, split.upstream.len() as u32, count);
-		let model_share = split.model.saturating_sub(Self::pay_model(model_id, split.model));
-		let mut upstream_share = BalanceOf::<T>::zero();
-		for (beneficiary, amount) in split.upstream {
-			let taken = amount.saturating_sub(Self::pay_upstream(beneficiary, amount));
-			upstream_share = upstream_share.saturating_add(taken);
-		}
-
-		let training = T::Attribution::training(model_id);
-		let data_share = Self::pay_data(attribution, &training, shares.data.mul_floor(fee));
-
-		// Every part above rounded down from shares that add up to 100%, so
-		// they never exceed the fee; the treasury takes the rest.
-		let treasury_share = fee
-			.checked_sub(&worker_share)
-			.and_then(|left| left.checked_sub(&model_share))
-			.and_then(|left| left.checked_sub(&upstream_share))
-			.and_then(|left| left.checked_sub(&data_share))
-			.ok_or_else(|| {
-				polkadot_sdk::frame_support::defensive!("settlement parts exceed the fee");
-				Error::<T>::Overpaid
-			})?;
-		if !treasury_share.is_zero() {
-			T::Currency::transfer(
-				&Self::account_id(),
-				&T::Treasury::get(),
-				treasury_share,
-				Preservation::Preserve,
-			)?;
-		}
-		let parts = Parts {
-			worker: worker_share,
-			model: model_share,
-			upstream: upstream_share,
-			data: data_share,
-			treasury: treasury_share,
-		};
-		Ok((parts, weight))
 	}
 }

@@ -95,28 +95,13 @@ fn a_receipt_is_divided_as_a_one_worker_job_is() {
 		else {
 			panic!("a job settlement")
 		};
-		assert_ok!(
-			<Balances as polkadot_sdk::frame_support::traits::fungible::Mutate<_>>::transfer(
-				&REQUESTER,
-				&Rewards::account_id(),
-				1_000,
-				polkadot_sdk::frame_support::traits::tokens::Preservation::Preserve
-			)
-		);
-		let receipt = <Rewards as tributary_primitives::ReceiptSettlement<_, _>>::settle;
-		assert_ok!(receipt(tributary_primitives::SettledReceipt {
-			channel: 3,
-			sequence: 9,
-			model: m,
-			price: 1_000,
-			worker: &2,
-			attribution: &named,
-		}));
+		assert_ok!(settle_receipts(3, &[(9, m, 1_000, &named)]));
 		assert_eq!(
 			last_event(),
-			Event::ReceiptSettled {
+			Event::ReceiptsSettled {
 				channel_id: 3,
-				sequence: 9,
+				first: 9,
+				last: 9,
 				worker_share,
 				model_share,
 				upstream_share,
@@ -126,6 +111,101 @@ fn a_receipt_is_divided_as_a_one_worker_job_is() {
 		);
 		assert_eq!(claimable(2), claimable(1), "the receipt's worker earns a job worker's share");
 		assert_eq!(claimable(11), 2 * 500 * 3 / 10, "the named contribution is paid twice");
+	});
+}
+
+#[test]
+fn a_settlement_credits_each_beneficiary_once_for_all_its_receipts() {
+	new_test_ext().execute_with(|| {
+		let (m, [c0, c1]) = one_model();
+		let (a, b) = (attribution(&[(c0, 50), (c1, 20)]), attribution(&[(c0, 30)]));
+		let receipts: Vec<_> =
+			(1..=40u64).map(|n| (n, m, 1_001, if n % 2 == 0 { &a } else { &b })).collect();
+		assert_ok!(settle_receipts(5, &receipts));
+		let Event::ReceiptsSettled {
+			channel_id,
+			first,
+			last,
+			worker_share,
+			model_share,
+			upstream_share,
+			data_share,
+			treasury_share,
+		} = last_event()
+		else {
+			panic!("one settlement event")
+		};
+		assert_eq!((channel_id, first, last), (5, 1, 40));
+		let rewards_events = System::events()
+			.iter()
+			.filter(|r| matches!(r.event, RuntimeEvent::Rewards(Event::ReceiptsSettled { .. })))
+			.count();
+		assert_eq!(rewards_events, 1, "one event for the settlement, not one per receipt");
+		assert_eq!(
+			worker_share + model_share + upstream_share + data_share + treasury_share,
+			40 * 1_001,
+			"every part of every price is accounted for"
+		);
+		// Worker 30% of 1 001 is 300 per receipt; data 30% is 300 per
+		// receipt, named c0 50% or 30% of it, c1 20%.
+		assert_eq!(claimable(2), 40 * 300);
+		assert_eq!(ContributionEarnings::<Test>::get(c0), 20 * 150 + 20 * 90);
+		assert_eq!(ContributionEarnings::<Test>::get(c1), 20 * 60);
+		// The model's share (30%, 300 a receipt) is gathered and divided
+		// once: 40% of 12 000 to the datanet, not 40 × floor(40% of 300).
+		assert_eq!(ModelEarnings::<Test>::get(m), 12_000 - 4_800);
+		assert_eq!(upstream_share, 4_800);
+	});
+}
+
+#[test]
+fn many_receipts_settle_as_one_receipt_settlements_do_up_to_rounding() {
+	// The same receipts settled one per settlement and all in one: the
+	// worker and the contributions get at least as much in one (their
+	// parts round down once, not once per receipt), the treasury's rounding
+	// takes no more, and the model's owner, which keeps what its upstream
+	// map leaves, gives up only what its upstream gained.
+	let run = |together: bool| {
+		new_test_ext().execute_with(|| {
+			let (m, [c0, c1]) = one_model();
+			let a = attribution(&[(c0, 33), (c1, 33)]);
+			let all: Vec<_> = (1..=25u64).map(|n| (n, m, 997 + n as Balance, &a)).collect();
+			if together {
+				assert_ok!(settle_receipts(1, &all));
+			} else {
+				for one in &all {
+					assert_ok!(settle_receipts(1, core::slice::from_ref(one)));
+				}
+			}
+			let owner_and_upstream = claimable(10)
+				+ Rewards::contribution_earnings(c0)
+				+ Rewards::contribution_earnings(c1);
+			(
+				[
+					claimable(2),
+					Rewards::contribution_earnings(c0),
+					Rewards::contribution_earnings(c1),
+				],
+				owner_and_upstream,
+				Balances::balance(&TREASURY),
+			)
+		})
+	};
+	let (apart, owner_apart, treasury_apart) = run(false);
+	let (together, owner_together, treasury_together) = run(true);
+	for (one, each) in together.iter().zip(&apart) {
+		assert!(one >= each, "{one} < {each}: aggregation never pays these less");
+	}
+	assert!(owner_together >= owner_apart);
+	assert!(treasury_together <= treasury_apart);
+	assert!(together != apart || treasury_together < treasury_apart, "rounding differs somewhere");
+}
+
+#[test]
+fn an_empty_settlement_divides_nothing() {
+	new_test_ext().execute_with(|| {
+		assert_ok!(settle_receipts(1, &[]));
+		assert!(System::events().is_empty());
 	});
 }
 

@@ -34,6 +34,7 @@ use polkadot_sdk::frame_support::{
 /// The weight of each call of `pallet_rewards`.
 pub trait WeightInfo {
 	fn settle(k: u32, u: u32, w: u32) -> Weight;
+	fn settle_receipts(e: u32, m: u32, c: u32) -> Weight;
 	fn claim() -> Weight;
 	fn claim_contributions(n: u32) -> Weight;
 	fn set_shares() -> Weight;
@@ -87,6 +88,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 3622).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 29035).saturating_mul(u.into()))
 			.saturating_add(Weight::from_parts(0, 2554).saturating_mul(w.into()))
+	}
+	fn settle_receipts(e: u32, m: u32, c: u32) -> Weight {
+		Weight::from_parts(1_000_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(6_000_000_000, 0).saturating_mul(m.into()))
+			.saturating_add(Weight::from_parts(100_000_000, 0).saturating_mul(c.into()))
 	}
 	/// Storage: `Rewards::Claimable` (r:1 w:1)
 	/// Proof: `Rewards::Claimable` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
@@ -151,6 +158,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3622).saturating_mul(k.into()))
 			.saturating_add(Weight::from_parts(0, 29035).saturating_mul(u.into()))
 			.saturating_add(Weight::from_parts(0, 2554).saturating_mul(w.into()))
+	}
+	fn settle_receipts(e: u32, m: u32, c: u32) -> Weight {
+		Weight::from_parts(1_000_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(6_000_000_000, 0).saturating_mul(m.into()))
+			.saturating_add(Weight::from_parts(100_000_000, 0).saturating_mul(c.into()))
 	}
 	fn claim() -> Weight {
 		Weight::from_parts(164_539_000, 6196)

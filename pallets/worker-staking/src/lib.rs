@@ -597,7 +597,7 @@ impl<T: Config> WorkerStaking<T::AccountId> for Pallet<T> {
 	}
 
 	fn slash(worker: &T::AccountId, reason: SlashReason) {
-		Self::slash_paying(worker, reason, None);
+		Self::slash_paying(worker, reason, None, 1);
 	}
 }
 
@@ -611,23 +611,37 @@ impl<T: Config> tributary_primitives::AuditSlashing<T::AccountId, BalanceOf<T>> 
 		worker: &T::AccountId,
 		to: &T::AccountId,
 		refund: BalanceOf<T>,
+		times: u32,
 	) -> BalanceOf<T> {
-		Self::slash_paying(worker, SlashReason::AuditFailed, Some((to, refund)))
+		Self::slash_paying(worker, SlashReason::AuditFailed, Some((to, refund)), times)
 	}
 }
 
 impl<T: Config> Pallet<T> {
-	/// Takes the slash fraction of `worker`'s stake for `reason` and lowers
-	/// its reputation; of what is taken, at most `refund`'s amount goes to
-	/// its account and the rest to the treasury. Returns what the refund got.
+	/// Slashes `worker` `times` over for `reason`, as that many slashes one
+	/// after another would (each the slash fraction of what is left), and
+	/// lowers its reputation as many times; of what is taken, at most
+	/// `refund`'s amount goes to its account and the rest to the treasury.
+	/// Returns what the refund got.
 	fn slash_paying(
 		worker: &T::AccountId,
 		reason: SlashReason,
 		refund: Option<(&T::AccountId, BalanceOf<T>)>,
+		times: u32,
 	) -> BalanceOf<T> {
 		let Some(mut record) = Workers::<T>::get(worker) else { return Zero::zero() };
-		record.reputation = record.reputation.saturating_sub(reputation_penalty(reason));
-		let amount = T::SlashFraction::get() * Self::total_held(&record);
+		let penalty = reputation_penalty(reason).saturating_mul(times.into());
+		record.reputation = record.reputation.saturating_sub(penalty);
+		let mut left = Self::total_held(&record);
+		let mut amount = BalanceOf::<T>::zero();
+		for _ in 0..times {
+			let one = T::SlashFraction::get() * left;
+			if one.is_zero() {
+				break;
+			}
+			amount = amount.saturating_add(one);
+			left = left.saturating_sub(one);
+		}
 		// The treasury or the refunded account may be unable to receive
 		// (e.g. below the existential deposit of an account that does not
 		// exist yet): what could not move stays held, and the reputation loss

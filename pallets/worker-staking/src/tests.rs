@@ -314,7 +314,7 @@ fn an_audit_slash_refunds_up_to_what_it_takes_and_the_rest_goes_to_the_treasury(
 		assert_eq!(WorkerStaking::slash_amount(&1), 300);
 		assert_eq!(WorkerStaking::slash_amount(&9), 0, "not a worker");
 		let requester = Balances::balance(&2);
-		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 120), 120);
+		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 120, 1), 120);
 		assert_eq!((Balances::balance(&2), Balances::balance(&TREASURY)), (requester + 120, 181));
 		assert_eq!(held(1), 2_700);
 		assert_eq!(Workers::<Test>::get(1).unwrap().reputation, INITIAL_REPUTATION - 200);
@@ -323,7 +323,34 @@ fn an_audit_slash_refunds_up_to_what_it_takes_and_the_rest_goes_to_the_treasury(
 			Event::Slashed { worker: 1, amount: 300, reason: SlashReason::AuditFailed }.into()
 		);
 		// A refund over the slash gets the slash, and no more.
-		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 10_000), 270);
+		assert_eq!(WorkerStaking::slash_refunding(&1, &2, 10_000, 1), 270);
 		assert_eq!(held(1), 2_430);
+	});
+}
+
+#[test]
+fn slashes_taken_together_take_what_they_would_one_after_another() {
+	use tributary_primitives::AuditSlashing;
+	new_test_ext().execute_with(|| {
+		register(1, 3_000, 1);
+		register(3, 3_000, 1);
+		for _ in 0..3 {
+			WorkerStaking::slash_refunding(&1, &2, 0, 1);
+		}
+		let requester = Balances::balance(&2);
+		// 300, then 270, then 243: 813 in all, of which 500 is refunded.
+		assert_eq!(WorkerStaking::slash_refunding(&3, &2, 500, 3), 500);
+		assert_eq!(held(3), held(1));
+		assert_eq!(held(3), 3_000 - 813);
+		assert_eq!(Balances::balance(&2), requester + 500);
+		assert_eq!(
+			Workers::<Test>::get(3).unwrap().reputation,
+			Workers::<Test>::get(1).unwrap().reputation
+		);
+		assert_eq!(
+			last_event(),
+			Event::Slashed { worker: 3, amount: 813, reason: SlashReason::AuditFailed }.into(),
+			"one event for the slashes together"
+		);
 	});
 }
