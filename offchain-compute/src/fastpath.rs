@@ -298,7 +298,6 @@ struct State {
 	models: HashMap<ModelId, RegisteredModel>,
 	best: u32,
 	max_input: u32,
-	max_receipts: u64,
 	limits: SettlementLimits,
 	channels: HashMap<ChannelId, Open>,
 	/// Settlements sent and not landed: the last sequence and the block.
@@ -333,10 +332,9 @@ impl State {
 	/// The window in force: never wider than a settlement, so that the
 	/// vouchers kept are never further apart than one settlement carries.
 	fn window(&self, wanted: u64) -> u64 {
-		if self.max_receipts == 0 {
-			wanted
-		} else {
-			wanted.min(self.max_receipts)
+		match self.limits.receipts {
+			0 => wanted,
+			most => wanted.min(u64::from(most)),
 		}
 	}
 }
@@ -725,7 +723,6 @@ impl FastPath {
 		}
 		state.best = at.block_number() as u32;
 		state.max_input = max_input;
-		state.max_receipts = u64::from(limits.receipts);
 		state.limits = limits;
 		for (channel, view, settled) in views {
 			if let Some(settled) = settled {
@@ -788,7 +785,7 @@ impl FastPath {
 	/// oldest has waited `every` blocks, or the channel nears its expiry.
 	pub fn settlements(&self, every: u32) -> Result<Vec<Settlement>, Stop> {
 		let mut state = self.state()?;
-		let (best, max_receipts) = (state.best, state.max_receipts.max(1));
+		let (best, max_receipts) = (state.best, u64::from(state.limits.receipts.max(1)));
 		let mut due = Vec::new();
 		for (channel, open) in &state.channels {
 			let settled = open.view.sequence;
@@ -916,7 +913,7 @@ mod tests {
 		{
 			let mut state = fast_path.state().unwrap();
 			state.best = 100;
-			state.max_receipts = 16;
+			state.limits.receipts = 16;
 			let view = ChannelView {
 				requester: subxt_signer::sr25519::dev::charlie().public_key().to_account_id(),
 				worker: fast_path.inner.me.clone(),
