@@ -124,12 +124,15 @@ impl pallet_channels::BenchmarkHelper<AccountId, tributary_primitives::Signature
 		contributions: u32,
 	) -> (tributary_primitives::ModelId, Vec<tributary_primitives::ContributionId>) {
 		let owner: AccountId = polkadot_sdk::frame_benchmarking::account("owner", 0, 0);
+		// Every datanet's pool at its costliest: `settle`'s benchmark then
+		// holds the whole division of its one model, which the rewards
+		// pallet's `division_weight` leaves out.
 		pallet_registry::benchmark_setup::model_with_upstream::<Runtime>(
 			&owner,
 			crate::configs::MaxUpstream::get(),
 			contributions,
 			1,
-			|_| {},
+			pallet_rewards::benchmarking::costliest_pool::<Runtime>,
 		)
 	}
 

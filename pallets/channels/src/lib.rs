@@ -203,8 +203,9 @@ pub trait BenchmarkHelper<AccountId, Signature> {
 	/// Registers `who`, funded, as a worker.
 	fn worker(who: &AccountId);
 	/// Registers an active model whose upstream map is at its bound, trained
-	/// on a datanet holding `contributions` approved contributions; returns
-	/// the model and them.
+	/// on a datanet holding `contributions` approved contributions, and
+	/// whose settlement is at its costliest (every datanet's pool payment);
+	/// returns the model and them.
 	fn model(
 		contributions: u32,
 	) -> (tributary_primitives::ModelId, alloc::vec::Vec<tributary_primitives::ContributionId>);

@@ -10,8 +10,16 @@ use polkadot_sdk::{
 /// An account named `name`/`index` with a quarter of the largest balance.
 pub fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, endowment::<T>());
 	who
+}
+
+/// What each account of a benchmark starts with: more than any deposit, and
+/// little enough that the thousands of accounts of the largest settlements
+/// fit in the total issuance (minting past it fails, silently, in
+/// `set_balance`).
+pub fn endowment<T: Config>() -> BalanceOf<T> {
+	BalanceOf::<T>::max_value() / (1u32 << 16).into()
 }
 
 /// Metadata of `len` bytes.
@@ -85,7 +93,7 @@ pub fn model_with_upstream<T: Config>(
 	let contributors: Vec<_> =
 		(0..contributors.max(1)).map(|n| funded::<T>("contributor", n)).collect();
 	// The owner holds the deposits of its datanets and models.
-	T::Currency::set_balance(owner, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(owner, endowment::<T>());
 	let datanet = |owner| {
 		let id = datanet::<T>(owner, DatanetPolicy::Open);
 		prepare(id);
