@@ -28,7 +28,7 @@ async function sendAll(api, txs, signer) {
   return Promise.all(txs.map((tx, i) => new Promise((resolve, reject) => {
     let unsubscribe;
     tx.signAndSend(signer, { nonce: nonce.toNumber() + i }, ({ status, events, dispatchError }) => {
-      if (!status.isInBlock) return;
+      if (!status.isInBlock && !status.isFinalized) return;
       unsubscribe?.();
       if (dispatchError) reject(new Error(`${tx.method.section}.${tx.method.method}: ${dispatchError}`));
       else resolve(events);
