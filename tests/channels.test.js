@@ -54,6 +54,12 @@ test('a worker, a model and a channel to the worker', async () => {
   ids.channel = event.channelId;
   assert.equal(BigInt(event.deposit), 10n * TRIB);
   assert.equal(await held(k.charlie) - before, 10n * TRIB, 'the deposit is held');
+  const state = await rpc(node, 'channels_channel', [ids.channel]);
+  assert.equal(api.createType('AccountId', state.requester).toString(), k.charlie.address);
+  assert.equal(api.createType('AccountId', state.worker).toString(), k.bob.address);
+  assert.deepEqual([state.deposit, state.settled, state.sequence, state.expiry], [(10n * TRIB).toString(), '0', 0, ids.expiry]);
+  assert.equal(await rpc(node, 'channels_channel', [ids.channel + 1]), null, 'an id never given out');
+  assert.ok((await api.call.channelsApi.channel(ids.channel + 1)).isUnknown);
 
   const { error } = await send(api, api.tx.channels.openChannel(k.eve.address, 10n * TRIB, ids.expiry), k.charlie);
   assert.equal(error, 'channels.NotAWorker');
@@ -109,6 +115,12 @@ test('the worker settles three receipts under one voucher; each is divided as a 
   assert.equal(await claimable(k.bob) - earnedBefore, workers, 'the worker can claim its shares');
   assert.equal(heldBefore - await held(k.charlie), total, 'the prices left the deposit');
 
+  const typed = await api.call.channelsApi.channel(ids.channel);
+  assert.ok(typed.isFound);
+  assert.equal(typed.asFound.settled.toBigInt(), total);
+  assert.equal(typed.asFound.sequence.toNumber(), 3);
+  assert.equal(typed.asFound.receipts.toHex(), voucher.receipts.toHex(), 'the chain head the voucher signed');
+
   const replay = await send(api, api.tx.channels.settle(ids.channel, voucher, signature, receipts), k.bob);
   assert.equal(replay.error, 'channels.BadSequence', 'settled receipts are not paid twice');
   ids.settled = total;
@@ -122,4 +134,6 @@ test('the requester takes back what was not settled once the channel expires', a
   assert.equal(BigInt(eventData(api, events, 'channels', 'ChannelClosed').refunded), 10n * TRIB - ids.settled);
   assert.equal(await held(k.charlie), 0n);
   assert.ok((await api.query.channels.channels(ids.channel)).isNone);
+  assert.equal(await rpc(node, 'channels_channel', [ids.channel]), 'pruned');
+  assert.ok((await api.call.channelsApi.channel(ids.channel)).isPruned);
 });

@@ -1,10 +1,12 @@
 //! The RPC methods the node adds to Substrate's standard set.
 
 pub mod attribution;
+pub mod channels;
 pub mod compute;
 pub mod rewards;
 
 use attribution::AttributionRpcServer;
+use channels::ChannelsRpcServer;
 use compute::ComputeRpcServer;
 use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
 use polkadot_sdk::{
@@ -18,7 +20,9 @@ use polkadot_sdk::{
 };
 use rewards::RewardsRpcServer;
 use std::sync::Arc;
-use tributary_runtime::{opaque::Block, AccountId, Balance, ComputeJob, ComputeWorker, Nonce};
+use tributary_runtime::{
+	opaque::Block, AccountId, Balance, ComputeJob, ComputeWorker, Nonce, PaymentChannel,
+};
 
 /// What the RPC methods need from the node.
 pub struct FullDeps<C, P> {
@@ -29,8 +33,8 @@ pub struct FullDeps<C, P> {
 }
 
 /// Builds the RPC module: `system_accountNextIndex`, `system_dryRun`,
-/// `payment_queryInfo`/`payment_queryFeeDetails`, `attribution_*`, `compute_*`
-/// and `rewards_*` over the runtime's APIs.
+/// `payment_queryInfo`/`payment_queryFeeDetails`, `attribution_*`, `channels_*`,
+/// `compute_*` and `rewards_*` over the runtime's APIs.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -46,7 +50,8 @@ where
 		+ BlockBuilder<Block>
 		+ tributary_primitives::api::AttributionApi<Block, AccountId, Balance>
 		+ tributary_primitives::api::ComputeApi<Block, AccountId, Balance, ComputeJob, ComputeWorker>
-		+ tributary_primitives::api::RewardsApi<Block, AccountId, Balance>,
+		+ tributary_primitives::api::RewardsApi<Block, AccountId, Balance>
+		+ tributary_primitives::api::ChannelsApi<Block, PaymentChannel>,
 	P: TransactionPool + 'static,
 {
 	let mut module = RpcModule::new(());
@@ -54,6 +59,7 @@ where
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(attribution::Attribution::new(client.clone()).into_rpc())?;
+	module.merge(channels::Channels::new(client.clone()).into_rpc())?;
 	module.merge(compute::Compute::new(client.clone()).into_rpc())?;
 	module.merge(rewards::Rewards::new(client).into_rpc())?;
 	Ok(module)

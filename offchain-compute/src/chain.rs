@@ -105,6 +105,18 @@ pub enum Slot {
 	Absent,
 }
 
+/// Batch `batch`'s receipts sampled and not yet opened, if it is `worker`'s
+/// and any are left.
+fn unopened(
+	batch: u64,
+	value: runtime::runtime_types::pallet_channels::Batch<AccountId32, u128, u32>,
+	worker: &AccountId32,
+) -> Option<Sampled> {
+	let sampled = value.sampled.filter(|s| !s.0.is_empty() && value.worker == *worker)?;
+	let sequences = sampled.0.iter().map(|i| value.first + u64::from(*i)).collect();
+	Some(Sampled { batch, channel: value.channel, sequences })
+}
+
 /// What one block holds for a worker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockNews {
@@ -458,23 +470,29 @@ impl Chain {
 	}
 
 	/// The worker's settlements with sampled receipts not yet opened, read
-	/// from storage: for blocks whose events were not read.
+	/// from storage: among `batches` when given (the batches it knows were
+	/// sampled), else among every batch the chain keeps (after blocks whose
+	/// events were not read).
 	pub async fn sampled_batches(
 		&self,
 		at: &AtBlock,
 		worker: &AccountId32,
+		batches: Option<&[u64]>,
 	) -> Result<Vec<Sampled>, ChainError> {
 		let entry = at.storage().entry(runtime::storage().channels().batches()).map_err(node)?;
-		let mut all = entry.iter(()).await.map_err(node)?;
 		let mut found = Vec::new();
-		while let Some(item) = all.next().await {
-			let item = item.map_err(node)?;
-			let (batch,) = item.key().map_err(node)?.decode().map_err(node)?;
-			let value = item.value().decode().map_err(node)?;
-			let Some(sampled) = value.sampled.filter(|s| !s.0.is_empty()) else { continue };
-			if value.worker == *worker {
-				let sequences = sampled.0.iter().map(|i| value.first + u64::from(*i)).collect();
-				found.push(Sampled { batch, channel: value.channel, sequences });
+		let Some(batches) = batches else {
+			let mut all = entry.iter(()).await.map_err(node)?;
+			while let Some(item) = all.next().await {
+				let item = item.map_err(node)?;
+				let (batch,) = item.key().map_err(node)?.decode().map_err(node)?;
+				found.extend(unopened(batch, item.value().decode().map_err(node)?, worker));
+			}
+			return Ok(found);
+		};
+		for &batch in batches {
+			if let Some(value) = entry.try_fetch((batch,)).await.map_err(node)? {
+				found.extend(unopened(batch, value.decode().map_err(node)?, worker));
 			}
 		}
 		Ok(found)

@@ -29,6 +29,7 @@ use crate::{
 };
 use futures::future::join_all;
 use std::{
+	collections::BTreeSet,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
@@ -63,7 +64,8 @@ const JOURNAL_RETENTION: Duration = Duration::from_secs(2 * 3600);
 
 /// Every this many blocks the worker reads its sampled receipts not yet
 /// opened from storage, beside the events: an opening that failed (a full
-/// job queue, say) is sent again well within the challenge window.
+/// job queue, say) is sent again well within the challenge window. It reads
+/// only its own sampled batches, whatever the number of batches on chain.
 const RESCAN_SAMPLES_EVERY: u64 = 10;
 
 impl Options {
@@ -115,6 +117,10 @@ struct Steps {
 	/// Whether a block registered or retired a model since the fast path's
 	/// offers were read.
 	models_changed: bool,
+	/// The batches of this worker's that were sampled and may still hold
+	/// receipts to open; `None` until every batch the chain keeps was read
+	/// (on each connection, and after skipped blocks).
+	sampled: Option<BTreeSet<u64>>,
 }
 
 impl Worker {
@@ -160,6 +166,7 @@ impl Worker {
 				fast_path,
 				settle_every: options.settle_every,
 				models_changed: true,
+				sampled: None,
 			},
 			health,
 		}
@@ -198,6 +205,7 @@ impl OnBlock for Steps {
 			fast_path.connected(chain);
 			self.models_changed = true;
 		}
+		self.sampled = None;
 		let assigned = chain.assignments(at, &self.me).await?;
 		self.admission.admit(chain, at, &assigned).await?;
 		tracing::info!(account = %self.me, open = assigned.len(), "following the chain");
@@ -223,9 +231,7 @@ impl OnBlock for Steps {
 		let mut submitter = self.submitter.take().ok_or_else(|| {
 			Stop::Node(ChainError::Node("a block before the connection was set up".into()))
 		})?;
-		let rescan = skipped || at.block_number() % RESCAN_SAMPLES_EVERY == 0;
-		let sampled =
-			if rescan { chain.sampled_batches(at, &self.me).await? } else { news.sampled };
+		let sampled = self.sampled_at(chain, at, skipped, news.sampled).await?;
 		let stepped = self.act(chain, at, &finalized, &sampled, &mut submitter).await;
 		self.submitter = Some(submitter);
 		stepped
@@ -233,6 +239,33 @@ impl OnBlock for Steps {
 }
 
 impl Steps {
+	/// The worker's sampled receipts to open at `at`: those the block's
+	/// events name (`news`), or, every `RESCAN_SAMPLES_EVERY` blocks, all it
+	/// has left unopened, read from storage, so an opening that failed is
+	/// sent again. Only the batches it knows of are read, unless it may have
+	/// missed some.
+	async fn sampled_at(
+		&mut self,
+		chain: &Chain,
+		at: &AtBlock,
+		skipped: bool,
+		news: Vec<Sampled>,
+	) -> Result<Vec<Sampled>, Stop> {
+		if skipped {
+			self.sampled = None;
+		}
+		if let Some(known) = &mut self.sampled {
+			known.extend(news.iter().map(|s| s.batch));
+			if at.block_number() % RESCAN_SAMPLES_EVERY != 0 {
+				return Ok(news);
+			}
+		}
+		let known: Option<Vec<u64>> = self.sampled.as_ref().map(|k| k.iter().copied().collect());
+		let found = chain.sampled_batches(at, &self.me, known.as_deref()).await?;
+		self.sampled = Some(found.iter().map(|s| s.batch).collect());
+		Ok(found)
+	}
+
 	/// Works out and sends this block's steps and declarations; returns the
 	/// nearest deadline this worker has to meet.
 	async fn act(

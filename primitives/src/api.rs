@@ -1,6 +1,8 @@
 //! The runtime APIs clients and the node's RPC read Tributary through.
 
-use crate::{Beneficiary, ContributionId, ContributionRecord, JobId, Lookup, ModelId, QueueInfo};
+use crate::{
+	Beneficiary, ChannelId, ContributionId, ContributionRecord, JobId, Lookup, ModelId, QueueInfo,
+};
 use alloc::vec::Vec;
 use codec::Codec;
 use polkadot_sdk::sp_runtime::Perbill;
@@ -61,5 +63,19 @@ polkadot_sdk::sp_api::decl_runtime_apis! {
 		/// What model `id`'s owner has earned through it, as the model that
 		/// answered and as an ancestor of models that answered.
 		fn model_earnings(id: ModelId) -> Balance;
+	}
+}
+
+polkadot_sdk::sp_api::decl_runtime_apis! {
+	/// The fast path's payment channels.
+	///
+	/// `Channel` is the record the channels pallet stores, so clients decode
+	/// exactly what is on chain.
+	pub trait ChannelsApi<Channel: Codec> {
+		/// Channel `channel_id` while it is open: its requester and worker,
+		/// its deposit, what was settled and the receipt chain's head at the
+		/// last receipt settled, its expiry. `Pruned` once it was closed,
+		/// `Unknown` for an id never given out.
+		fn channel(channel_id: ChannelId) -> Lookup<Channel>;
 	}
 }

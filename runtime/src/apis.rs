@@ -32,7 +32,7 @@ use polkadot_sdk::{
 	sp_version::RuntimeVersion,
 };
 use tributary_primitives::{
-	Beneficiary, ContributionId, ContributionRecord, JobId, ModelId, QueueInfo,
+	Beneficiary, ChannelId, ContributionId, ContributionRecord, JobId, ModelId, QueueInfo,
 };
 
 impl_runtime_apis! {
@@ -288,6 +288,12 @@ impl_runtime_apis! {
 
 		fn model_earnings(id: ModelId) -> Balance {
 			pallet_rewards::ModelEarnings::<Runtime>::get(id)
+		}
+	}
+
+	impl tributary_primitives::api::ChannelsApi<Block, crate::PaymentChannel> for Runtime {
+		fn channel(channel_id: ChannelId) -> tributary_primitives::Lookup<crate::PaymentChannel> {
+			crate::Channels::lookup(channel_id)
 		}
 	}
 

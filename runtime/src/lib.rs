@@ -154,6 +154,8 @@ mod runtime {
 pub type ComputeJob = pallet_compute::JobOf<Runtime>;
 /// A compute worker as the `ComputeApi` returns it.
 pub type ComputeWorker = pallet_worker_staking::WorkerOf<Runtime>;
+/// A payment channel as the `ChannelsApi` returns it.
+pub type PaymentChannel = pallet_channels::ChannelOf<Runtime>;
 
 /// How an extrinsic names an account.
 pub type Address = MultiAddress<AccountId, ()>;

@@ -233,34 +233,32 @@ impl<T: Config> Pallet<T> {
 		let Some(audit) = Audits::<T>::take(job_id) else { return };
 		Audited::<T>::remove(audit.channel, audit.sequence);
 		let (channel_id, sequence) = (audit.channel, audit.sequence);
-		let bond = HoldReason::ChallengeBond.into();
-		match outcome {
-			Some((output_hash, attribution))
-				if *output_hash == audit.output_hash && *attribution == audit.attribution =>
-			{
-				if let Some((challenger, amount)) = &audit.challenger {
-					// The worker was right: the bond pays it for its trouble.
-					let paid = T::Currency::transfer_on_hold(
-						&bond,
-						challenger,
-						&audit.worker,
-						*amount,
-						Precision::BestEffort,
-						Restriction::Free,
-						Fortitude::Force,
-					);
-					if paid.is_err() {
-						Self::release_bond(challenger, *amount);
-					}
-				}
-				Self::deposit_event(Event::AuditPassed { channel_id, sequence, job_id });
+		let verdict = outcome.map(|(output_hash, attribution)| {
+			*output_hash == audit.output_hash && *attribution == audit.attribution
+		});
+		if let Some((challenger, amount)) = &audit.challenger {
+			// A worker found right is paid the bond for its trouble; in every
+			// other case the challenger gets it back.
+			let paid = verdict == Some(true)
+				&& T::Currency::transfer_on_hold(
+					&HoldReason::ChallengeBond.into(),
+					challenger,
+					&audit.worker,
+					*amount,
+					Precision::BestEffort,
+					Restriction::Free,
+					Fortitude::Force,
+				)
+				.is_ok();
+			if !paid {
+				Self::release_bond(challenger, *amount);
 			}
-			Some(_) => {
+		}
+		match verdict {
+			Some(true) => Self::deposit_event(Event::AuditPassed { channel_id, sequence, job_id }),
+			Some(false) => {
 				let refunded =
 					T::Workers::slash_refunding(&audit.worker, &audit.requester, audit.price, 1);
-				if let Some((challenger, amount)) = &audit.challenger {
-					Self::release_bond(challenger, *amount);
-				}
 				Self::deposit_event(Event::AuditFailed {
 					channel_id,
 					sequence,
@@ -269,12 +267,7 @@ impl<T: Config> Pallet<T> {
 					job_id: Some(job_id),
 				});
 			}
-			None => {
-				if let Some((challenger, amount)) = &audit.challenger {
-					Self::release_bond(challenger, *amount);
-				}
-				Self::deposit_event(Event::AuditInconclusive { channel_id, sequence, job_id });
-			}
+			None => Self::deposit_event(Event::AuditInconclusive { channel_id, sequence, job_id }),
 		}
 	}
 

@@ -108,8 +108,8 @@ use polkadot_sdk::{
 	},
 };
 use tributary_primitives::{
-	chain_receipt, Attribution, AuditJobs, AuditSlashing, ChannelId, JobId, JobOutcomes,
-	ModelProvider, Receipt, ReceiptSettlement, SettledReceipt, Voucher, WorkerClasses,
+	chain_receipt, Attribution, AuditJobs, AuditSlashing, ChannelId, JobId, JobOutcomes, Lookup,
+	ModelId, ModelProvider, Receipt, ReceiptSettlement, SettledReceipt, Voucher, WorkerClasses,
 };
 
 /// A balance of the channels' currency.
@@ -126,14 +126,24 @@ pub type ReceiptOf<T> = Receipt<<T as polkadot_sdk::frame_system::Config>::Accou
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
 )]
+#[cfg_attr(feature = "std", derive(serde::Serialize))]
+#[cfg_attr(feature = "std", serde(rename_all = "camelCase"))]
+#[cfg_attr(
+	feature = "std",
+	serde(bound(
+		serialize = "AccountId: serde::Serialize, Balance: core::fmt::Display, BlockNumber: serde::Serialize"
+	))
+)]
 pub struct Channel<AccountId, Balance, BlockNumber> {
 	/// Who pays: it opened the channel and signs the vouchers.
 	pub requester: AccountId,
 	/// Who answers and settles.
 	pub worker: AccountId,
 	/// Everything the requester put in; what was not settled is held.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub deposit: Balance,
 	/// What was settled so far: the total of the last voucher settled.
+	#[cfg_attr(feature = "std", serde(with = "tributary_primitives::decimal"))]
 	pub settled: Balance,
 	/// The sequence number of the last receipt settled; 0 before any.
 	pub sequence: u64,
@@ -672,11 +682,14 @@ pub mod pallet {
 				Error::<T>::BadSignature
 			);
 			let shape = Shape::of(&receipts);
-			ensure!(shape.models <= T::MaxSettledModels::get(), Error::<T>::TooManyModels);
+			ensure!(shape.model_count() <= T::MaxSettledModels::get(), Error::<T>::TooManyModels);
 			ensure!(
 				shape.contributions <= T::MaxSettledContributions::get(),
 				Error::<T>::TooManyContributions
 			);
+			for model in &shape.models {
+				ensure!(T::Models::exists(*model), Error::<T>::UnknownModel);
+			}
 			let (amount, receipt_prices) =
 				Self::check_receipts(channel_id, &channel, &voucher, &receipts)?;
 			let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
@@ -786,7 +799,7 @@ pub mod pallet {
 /// contributions they name.
 struct Shape {
 	entries: u32,
-	models: u32,
+	models: BTreeSet<ModelId>,
 	contributions: u32,
 }
 
@@ -800,11 +813,25 @@ impl Shape {
 			entries = entries.saturating_add(receipt.attribution.len() as u32);
 			contributions.extend(receipt.attribution.iter().map(|&(contribution, _)| contribution));
 		}
-		Self { entries, models: models.len() as u32, contributions: contributions.len() as u32 }
+		Self { entries, models, contributions: contributions.len() as u32 }
+	}
+
+	fn model_count(&self) -> u32 {
+		self.models.len() as u32
 	}
 }
 
 impl<T: Config> Pallet<T> {
+	/// Channel `channel_id` while it is open; `Pruned` once it was closed
+	/// (ids are never reused), `Unknown` for an id never given out.
+	pub fn lookup(channel_id: ChannelId) -> Lookup<ChannelOf<T>> {
+		match Channels::<T>::get(channel_id) {
+			Some(channel) => Lookup::Found(channel),
+			None if channel_id < NextChannelId::<T>::get() => Lookup::Pruned,
+			None => Lookup::Unknown,
+		}
+	}
+
 	/// What settling `receipts` costs: the benchmark of as many receipts
 	/// without attribution, all of one model (whose upstream map is at its
 	/// bound), and what their attribution entries, their other models and
@@ -813,13 +840,13 @@ impl<T: Config> Pallet<T> {
 		let shape = Shape::of(receipts);
 		T::WeightInfo::settle(receipts.len() as u32).saturating_add(T::Settlement::division_weight(
 			shape.entries,
-			shape.models,
+			shape.model_count(),
 			shape.contributions,
 		))
 	}
 
 	/// Checks that `receipts` are the channel's next ones, by its worker in
-	/// its class for registered models, that they chain to the voucher's
+	/// its class, that they chain to the voucher's
 	/// head, and that their prices add up to what the voucher adds, within
 	/// the deposit; returns that amount and each receipt's hash and price.
 	#[allow(clippy::type_complexity)]
@@ -833,7 +860,6 @@ impl<T: Config> Pallet<T> {
 		let mut head = channel.receipts;
 		let mut sum = BalanceOf::<T>::zero();
 		let mut hashes = Vec::with_capacity(receipts.len());
-		let mut models = BTreeSet::new();
 		for (n, receipt) in (1u64..).zip(receipts) {
 			ensure!(
 				receipt.channel == channel_id && receipt.worker == channel.worker,
@@ -844,10 +870,6 @@ impl<T: Config> Pallet<T> {
 				Error::<T>::BadSequence
 			);
 			ensure!(receipt.class == class, Error::<T>::WrongClass);
-			if !models.contains(&receipt.model) {
-				ensure!(T::Models::exists(receipt.model), Error::<T>::UnknownModel);
-				models.insert(receipt.model);
-			}
 			let hash = receipt.hash();
 			head = chain_receipt(&head, &hash);
 			sum = sum.checked_add(&receipt.price).ok_or(Error::<T>::PriceMismatch)?;

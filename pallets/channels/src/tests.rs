@@ -14,7 +14,7 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{testing::TestSignature, Perbill},
 };
-use tributary_primitives::{chain_receipt, Attribution, ChannelId, ModelId, Voucher};
+use tributary_primitives::{chain_receipt, Attribution, ChannelId, Lookup, ModelId, Voucher};
 use tributary_primitives::{JobOutcomes, ReceiptSettlement};
 
 fn last_event() -> Event<Test> {
@@ -369,6 +369,27 @@ fn closing_gives_back_what_was_not_settled() {
 		assert_eq!(Balances::balance(&REQUESTER), 100_000 - 10);
 		assert!(crate::Channels::<Test>::get(id).is_none());
 		assert_noop!(close(REQUESTER), Error::<Test>::UnknownChannel);
+	});
+}
+
+#[test]
+fn a_channel_is_found_while_open_and_pruned_once_closed() {
+	new_test_ext().execute_with(|| {
+		assert_eq!(Channels::lookup(0), Lookup::Unknown);
+		let model = Helper::model();
+		let id = open(500);
+		let receipts = vec![receipt(id, 1, model, 10)];
+		let voucher = voucher_after(id, 0, H256::zero(), &receipts);
+		assert_ok!(settle(id, &voucher, signed(&voucher), receipts));
+		let Lookup::Found(channel) = Channels::lookup(id) else {
+			panic!("an open channel is found");
+		};
+		assert_eq!((channel.requester, channel.worker), (REQUESTER, WORKER));
+		assert_eq!((channel.deposit, channel.settled, channel.sequence), (500, 10, 1));
+		assert_eq!(channel.receipts, voucher.receipts);
+		assert_eq!(Channels::lookup(id + 1), Lookup::Unknown);
+		assert_ok!(Channels::close_channel(RawOrigin::Signed(WORKER).into(), id));
+		assert_eq!(Channels::lookup(id), Lookup::Pruned);
 	});
 }
 
