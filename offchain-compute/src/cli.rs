@@ -27,6 +27,9 @@ pub enum Command {
 	Train(TrainArgs),
 	/// Run a model once on an input and print its answer and attribution.
 	Infer(InferArgs),
+	/// Turn categories of a text corpus (Debian's `fortunes`) into datanet
+	/// directories of contribution files, each text labelled by category.
+	Corpus(CorpusArgs),
 	/// Put files into a content directory; prints each one's hash.
 	Put(PutArgs),
 	/// Publish a content directory over HTTP, so that workers can fetch the
@@ -443,6 +446,28 @@ pub struct PutArgs {
 	/// The files.
 	#[arg(required = true)]
 	pub files: Vec<PathBuf>,
+}
+
+/// `corpus`'s options.
+#[derive(Debug, Args)]
+pub struct CorpusArgs {
+	/// The corpus: one file per category, its texts separated by lines
+	/// holding only `%`.
+	#[arg(long, value_name = "DIR", default_value = crate::corpus::FORTUNES)]
+	pub from: PathBuf,
+	/// A category to take (repeat for several); each becomes a datanet
+	/// directory of that name.
+	#[arg(long = "category", value_name = "NAME", required = true)]
+	pub categories: Vec<String>,
+	/// Texts per contribution file.
+	#[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+	pub per_contribution: u16,
+	/// At most this many texts of each category, from its start.
+	#[arg(long, value_name = "N")]
+	pub max_texts: Option<usize>,
+	/// Where to write `<category>/<category>-NNN.txt`.
+	#[arg(long, value_name = "DIR")]
+	pub out: PathBuf,
 }
 
 /// `serve-content`'s options.

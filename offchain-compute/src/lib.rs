@@ -21,6 +21,7 @@
 //! it is shared with the operator's commands in other processes too.
 //!
 //! - [`text`]: contributions as labelled examples; text as hashed n-grams.
+//! - [`corpus`]: a real corpus (Debian's `fortunes`) as datanets' files.
 //! - [`model`]: training, the TorchScript artifact and its attribution index.
 //! - [`attribution`]: scoring an answer against the index.
 //! - [`content`]: content-addressed, hash-verified files.
@@ -51,6 +52,7 @@ pub mod bench;
 pub mod chain;
 pub mod cli;
 pub mod content;
+pub mod corpus;
 pub mod engine;
 pub mod executor;
 pub mod fastpath;

@@ -13,7 +13,7 @@ use tributary_worker::{
 	chain::{Chain, ModelRegistration},
 	cli::{
 		check_capacity, epoch_bar, init_logging, node_urls, parse_trib, AskArgs, Cli, Command,
-		InferArgs, OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs,
+		CorpusArgs, InferArgs, OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs,
 		SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
@@ -52,6 +52,7 @@ fn main() -> anyhow::Result<()> {
 			Ok(())
 		}
 		Command::Infer(args) => infer(args),
+		Command::Corpus(args) => corpus(args),
 		Command::Put(args) => put(args),
 		Command::ServeContent(args) => runtime()?.block_on(serve_content(args)),
 		Command::Bench(args) => bench::run(&args),
@@ -483,6 +484,27 @@ async fn ask(args: AskArgs) -> anyhow::Result<()> {
 	// What was answered is paid for, whether or not the rest was.
 	requester.pay().await?;
 	asked
+}
+
+fn corpus(args: CorpusArgs) -> anyhow::Result<()> {
+	let per = usize::from(args.per_contribution);
+	let written = tributary_worker::corpus::write_datanets(
+		&args.from,
+		&args.categories,
+		per,
+		args.max_texts,
+		&args.out,
+	)?;
+	for w in written {
+		println!(
+			"{}: {} texts in {} contributions, in {}",
+			w.category,
+			w.texts,
+			w.files,
+			w.dir.display()
+		);
+	}
+	Ok(())
 }
 
 fn put(args: PutArgs) -> anyhow::Result<()> {
