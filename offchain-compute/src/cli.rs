@@ -40,6 +40,9 @@ pub enum Command {
 	/// Measure a worker's fast path (latency, throughput) against the same
 	/// model answering in this process.
 	BenchFastPath(FastPathBenchArgs),
+	/// Measure how often an answer's attribution finds the contribution it
+	/// came from, on the real corpus.
+	BenchAttribution(AttributionBenchArgs),
 	/// Print the engine this machine registers with and its determinism
 	/// class: the workers whose results it must agree with byte for byte.
 	Engine(EngineArgs),
@@ -493,6 +496,26 @@ pub struct BenchArgs {
 	/// Training examples in the synthetic benchmark datanet.
 	#[arg(long, default_value_t = 2000)]
 	pub examples: usize,
+}
+
+/// `bench-attribution`'s options.
+#[derive(Debug, Args)]
+pub struct AttributionBenchArgs {
+	/// The corpus (see `corpus`).
+	#[arg(long, value_name = "DIR", default_value = crate::corpus::FORTUNES)]
+	pub from: PathBuf,
+	/// A category to take (repeat for several).
+	#[arg(long = "category", value_name = "NAME", default_values = ["science", "food", "sports"])]
+	pub categories: Vec<String>,
+	/// Texts per contribution.
+	#[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+	pub per_contribution: u16,
+	/// At most this many texts of each category, from its start.
+	#[arg(long, value_name = "N", default_value_t = 128)]
+	pub max_texts: usize,
+	/// Passes over the training set.
+	#[arg(long, default_value_t = 15)]
+	pub epochs: u32,
 }
 
 /// `bench-fast-path`'s options.

@@ -86,17 +86,13 @@ pub struct Written {
 	pub files: usize,
 }
 
-/// Writes each of `categories` of the corpus at `from` under `out`, as
-/// `out/<category>/<category>-NNN.txt` of `per` texts each, at most
-/// `max_texts` texts of a category (from its start) when given. Nothing is
-/// written unless every category reads.
-pub fn write_datanets(
+/// The texts of each of `categories` of the corpus at `from`, at most
+/// `max_texts` of a category (from its start) when given.
+pub fn read_categories(
 	from: &Path,
 	categories: &[String],
-	per: usize,
 	max_texts: Option<usize>,
-	out: &Path,
-) -> Result<Vec<Written>, CorpusError> {
+) -> Result<Vec<(String, Vec<String>)>, CorpusError> {
 	let mut read = Vec::with_capacity(categories.len());
 	for category in categories {
 		let plain = !category.is_empty()
@@ -113,27 +109,37 @@ pub fn write_datanets(
 		if texts.is_empty() {
 			return Err(CorpusError::Empty(category.clone()));
 		}
-		read.push((category, texts));
+		read.push((category.clone(), texts));
 	}
+	Ok(read)
+}
+
+/// Writes each of `categories` of the corpus at `from` under `out`, as
+/// `out/<category>/<category>-NNN.txt` of `per` texts each, at most
+/// `max_texts` texts of a category (from its start) when given. Nothing is
+/// written unless every category reads.
+pub fn write_datanets(
+	from: &Path,
+	categories: &[String],
+	per: usize,
+	max_texts: Option<usize>,
+	out: &Path,
+) -> Result<Vec<Written>, CorpusError> {
+	let read = read_categories(from, categories, max_texts)?;
 	let mut written = Vec::with_capacity(read.len());
 	for (category, texts) in read {
-		let dir = out.join(category);
+		let dir = out.join(&category);
 		let write_error = |path: &Path| {
 			let path = path.to_owned();
 			move |source| CorpusError::Write { path, source }
 		};
 		std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-		let files = contributions(category, &texts, per);
+		let files = contributions(&category, &texts, per);
 		for (n, content) in files.iter().enumerate() {
 			let path = dir.join(format!("{category}-{:03}.txt", n + 1));
 			std::fs::write(&path, content).map_err(write_error(&path))?;
 		}
-		written.push(Written {
-			category: category.clone(),
-			dir,
-			texts: texts.len(),
-			files: files.len(),
-		});
+		written.push(Written { category, dir, texts: texts.len(), files: files.len() });
 	}
 	Ok(written)
 }

@@ -24,6 +24,8 @@
 //! - [`corpus`]: a real corpus (Debian's `fortunes`) as datanets' files.
 //! - [`model`]: training, the TorchScript artifact and its attribution index.
 //! - [`attribution`]: scoring an answer against the index.
+//! - [`attribution_bench`]: how often attribution finds the contribution an
+//!   answer came from, on the real corpus.
 //! - [`content`]: content-addressed, hash-verified files.
 //! - [`fetch`]: model files fetched from their URIs, verified, cached.
 //! - [`publish`]: `serve-content`, a content directory over HTTP.
@@ -48,6 +50,7 @@
 
 pub mod admission;
 pub mod attribution;
+pub mod attribution_bench;
 pub mod bench;
 pub mod chain;
 pub mod cli;

@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use subxt_signer::sr25519::Keypair;
 use tributary_worker::{
 	admission::ServePolicy,
-	bench,
+	attribution_bench, bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
 		check_capacity, epoch_bar, init_logging, node_urls, parse_trib, AskArgs, Cli, Command,
@@ -57,6 +57,7 @@ fn main() -> anyhow::Result<()> {
 		Command::ServeContent(args) => runtime()?.block_on(serve_content(args)),
 		Command::Bench(args) => bench::run(&args),
 		Command::BenchFastPath(args) => runtime()?.block_on(fastpath_bench::run(args)),
+		Command::BenchAttribution(args) => attribution_bench::run(&args),
 		Command::Run(args) => runtime()?.block_on(run(args)),
 		Command::Train(args) => runtime()?.block_on(train_model(args)),
 		Command::Status(args) => runtime()?.block_on(status(args)),
