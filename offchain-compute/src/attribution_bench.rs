@@ -32,7 +32,7 @@ fn case(planted: ContributionId, attribution: &[(ContributionId, Perbill)]) -> C
 	Case { rank, ratio: if other > 0.0 { own / other } else { f64::INFINITY } }
 }
 
-/// Every `keep`-th word of `text` left out (none when `keep` is 0).
+/// `text` with every `every`-th word left out (none when `every` is 0).
 fn leave_out(text: &str, every: usize) -> String {
 	let words = text.split(' ').enumerate();
 	words
