@@ -84,18 +84,26 @@ pub fn select(scores: &[f32], contributions: &[ContributionId], k: usize) -> Att
 		let quantised = if score.is_finite() { (score * SCORE_SCALE).round() as i64 } else { 0 };
 		*totals.entry(*contribution).or_default() += quantised;
 	}
-	let mut positive: Vec<(ContributionId, u128)> = totals
+	let positive: Vec<(ContributionId, u128)> = totals
 		.into_iter()
 		.filter(|(_, total)| *total > 0)
 		.map(|(id, total)| (id, total as u128))
 		.collect();
 	let sum: u128 = positive.iter().map(|(_, s)| s).sum();
-	positive.sort_by(|(a_id, a), (b_id, b)| b.cmp(a).then(a_id.cmp(b_id)));
-	positive
+	name_top(positive, sum, k)
+}
+
+/// Names the `k` contributions of highest `credit` (ties to the lower id),
+/// each with its credit's share of `total` (at least the credits' sum),
+/// rounded down to parts per billion; a share that rounds to nothing is not
+/// named.
+pub fn name_top(mut credit: Vec<(ContributionId, u128)>, total: u128, k: usize) -> Attribution {
+	credit.sort_by(|(a_id, a), (b_id, b)| b.cmp(a).then(a_id.cmp(b_id)));
+	credit
 		.into_iter()
 		.take(k)
-		.filter_map(|(id, score)| {
-			let parts = score * u128::from(Perbill::ACCURACY) / sum;
+		.filter_map(|(id, credit)| {
+			let parts = credit * u128::from(Perbill::ACCURACY) / total.max(1);
 			(parts > 0).then(|| (id, Perbill::from_parts(parts as u32)))
 		})
 		.collect()

@@ -9,7 +9,10 @@ use crate::{
 	cli::AttributionBenchArgs,
 	content::ContentStore,
 	corpus,
-	model::{train, LoadedModel, TrainConfig},
+	model::{
+		classifier::{train, TrainConfig},
+		LoadedModel,
+	},
 	text::{parse_examples, Example},
 };
 use polkadot_sdk::sp_runtime::Perbill;
@@ -65,8 +68,7 @@ pub fn run(args: &AttributionBenchArgs) -> anyhow::Result<()> {
 	let dir = tempfile::tempdir()?;
 	let store = ContentStore::open(dir.path())?;
 	let (artifact, index) = (store.put(&model.artifact)?, store.put(&model.index)?);
-	let loaded =
-		LoadedModel::load(&store.verified(&artifact)?, &store.verified(&index)?, tch::Device::Cpu)?;
+	let loaded = LoadedModel::from_store(&store, &artifact, &index, tch::Device::Cpu)?;
 
 	for (what, every) in
 		[("the text itself", 0), ("every 3rd word left out", 3), ("every 2nd word left out", 2)]

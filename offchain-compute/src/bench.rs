@@ -6,7 +6,7 @@ use crate::{
 	cli::BenchArgs,
 	content::ContentStore,
 	executor::{Executor, ModelFiles},
-	model::{train, TrainConfig},
+	model::classifier::{train, TrainConfig},
 	text::Example,
 };
 use rand::{Rng, SeedableRng};
@@ -118,8 +118,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 	let (mut inference, mut attribution) = (Duration::ZERO, Duration::ZERO);
 	for i in 0..n {
 		let timed = executor.run(files, inputs[i % inputs.len()].as_bytes().to_vec())?;
-		inference += timed.inference;
-		attribution += timed.attribution;
+		inference += timed.timings.inference;
+		attribution += timed.timings.attribution;
 	}
 	let exec_time = start.elapsed();
 	executor.shutdown();

@@ -43,6 +43,9 @@ pub enum Command {
 	/// Measure how often an answer's attribution finds the contribution it
 	/// came from, on the real corpus.
 	BenchAttribution(AttributionBenchArgs),
+	/// Measure the language model kind: the executor's generation against a
+	/// bare libtorch loop, span attribution's share, the span index's cost.
+	BenchLanguage(LanguageBenchArgs),
 	/// Print the engine this machine registers with and its determinism
 	/// class: the workers whose results it must agree with byte for byte.
 	Engine(EngineArgs),
@@ -333,15 +336,22 @@ pub struct TrainArgs {
 	/// The content directory the contributions are in; the model goes there too.
 	#[arg(long, default_value = "content")]
 	pub content_dir: PathBuf,
-	/// Passes over the data.
-	#[arg(long, default_value_t = 40)]
-	pub epochs: u32,
-	/// Hidden layer width.
+	/// Which kind of model to train.
+	#[arg(long, value_enum, default_value = "classifier")]
+	pub kind: ModelKind,
+	/// Passes over the data [default: 40 for a classifier, 60 for a
+	/// language model].
+	#[arg(long)]
+	pub epochs: Option<u32>,
+	/// Hidden layer width of a classifier.
 	#[arg(long, default_value_t = 64)]
 	pub hidden: u32,
 	/// Seeds weights, shuffles and projections.
 	#[arg(long, default_value_t = 7)]
 	pub seed: u64,
+	/// A language model's shape and decoding.
+	#[command(flatten)]
+	pub language: LanguageArgs,
 	/// The data's share of what the model earns, in percent, divided among
 	/// the datanets by how many examples each gave.
 	#[arg(long, default_value_t = 40)]
@@ -364,6 +374,101 @@ pub struct TrainArgs {
 	/// The signing key for `--register`.
 	#[command(flatten)]
 	pub key: KeyArgs,
+}
+
+/// The kinds of model `train` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+	/// A text classifier over hashed n-grams, labels from the examples,
+	/// attributed by projected gradients.
+	Classifier,
+	/// A generative transformer over bytes, continuing prompts, attributed
+	/// by exact spans of its training texts.
+	Lm,
+}
+
+/// `train --kind lm`'s options; each defaults to
+/// [`crate::model::language::LanguageConfig::default`].
+#[derive(Clone, Debug, Default, Args)]
+pub struct LanguageArgs {
+	/// Tokens (bytes) the model sees at once [default: 64].
+	#[arg(long)]
+	pub context: Option<u32>,
+	/// Embedding width [default: 96].
+	#[arg(long)]
+	pub width: Option<u32>,
+	/// Transformer blocks [default: 2].
+	#[arg(long)]
+	pub layers: Option<u32>,
+	/// Attention heads, dividing the width [default: 4].
+	#[arg(long)]
+	pub heads: Option<u32>,
+	/// Windows per optimisation step [default: 16].
+	#[arg(long)]
+	pub batch_size: Option<usize>,
+	/// The most tokens an answer generates, at most 128 [default: 64].
+	#[arg(long)]
+	pub max_new_tokens: Option<u32>,
+	/// The shortest span attribution credits, in tokens [default: 16].
+	#[arg(long)]
+	pub min_span: Option<u32>,
+	/// Where training runs.
+	#[arg(long, value_enum)]
+	pub device: Option<DeviceArg>,
+	/// A checkpoint file (`.safetensors`): the weights are saved there
+	/// after every epoch, and training resumes from it when it exists.
+	#[arg(long)]
+	pub checkpoint: Option<PathBuf>,
+}
+
+impl LanguageArgs {
+	/// Whether any option was given.
+	pub fn any(&self) -> bool {
+		let Self {
+			context,
+			width,
+			layers,
+			heads,
+			batch_size,
+			max_new_tokens,
+			min_span,
+			device,
+			checkpoint,
+		} = self;
+		context.is_some()
+			|| width.is_some()
+			|| layers.is_some()
+			|| heads.is_some()
+			|| batch_size.is_some()
+			|| max_new_tokens.is_some()
+			|| min_span.is_some()
+			|| device.is_some()
+			|| checkpoint.is_some()
+	}
+
+	/// The training configuration these options give, beside `epochs` and
+	/// `seed`.
+	pub fn config(
+		&self,
+		epochs: Option<u32>,
+		seed: u64,
+	) -> anyhow::Result<crate::model::language::LanguageConfig> {
+		let default = crate::model::language::LanguageConfig::default();
+		Ok(crate::model::language::LanguageConfig {
+			context: self.context.unwrap_or(default.context),
+			width: self.width.unwrap_or(default.width),
+			layers: self.layers.unwrap_or(default.layers),
+			heads: self.heads.unwrap_or(default.heads),
+			epochs: epochs.unwrap_or(default.epochs),
+			batch_size: self.batch_size.unwrap_or(default.batch_size),
+			max_new_tokens: self.max_new_tokens.unwrap_or(default.max_new_tokens),
+			min_span: self.min_span.unwrap_or(default.min_span),
+			device: self.device.map_or(Ok(default.device), DeviceArg::device)?,
+			checkpoint: self.checkpoint.clone(),
+			seed,
+			..default
+		})
+	}
 }
 
 fn parse_parent(s: &str) -> Result<(u64, u32), String> {
@@ -518,6 +623,29 @@ pub struct AttributionBenchArgs {
 	pub epochs: u32,
 }
 
+/// `bench-language`'s options.
+#[derive(Debug, Args)]
+pub struct LanguageBenchArgs {
+	/// The corpus (see `corpus`).
+	#[arg(long, value_name = "DIR", default_value = crate::corpus::FORTUNES)]
+	pub from: PathBuf,
+	/// A category to train on (repeat for several).
+	#[arg(long = "category", value_name = "NAME", default_values = ["food"])]
+	pub categories: Vec<String>,
+	/// At most this many texts of each category, from its start.
+	#[arg(long, value_name = "N", default_value_t = 64)]
+	pub max_texts: usize,
+	/// Passes over the training texts.
+	#[arg(long, default_value_t = 100)]
+	pub epochs: u32,
+	/// Prompts asked: the beginnings of the first training texts.
+	#[arg(long, default_value_t = 64)]
+	pub prompts: usize,
+	/// The model's shape.
+	#[command(flatten)]
+	pub language: LanguageArgs,
+}
+
 /// `bench-fast-path`'s options.
 #[derive(Debug, Args)]
 pub struct FastPathBenchArgs {
@@ -620,6 +748,8 @@ mod tests {
 			"put",
 			"serve-content",
 			"bench",
+			"bench-language",
+			"corpus",
 			"engine",
 			"status",
 			"claim",

@@ -86,6 +86,27 @@ pub struct Written {
 	pub files: usize,
 }
 
+/// The categories of the corpus at `from`, by name: its files with a plain
+/// name beside a `.dat` (the table `fortune` reads them by).
+pub fn categories(from: &Path) -> Result<Vec<String>, CorpusError> {
+	let read_error = |source| CorpusError::Read { path: from.to_owned(), source };
+	let mut names = Vec::new();
+	for entry in std::fs::read_dir(from).map_err(read_error)? {
+		let name = entry.map_err(read_error)?.file_name().to_string_lossy().into_owned();
+		if is_plain(&name) && from.join(format!("{name}.dat")).is_file() {
+			names.push(name);
+		}
+	}
+	names.sort();
+	Ok(names)
+}
+
+/// Whether `category` is a plain file name: letters, digits, '-' and '_'.
+fn is_plain(category: &str) -> bool {
+	!category.is_empty()
+		&& category.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// The texts of each of `categories` of the corpus at `from`, at most
 /// `max_texts` of a category (from its start) when given.
 pub fn read_categories(
@@ -95,9 +116,7 @@ pub fn read_categories(
 ) -> Result<Vec<(String, Vec<String>)>, CorpusError> {
 	let mut read = Vec::with_capacity(categories.len());
 	for category in categories {
-		let plain = !category.is_empty()
-			&& category.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-		if !plain {
+		if !is_plain(category) {
 			return Err(CorpusError::BadCategory(category.clone()));
 		}
 		let path = from.join(category);

@@ -26,7 +26,7 @@
 
 use crate::{
 	content::{ContentError, ContentStore},
-	model::{Answer, LoadedModel, ModelError},
+	model::{Answer, LoadedModel, ModelError, Timings},
 };
 use std::{
 	collections::{HashSet, VecDeque},
@@ -102,10 +102,8 @@ pub enum ExecError {
 pub struct Timed {
 	/// The answer.
 	pub answer: Answer,
-	/// The forward and backward pass.
-	pub inference: Duration,
-	/// Scoring against the attribution index.
-	pub attribution: Duration,
+	/// How long the model and its attribution took.
+	pub timings: Timings,
 }
 
 /// The reply to one task.
@@ -519,16 +517,6 @@ fn execute(
 			cache.len() - 1
 		}
 	};
-	let model = &cache[position].1;
-	let start = Instant::now();
-	let (probs, grad) = model.forward(input)?;
-	let inference = start.elapsed();
-	let start = Instant::now();
-	let attribution = model.attribute(&grad);
-	let attribution_time = start.elapsed();
-	Ok(Timed {
-		answer: Answer { output: model.output(&probs), attribution },
-		inference,
-		attribution: attribution_time,
-	})
+	let (answer, timings) = cache[position].1.answer_timed(input)?;
+	Ok(Timed { answer, timings })
 }

@@ -624,8 +624,11 @@ impl FastPath {
 		}
 		match rx.await {
 			Ok(Ok(timed)) => {
-				self.inner.metrics.inference_seconds.observe(timed.inference.as_secs_f64());
-				self.inner.metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
+				self.inner.metrics.inference_seconds.observe(timed.timings.inference.as_secs_f64());
+				self.inner
+					.metrics
+					.attribution_seconds
+					.observe(timed.timings.attribution.as_secs_f64());
 				Ok(timed.answer)
 			}
 			Ok(Err(e)) => Err(RequestError::ModelFailed(e.to_string())),

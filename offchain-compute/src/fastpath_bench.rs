@@ -33,9 +33,10 @@ pub async fn run(args: FastPathBenchArgs) -> anyhow::Result<()> {
 
 	// The baseline: the model answering in this process, nothing else.
 	tch::set_num_threads(1);
-	let loaded = LoadedModel::load(
-		&store.verified(&model.files.artifact)?,
-		&store.verified(&model.files.index)?,
+	let loaded = LoadedModel::from_store(
+		&store,
+		&model.files.artifact,
+		&model.files.index,
 		tch::Device::Cpu,
 	)?;
 	for _ in 0..50 {

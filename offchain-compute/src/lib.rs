@@ -22,10 +22,14 @@
 //!
 //! - [`text`]: contributions as labelled examples; text as hashed n-grams.
 //! - [`corpus`]: a real corpus (Debian's `fortunes`) as datanets' files.
-//! - [`model`]: training, the TorchScript artifact and its attribution index.
-//! - [`attribution`]: scoring an answer against the index.
+//! - [`model`]: the two model kinds, a classifier and a language model:
+//!   training, the TorchScript artifact and its attribution index.
+//! - [`attribution`]: scoring a classifier's answer against its index.
+//! - [`spans`]: exact span attribution of generated text (suffix arrays).
 //! - [`attribution_bench`]: how often attribution finds the contribution an
 //!   answer came from, on the real corpus.
+//! - [`language_bench`]: the language model kind's serving and attribution
+//!   costs.
 //! - [`content`]: content-addressed, hash-verified files.
 //! - [`fetch`]: model files fetched from their URIs, verified, cached.
 //! - [`publish`]: `serve-content`, a content directory over HTTP.
@@ -65,6 +69,7 @@ pub mod follower;
 pub mod health;
 pub mod journal;
 pub mod keys;
+pub mod language_bench;
 pub mod ledger;
 pub mod metrics;
 pub mod model;
@@ -73,6 +78,7 @@ pub mod publish;
 pub mod recorder;
 pub mod requester;
 pub mod rpc;
+pub mod spans;
 pub mod stop;
 pub mod submitter;
 pub mod text;

@@ -13,8 +13,8 @@ use tributary_worker::{
 	chain::{Chain, ModelRegistration},
 	cli::{
 		check_capacity, epoch_bar, init_logging, node_urls, parse_trib, AskArgs, Cli, Command,
-		CorpusArgs, InferArgs, OperatorArgs, PutArgs, RunArgs, ServeContentArgs, ServeModelsArgs,
-		SetCapacityArgs, TrainArgs,
+		CorpusArgs, InferArgs, ModelKind, OperatorArgs, PutArgs, RunArgs, ServeContentArgs,
+		ServeModelsArgs, SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
 	engine,
@@ -25,9 +25,13 @@ use tributary_worker::{
 	health,
 	journal::{AccountCall, Journal},
 	keys::WorkerKey,
+	language_bench,
 	ledger::Ledger,
 	metrics::Metrics,
-	model::{train, LoadedModel, TrainConfig},
+	model::{
+		classifier::{train, TrainConfig},
+		language, LoadedModel,
+	},
 	operator::{Operator, Status},
 	requester::{Book, Requester},
 	rpc,
@@ -58,6 +62,7 @@ fn main() -> anyhow::Result<()> {
 		Command::Bench(args) => bench::run(&args),
 		Command::BenchFastPath(args) => runtime()?.block_on(fastpath_bench::run(args)),
 		Command::BenchAttribution(args) => attribution_bench::run(&args),
+		Command::BenchLanguage(args) => language_bench::run(&args),
 		Command::Run(args) => runtime()?.block_on(run(args)),
 		Command::Train(args) => runtime()?.block_on(train_model(args)),
 		Command::Status(args) => runtime()?.block_on(status(args)),
@@ -318,6 +323,14 @@ async fn register(
 }
 
 async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
+	// Options are checked before anything is read.
+	let language = match args.kind {
+		ModelKind::Classifier => {
+			ensure!(!args.language.any(), "--context, --width and the like are for --kind lm");
+			None
+		}
+		ModelKind::Lm => Some(args.language.config(args.epochs, args.seed)?),
+	};
 	let chain =
 		Chain::connect(&args.node).await.with_context(|| format!("connecting to {}", args.node))?;
 	let at = chain.at_best().await?;
@@ -335,30 +348,69 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 			.with_context(|| format!("contribution {} of datanet {}", c.id, c.datanet))?;
 		examples.extend(parse_examples(c.id, &bytes)?);
 	}
-	let config = TrainConfig {
-		epochs: args.epochs,
-		hidden: args.hidden,
-		seed: args.seed,
-		..Default::default()
-	};
 	eprintln!(
-		"training on {} examples from {} contributions of datanets {:?}",
+		"training a {:?} on {} texts from {} contributions of datanets {:?}",
+		args.kind,
 		examples.len(),
 		contributions.len(),
 		args.datanets
 	);
-	let bar = epoch_bar(config.epochs);
-	let model = train(&examples, &config, |epoch, loss| {
-		bar.set_position(u64::from(epoch));
-		bar.set_message(format!("{loss:.4}"));
-	})?;
-	bar.finish();
-	let artifact_hash = store.put(&model.artifact)?;
-	let index_hash = store.put(&model.index)?;
+	let trained = match language {
+		None => {
+			let config = TrainConfig {
+				epochs: args.epochs.unwrap_or(TrainConfig::default().epochs),
+				hidden: args.hidden,
+				seed: args.seed,
+				..Default::default()
+			};
+			let bar = epoch_bar(config.epochs);
+			let model = train(&examples, &config, |epoch, loss| {
+				bar.set_position(u64::from(epoch));
+				bar.set_message(format!("{loss:.4}"));
+			})?;
+			bar.finish();
+			println!("trained: {} labels {:?}", model.card.format, model.card.labels);
+			println!(
+				"  training accuracy {:.1}%, final loss {:.4}",
+				model.train_accuracy * 100.0,
+				model.final_loss
+			);
+			let metadata = serde_json::json!({
+				"format": model.card.format,
+				"labels": model.card.labels,
+				"examples": examples.len(),
+			});
+			(model.artifact, model.index, model.examples_per_contribution, metadata)
+		}
+		Some(config) => {
+			let bar = epoch_bar(config.epochs);
+			let model = language::train(&examples, &config, |epoch, loss| {
+				bar.set_position(u64::from(epoch));
+				bar.set_message(format!("{loss:.4}"));
+			})?;
+			bar.finish();
+			let tokens: usize = model.tokens_per_contribution.iter().map(|(_, n)| n).sum();
+			println!(
+				"trained: {} on {tokens} tokens, context {}, width {}, {} layers",
+				model.card.format, model.card.context, model.card.width, model.card.layers
+			);
+			println!("  final loss {:.4} nats per token", model.final_loss);
+			let metadata = serde_json::json!({
+				"format": model.card.format,
+				"context": model.card.context,
+				"tokens": tokens,
+			});
+			(model.artifact, model.index, model.tokens_per_contribution, metadata)
+		}
+	};
+	let (artifact, index, per_contribution, metadata) = trained;
+	let artifact_hash = store.put(&artifact)?;
+	let index_hash = store.put(&index)?;
 
-	// The data share is divided among the datanets by their examples.
+	// The data share is divided among the datanets by what each gave:
+	// examples to a classifier, tokens to a language model.
 	let mut per_datanet = std::collections::BTreeMap::<u64, u64>::new();
-	for (contribution, n) in &model.examples_per_contribution {
+	for (contribution, n) in &per_contribution {
 		if let Some(c) = contributions.iter().find(|c| c.id == *contribution) {
 			*per_datanet.entry(c.datanet).or_default() += *n as u64;
 		}
@@ -373,11 +425,6 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		.collect();
 	let parents: Vec<(u64, u32)> =
 		args.parents.iter().map(|(m, pct)| (*m, pct * 10_000_000)).collect();
-	let metadata = serde_json::json!({
-		"format": model.card.format,
-		"labels": model.card.labels,
-		"examples": examples.len(),
-	});
 	let registration = ModelRegistration {
 		artifact_hash,
 		index_hash,
@@ -387,12 +434,6 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		parents,
 		price: parse_trib(&args.price)?,
 	};
-	println!("trained: {} labels {:?}", model.card.format, model.card.labels);
-	println!(
-		"  training accuracy {:.1}%, final loss {:.4}",
-		model.train_accuracy * 100.0,
-		model.final_loss
-	);
 	println!("  artifact_hash          {artifact_hash:?}");
 	println!("  attribution_index_hash {index_hash:?}");
 	println!("  uri                    {}", args.uri);
@@ -420,9 +461,10 @@ fn infer(args: InferArgs) -> anyhow::Result<()> {
 		Ok(tributary_primitives::Hash::from_slice(&bytes))
 	};
 	tch::set_num_threads(1);
-	let model = LoadedModel::load(
-		&store.verified(&hash(&args.artifact)?)?,
-		&store.verified(&hash(&args.index)?)?,
+	let model = LoadedModel::from_store(
+		&store,
+		&hash(&args.artifact)?,
+		&hash(&args.index)?,
 		args.device.device()?,
 	)?;
 	let answer = model.answer(&args.input)?;

@@ -29,8 +29,8 @@ pub(crate) async fn run(
 	while let Some((job_id, reply)) = answers.recv().await {
 		match reply {
 			Ok(timed) => {
-				metrics.inference_seconds.observe(timed.inference.as_secs_f64());
-				metrics.attribution_seconds.observe(timed.attribution.as_secs_f64());
+				metrics.inference_seconds.observe(timed.timings.inference.as_secs_f64());
+				metrics.attribution_seconds.observe(timed.timings.attribution.as_secs_f64());
 				let result = JobResult {
 					output: timed.answer.output,
 					attribution: timed
@@ -46,8 +46,8 @@ pub(crate) async fn run(
 						job_id,
 						output = %String::from_utf8_lossy(&result.output),
 						attributed = result.attribution.len(),
-						inference_ms = timed.inference.as_secs_f64() * 1e3,
-						attribution_ms = timed.attribution.as_secs_f64() * 1e3,
+						inference_ms = timed.timings.inference.as_secs_f64() * 1e3,
+						attribution_ms = timed.timings.attribution.as_secs_f64() * 1e3,
 						"computed"
 					),
 					Err(e) => tracing::error!(job_id, error = %e, "cannot journal the answer"),

@@ -9,7 +9,10 @@ use std::process::Command;
 use tributary_worker::{
 	bench::synthetic_examples,
 	content::ContentStore,
-	model::{train, LoadedModel, TrainConfig},
+	model::{
+		classifier::{train, TrainConfig},
+		LoadedModel,
+	},
 	text::Example,
 };
 
@@ -34,12 +37,8 @@ fn publish(examples: Vec<Example>) -> Published {
 
 fn load(p: &Published) -> LoadedModel {
 	let hash = |h: &str| tributary_primitives::Hash::from_slice(&hex::decode(h).unwrap());
-	LoadedModel::load(
-		&p.store.verified(&hash(&p.artifact)).unwrap(),
-		&p.store.verified(&hash(&p.index)).unwrap(),
-		tch::Device::Cpu,
-	)
-	.unwrap()
+	LoadedModel::from_store(&p.store, &hash(&p.artifact), &hash(&p.index), tch::Device::Cpu)
+		.unwrap()
 }
 
 #[test]

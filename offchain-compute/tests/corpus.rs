@@ -8,7 +8,10 @@
 use std::{collections::BTreeMap, path::Path, process::Command};
 use tributary_worker::{
 	content::ContentStore,
-	model::{train, LoadedModel, TrainConfig},
+	model::{
+		classifier::{train, TrainConfig},
+		LoadedModel,
+	},
 	text::{parse_examples, Example},
 };
 
@@ -63,12 +66,7 @@ fn the_classifier_tells_the_real_corpus_categories_apart() {
 	let store_dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(store_dir.path()).unwrap();
 	let (artifact, index) = (store.put(&model.artifact).unwrap(), store.put(&model.index).unwrap());
-	let loaded = LoadedModel::load(
-		&store.verified(&artifact).unwrap(),
-		&store.verified(&index).unwrap(),
-		tch::Device::Cpu,
-	)
-	.unwrap();
+	let loaded = LoadedModel::from_store(&store, &artifact, &index, tch::Device::Cpu).unwrap();
 
 	// A text of each category's third contribution, asked back: its label,
 	// and credit to that category's contributions first.

@@ -115,21 +115,22 @@ export async function waitServing(node, address, models, timeoutMs = 60_000) {
 export const DEMO_DATANETS = join(dirname(fileURLToPath(import.meta.url)), '../../demo/datanets');
 
 /**
- * Creates the demo datanets (owned by `owner`, open), puts each file into the
- * content directory `content` and contributes it on chain, taking turns among
- * `contributors`. Returns `{ datanets: [id…], contributions: { id: { file, contributor, datanet } } }`,
+ * Creates the datanets under `from` (the demo's by default; one directory
+ * each, owned by `owner`, open), puts each file into the content directory
+ * `content` and contributes it on chain, taking turns among `contributors`.
+ * Returns `{ datanets: [id…], contributions: { id: { file, contributor, datanet } } }`,
  * contributors named by their index in `contributors`.
  */
-export async function contributeDemoData(api, content, owner, contributors) {
+export async function contributeDemoData(api, content, owner, contributors, from = DEMO_DATANETS) {
   const datanets = [];
   const contributions = {};
   let n = 0;
-  for (const datanet of readdirSync(DEMO_DATANETS).sort()) {
+  for (const datanet of readdirSync(from).sort()) {
     const created = await sendOk(api, api.tx.registry.createDatanet(datanet, 'Open'), owner);
     const datanetId = eventData(api, created, 'registry', 'DatanetCreated').datanetId;
     datanets.push(datanetId);
-    for (const file of readdirSync(join(DEMO_DATANETS, datanet)).sort()) {
-      const path = join(DEMO_DATANETS, datanet, file);
+    for (const file of readdirSync(join(from, datanet)).sort()) {
+      const path = join(from, datanet, file);
       const [hash] = workerCommand(['put', '--content-dir', content, path]).trim().split(' ');
       const contributor = n++ % contributors.length;
       const events = await sendOk(
@@ -143,17 +144,19 @@ export async function contributeDemoData(api, content, owner, contributors) {
 }
 
 /**
- * Trains a model with `tributary-worker train --register` signed by `//<devKey>`;
- * `args` picks datanets, parents and price. Returns `{ id, accuracy, out }`.
+ * Trains a model with `tributary-worker train --register` signed by `//<devKey>`
+ * for `epochs` passes; `args` picks the kind, datanets, parents and price.
+ * Returns `{ id, accuracy, out }` (`accuracy` a classifier's only).
  */
-export function trainModel(node, content, devKey, args) {
+export function trainModel(node, content, devKey, args, { epochs = 60 } = {}) {
   const out = workerCommand([
-    'train', '--node', node.url, '--content-dir', content, '--epochs', '60',
+    'train', '--node', node.url, '--content-dir', content, '--epochs', String(epochs),
     '--register', '--dev-key', devKey, ...args,
   ]);
   const registered = /registered model (\d+)/.exec(out);
   if (!registered) throw new Error(`train registered no model:\n${out}`);
-  return { id: Number(registered[1]), accuracy: Number(/training accuracy ([0-9.]+)%/.exec(out)[1]), out };
+  const accuracy = /training accuracy ([0-9.]+)%/.exec(out)?.[1];
+  return { id: Number(registered[1]), accuracy: accuracy && Number(accuracy), out };
 }
 
 /** The output a worker logged for `jobId` (`{"label":…}`), if any worker did. */

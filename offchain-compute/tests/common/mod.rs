@@ -5,7 +5,7 @@ use tributary_worker::{
 	bench::synthetic_examples,
 	content::ContentStore,
 	executor::ModelFiles,
-	model::{train, TrainConfig},
+	model::classifier::{train, TrainConfig},
 };
 
 /// A content directory holding one good model.

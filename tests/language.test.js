@@ -1,0 +1,95 @@
+// The language model kind on a dev chain: a datanet of real text (Debian's
+// fortunes, by `tributary-worker corpus`), a generative model trained on it
+// with `train --kind lm` and registered, three workers that fetch it and
+// answer a job by continuing a prompt, agreeing byte for byte, and exact span
+// attribution that credits (and pays) the contribution the continuation came
+// from.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blake2AsHex } from '@polkadot/util-crypto';
+import { startNode, connect } from './lib/node.js';
+import { sendOk, eventData } from './lib/tx.js';
+import {
+  startWorker, contributeDemoData, trainModel, completedJob, loggedOutput, waitServing, startContentServer, workerCommand,
+} from './lib/worker.js';
+import { devAccounts } from './lib/chain.js';
+
+const WORKERS = { bob: 'Bob', charlie: 'Charlie', dave: 'Dave' };
+
+let node;
+let api;
+let dir;
+let contentServer;
+const k = {};
+const workers = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'trib-language-'));
+  node = await startNode('language-node', ['--dev', '--dev-block-time', '1000']);
+  api = await connect(node);
+  Object.assign(k, devAccounts(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']));
+});
+
+after(async () => {
+  for (const w of workers) await w.kill();
+  await contentServer?.stop();
+  await api?.disconnect();
+  await node?.stop();
+  if (dir && !process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+});
+
+test('a language model trained on real text answers a job, credited to the contribution it continues', async () => {
+  const corpus = join(dir, 'corpus');
+  workerCommand(['corpus', '--category', 'food', '--max-texts', '24', '--per-contribution', '4', '--out', corpus]);
+  const content = join(dir, 'content');
+  const { datanets, contributions } = await contributeDemoData(api, content, k.alice, [k.eve, k.ferdie], corpus);
+  assert.equal(Object.keys(contributions).length, 6);
+
+  contentServer = await startContentServer('language-content', { dir, content });
+  const model = trainModel(node, content, 'Ferdie', [
+    '--kind', 'lm', '--datanet', String(datanets[0]), '--min-span', '12', '--price', '1', '--uri', contentServer.uri,
+  ], { epochs: 300 });
+  assert.match(model.out, /tributary-language-model\/1 on \d+ tokens, context 64/);
+  const registered = (await api.query.registry.models(model.id)).unwrap();
+  assert.equal(JSON.parse(registered.metadata.toUtf8()).format, 'tributary-language-model/1');
+  // Training refuses a language model's options for a classifier, before it reads anything.
+  assert.throws(
+    () => workerCommand(['train', '--node', node.url, '--datanet', '0', '--context', '32']),
+    /for --kind lm/,
+  );
+
+  for (const [name, key] of Object.entries(WORKERS)) {
+    workers.push(await startWorker(name, node, {
+      dir, devKey: key, content: join(dir, `${name}-cache`), extra: ['--register', '200', '--capacity', '2'],
+    }));
+  }
+  await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
+  await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [model.id])));
+
+  // The beginning of the second contribution's first text, asked as a prompt.
+  const [plantedId, planted] = Object.entries(contributions)[1];
+  const text = readFileSync(join(corpus, planted.file), 'utf8').split('\n')[0].split('\t')[1];
+  const prompt = text.slice(0, 24);
+  const fee = (await api.call.computeApi.quote(model.id, null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(model.id, prompt, fee, null), k.alice);
+  const { jobId } = eventData(api, events, 'compute', 'JobSubmitted');
+  const job = await completedJob(node, jobId, 120_000);
+  const [outputHash, attribution] = job.outcome;
+  // The chain keeps the output's hash; the workers log the output itself.
+  const output = loggedOutput(workers, jobId);
+  assert.equal(blake2AsHex(output), outputHash);
+  const continuation = JSON.parse(output).text;
+  assert.ok(continuation.length > 0, 'the model continued the prompt');
+  assert.ok(text.startsWith(prompt + continuation.slice(0, 8)), `"${prompt}" went on as in its source: "${continuation}"`);
+  // Every worker computed the same bytes: the job completed with all three in the majority.
+  assert.equal(job.workers.length, 3);
+  const [top, share] = attribution[0];
+  assert.equal(String(top), plantedId, `credited ${JSON.stringify(attribution)}`);
+  assert.ok(share > 500_000_000, `most of the continuation is the planted text's: ${share}`);
+  const earned = (await api.call.rewardsApi.contributionEarnings(plantedId)).toBigInt();
+  assert.ok(earned > 0n, 'the contribution was paid through the attribution graph');
+  assert.deepEqual(readdirSync(corpus), ['food']);
+});
