@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up, build, and run Tributary at work on this machine: a dev
 # node and three compute workers on loopback, two datanets filled by four
-# contributors, two models trained with libtorch and registered with their
-# lineage, a stream of questions answered with Proof of Attribution, and who
-# earned what. `--keep` leaves the network running for polkadot.js.
+# contributors and one of real text, two classifiers and a language model
+# trained with libtorch and registered with their lineage, a stream of
+# questions answered with Proof of Attribution, and who earned what. `--keep` leaves the network running for polkadot.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

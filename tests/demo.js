@@ -3,11 +3,13 @@
 // network running afterwards.
 //
 // One dev node and three compute workers on loopback; two datanets filled by
-// four contributors; a base model trained with libtorch on both and a child
-// model trained on one, published by a content server and registered with
-// their URL and lineage; workers that fetch them into empty caches; a stream
-// of questions; then who earned what, adding up to the fees paid.
-import { mkdtempSync, mkdirSync } from 'node:fs';
+// four contributors, and a third of real text (Debian's fortunes); a base
+// classifier trained with libtorch on the first two, a child model trained on
+// one, and a language model trained on the fortunes, published by a content
+// server and registered with their URL and lineage; workers that fetch them
+// into empty caches; a stream of questions; then who earned what, adding up
+// to the fees paid.
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,9 +82,20 @@ for (const name of ['Worker1', 'Worker2', 'Worker3', 'Requester']) {
 say('2. Two datanets; four contributors add labelled text (content-addressed, hashes on chain)');
 const contributors = ['Bob', 'Charlie', 'Dave', 'Eve'];
 const { datanets, contributions } = await contributeDemoData(api, content, who.Alice, contributors.map((c) => who[c]));
+// Real text no one here wrote: 24 fortunes about food, four a contribution.
+const corpus = join(dir, 'corpus');
+workerCommand(['corpus', '--category', 'food', '--max-texts', '24', '--per-contribution', '4', '--out', corpus]);
+const fortunes = await contributeDemoData(api, content, who.Alice, contributors.map((c) => who[c]), corpus);
+datanets.push(...fortunes.datanets);
+Object.assign(contributions, fortunes.contributions);
 for (const id of datanets) {
   const files = Object.values(contributions).filter((c) => c.datanet === id);
   say(`   datanet ${id} "${files[0].file.split('/')[0]}": ${files.length} contributions`);
+}
+// The language model is asked to go on from the beginnings of two of them.
+for (const c of Object.values(fortunes.contributions).filter((_, i) => i % 3 === 1)) {
+  const text = readFileSync(join(corpus, c.file), 'utf8').split('\n')[0].split('\t')[1];
+  QUESTIONS.push(['lm', text.slice(0, 24)]);
 }
 
 say('3. Training with libtorch (tributary-worker train), publishing and registering the models');
@@ -93,7 +106,11 @@ const base = trainModel(node, content, 'Ferdie', ['--datanet', String(datanets[0
 say(`   model ${base.id} (Ferdie): both datanets, training accuracy ${base.accuracy}%`);
 const child = trainModel(node, content, 'Alice', ['--datanet', String(datanets[1]), '--parent', `${base.id}:30`, '--price', '0.5', ...uri]);
 say(`   model ${child.id} (Alice): weather-sport only, child of model ${base.id} with a 30% share`);
-const models = { base: base.id, child: child.id };
+const lm = trainModel(node, content, 'Charlie', [
+  '--kind', 'lm', '--datanet', String(datanets[2]), '--min-span', '12', '--price', '1', ...uri,
+], { epochs: 300 });
+say(`   model ${lm.id} (Charlie): a language model (a byte-level transformer) on the fortunes, credited by exact spans`);
+const models = { base: base.id, child: child.id, lm: lm.id };
 
 say('4. Three compute workers register, stake, follow the chain, and fetch the models into empty caches');
 const workers = [];
@@ -108,7 +125,7 @@ for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
 }
 await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
 // Each declares the models it has fetched and verified: it is drawn only for those.
-await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id])));
+await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id, lm.id])));
 const fetched = await Promise.all(workers.map(async (w) => (await w.metrics()).tributary_worker_fetched_bytes_total));
 say(`   fetched and verified: ${fetched.map((b) => `${(b / 1024).toFixed(0)} KiB`).join(', ')}`);
 const treasury = treasuryAddress(api);
@@ -185,7 +202,11 @@ const rows = [];
 for (const name of ['Worker1', 'Worker2', 'Worker3']) {
   rows.push([`${name} (compute)`, (await api.call.rewardsApi.claimable(who[name].address)).toBigInt()]);
 }
-for (const [label, id] of [[`Ferdie (model ${models.base} owner)`, models.base], [`Alice (model ${models.child} owner)`, models.child]]) {
+for (const [label, id] of [
+  [`Ferdie (model ${models.base} owner)`, models.base],
+  [`Alice (model ${models.child} owner)`, models.child],
+  [`Charlie (model ${models.lm} owner)`, models.lm],
+]) {
   rows.push([label, (await api.call.rewardsApi.modelEarnings(id)).toBigInt()]);
 }
 const byContributor = {};

@@ -45,17 +45,34 @@ pub fn unit_rows(rows: &Tensor) -> Tensor {
 	rows / norms
 }
 
+/// The TRAK correction of unit training rows `rows` (`[n, d]`):
+/// `rows (rowsᵀ rows + λI)⁻¹`, with `λ = damping ×` the mean of the Gram
+/// matrix's at most `min(n, d)` nonzero eigenvalues. A query scored against these instead of the plain rows has
+/// the directions that many examples share (those of a class) discounted,
+/// so the examples it is specifically like stand out from their class.
+/// Computed in double precision by whoever builds the index; workers only
+/// take dot products with the result.
+pub fn preconditioned(rows: &Tensor, damping: f64) -> Tensor {
+	let (n, d) = (rows.size()[0], rows.size()[1]);
+	let rows = rows.to_kind(Kind::Double);
+	let gram = rows.tr().mm(&rows);
+	let lambda = damping * gram.trace().double_value(&[]) / n.clamp(1, d) as f64;
+	let damped = gram + Tensor::eye(d, (Kind::Double, rows.device())) * lambda;
+	rows.mm(&damped.inverse()).to_kind(Kind::Float)
+}
+
 /// A model's attribution index, loaded for scoring.
 pub struct AttributionIndex {
-	/// `[examples, d]`: each training example's unit projected gradient.
+	/// `[examples, d]`: each training example's unit projected gradient,
+	/// [`preconditioned`] when the index was built with the correction.
 	gradients: Tensor,
 	/// The contribution of each row of `gradients`.
 	contributions: Vec<ContributionId>,
 }
 
 impl AttributionIndex {
-	/// An index of `gradients` (`[examples, d]`, already unit rows) whose rows
-	/// belong to `contributions`.
+	/// An index of `gradients` (`[examples, d]`, unit rows, corrected or not)
+	/// whose rows belong to `contributions`.
 	pub fn new(gradients: Tensor, contributions: Vec<ContributionId>) -> Self {
 		AttributionIndex { gradients, contributions }
 	}

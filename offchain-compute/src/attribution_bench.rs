@@ -56,25 +56,40 @@ pub fn run(args: &AttributionBenchArgs) -> anyhow::Result<()> {
 		}
 	}
 	let contributions = examples.last().map_or(0, |e| e.contribution + 1);
-	let model =
-		train(&examples, &TrainConfig { epochs: args.epochs, ..Default::default() }, |_, _| {})?;
 	println!(
-		"{} categories of the corpus at {}, {} texts in {contributions} contributions; training accuracy {:.1}%",
+		"{} categories of the corpus at {}, {} texts in {contributions} contributions",
 		categories.len(),
 		args.from.display(),
 		examples.len(),
-		model.train_accuracy * 100.0
 	);
+	// The plain cosine first: the baseline the correction is measured against.
+	let settings = std::iter::once(None).chain(args.damping.iter().copied().map(Some));
+	for damping in settings {
+		let config = TrainConfig { epochs: args.epochs, damping, ..Default::default() };
+		let model = train(&examples, &config, |_, _| {})?;
+		match damping {
+			None => println!("cosine of projected gradients, no correction:"),
+			Some(d) => println!("TRAK correction, damping {d}:"),
+		}
+		println!("  training accuracy {:.1}%", model.train_accuracy * 100.0);
+		measure(&examples, &model.artifact, &model.index)?;
+	}
+	Ok(())
+}
+
+/// Asks every training text back, as it is and with words left out, of the
+/// model in `artifact` and `index`, and prints the figures.
+fn measure(examples: &[Example], artifact: &[u8], index: &[u8]) -> anyhow::Result<()> {
 	let dir = tempfile::tempdir()?;
 	let store = ContentStore::open(dir.path())?;
-	let (artifact, index) = (store.put(&model.artifact)?, store.put(&model.index)?);
+	let (artifact, index) = (store.put(artifact)?, store.put(index)?);
 	let loaded = LoadedModel::from_store(&store, &artifact, &index, tch::Device::Cpu)?;
 
 	for (what, every) in
 		[("the text itself", 0), ("every 3rd word left out", 3), ("every 2nd word left out", 2)]
 	{
 		let mut cases = Vec::new();
-		for example in &examples {
+		for example in examples {
 			let answer = loaded.answer(&leave_out(&example.text, every))?;
 			cases.push(case(example.contribution, &answer.attribution));
 		}

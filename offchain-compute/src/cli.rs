@@ -621,6 +621,10 @@ pub struct AttributionBenchArgs {
 	/// Passes over the training set.
 	#[arg(long, default_value_t = 15)]
 	pub epochs: u32,
+	/// A damping of the TRAK correction to measure beside the plain cosine
+	/// (repeat for several).
+	#[arg(long, default_values_t = [1.0, 0.1, 0.01, 0.001])]
+	pub damping: Vec<f64>,
 }
 
 /// `bench-language`'s options.

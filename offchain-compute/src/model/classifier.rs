@@ -18,7 +18,7 @@
 
 use super::{Answer, ModelError, Timings};
 use crate::{
-	attribution::{projection, unit_rows, AttributionIndex},
+	attribution::{preconditioned, projection, unit_rows, AttributionIndex},
 	text::{Example, Featurizer},
 };
 use rand::{seq::SliceRandom, SeedableRng};
@@ -67,6 +67,9 @@ pub struct TrainConfig {
 	/// The projected gradient's dimension `d`: half for the output layer,
 	/// half for the hidden layer (a 16-column Kronecker sketch).
 	pub projection_dim: u32,
+	/// The TRAK correction's damping ([`preconditioned`]); `None` leaves
+	/// the index's rows plain unit gradients, scored by cosine alone.
+	pub damping: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -79,9 +82,15 @@ impl Default for TrainConfig {
 			seed: 7,
 			featurizer: Featurizer::default(),
 			projection_dim: 256,
+			damping: Some(DAMPING),
 		}
 	}
 }
+
+/// The TRAK correction's default damping: on the corpus less damping finds
+/// sources better (`tributary-worker bench-attribution`, README), but on a
+/// few dozen examples it credits other classes; this is safe on both.
+pub const DAMPING: f64 = 0.1;
 
 /// A trained model, ready to publish.
 pub struct TrainedModel {
@@ -280,7 +289,12 @@ pub fn train(
 	let (_, gradients) = run_module(&loaded, &x, &targets)?;
 	let contributions: Vec<ContributionId> = examples.iter().map(|e| e.contribution).collect();
 	let index_path = dir.path().join("index.safetensors");
-	write_index(&index_path, &card, &unit_rows(&gradients), &contributions)?;
+	let rows = unit_rows(&gradients);
+	let rows = match config.damping {
+		Some(damping) => preconditioned(&rows, damping),
+		None => rows,
+	};
+	write_index(&index_path, &card, &rows, &contributions)?;
 	let index = std::fs::read(&index_path)?;
 
 	let mut per_contribution = std::collections::BTreeMap::<ContributionId, usize>::new();
