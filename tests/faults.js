@@ -131,11 +131,38 @@ async function attempts() {
 say(`waiting for all ${jobs.length} jobs to end`);
 const outcomes = { completed: 0, failed: 0 };
 for (const jobId of jobs) {
-  const job = await waitFor(`job ${jobId} to end`, async () => {
-    const j = await rpc(nodes.charlie, 'compute_job', [jobId]);
-    return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
-  }, 900_000, 1000);
+  let job;
+  try {
+    job = await waitFor(`job ${jobId} to end`, async () => {
+      const j = await rpc(nodes.charlie, 'compute_job', [jobId]);
+      return j && ['completed', 'failed', 'cancelled'].includes(j.status) ? j : null;
+    }, 900_000, 1000);
+  } catch (e) {
+    say(`  ${e.message}; the job on Charlie's best block: ${JSON.stringify(await rpc(nodes.charlie, 'compute_job', [jobId]))}`);
+    for (const line of await chainReport()) say(`  ${line}`);
+    throw e;
+  }
   outcomes[job.status === 'completed' ? 'completed' : 'failed'] += 1;
+}
+
+// Each node's best and finalized block and peers, for a run that got stuck.
+async function chainReport() {
+  const lines = [];
+  for (const [name, node] of Object.entries(nodes)) {
+    try {
+      const best = parseInt((await rpc(node, 'chain_getHeader')).number, 16);
+      const final = parseInt((await rpc(node, 'chain_getHeader', [await rpc(node, 'chain_getFinalizedHead')])).number, 16);
+      const { peers, isSyncing } = await rpc(node, 'system_health');
+      lines.push(`${name}: best ${best}, finalized ${final}, ${peers} peers${isSyncing ? ', syncing' : ''}`);
+    } catch (e) {
+      lines.push(`${name}: ${e.message}`);
+    }
+  }
+  // What the workers logged as errors (a declined job, a model cut off).
+  for (const [name, w] of Object.entries(workers)) {
+    for (const line of w.log().split('\n').filter((l) => / ERROR /.test(l)).slice(-5)) lines.push(`${name}: ${line}`);
+  }
+  return lines;
 }
 await waitFor('finality to catch up', async () => {
   const best = parseInt((await rpc(nodes.charlie, 'chain_getHeader')).number, 16);

@@ -248,9 +248,10 @@ pub struct RunArgs {
 	/// The longest reconnect delay in milliseconds [default: 15000].
 	#[arg(long, value_name = "MS")]
 	pub max_backoff_ms: Option<u64>,
-	/// The longest one inference may run, in milliseconds; a model past it
-	/// is never run again by this process and its job is declined
-	/// [default: 5000].
+	/// The longest one inference may run once its model is loaded, in
+	/// milliseconds; a model past it is never run again by this process and
+	/// its job is declined [default: 5000]. Loading is timed apart (60 s), so
+	/// a slow first load on a busy machine condemns nothing.
 	#[arg(long, value_name = "MS")]
 	pub time_limit_ms: Option<u64>,
 	/// Serve the fast path's JSON-RPC (HTTP and WebSocket) on this address

@@ -19,6 +19,10 @@
 //! watchdog; libtorch cannot be interrupted, so its thread is left to finish,
 //! a fresh thread takes its place, and the model is condemned: this executor
 //! never runs it again, so one bad model costs at most one stuck thread.
+//! Loading a model is timed apart, against [`LOAD_TIME_LIMIT`]: a load is
+//! bounded by the file size, and on a busy machine the first load of an
+//! honest model can take longer than running it ever does, which must not
+//! condemn it (its worker would stop serving it and decline its jobs).
 //!
 //! Determinism: libtorch's intra-op parallelism is pinned to one thread per
 //! executor thread, so reductions always run in the same order; outputs are
@@ -45,10 +49,16 @@ const CACHED_MODELS: usize = 4;
 /// The largest model file (module or index) an executor loads: 1 GiB.
 pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 
-/// The longest a task may run by default: a classifier answers in well under
-/// a millisecond, and a declined job must still land inside a 10-block
-/// commit window.
+/// The longest a model may run on one input by default, once loaded: a
+/// classifier answers in well under a millisecond, and a declined job must
+/// still land inside a 10-block commit window.
 pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// The longest loading a model (verifying its files, reading the module and
+/// its index, rebuilding a span index's suffix array) may take: far more than
+/// any file under [`MAX_MODEL_BYTES`] needs, so only a load that hangs is cut
+/// off.
+pub const LOAD_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// How often the watchdog looks at the running tasks.
 const WATCHDOG_TICK: Duration = Duration::from_millis(50);
@@ -193,8 +203,30 @@ struct Worker {
 struct Running {
 	model: ModelFiles,
 	lane: Lane,
-	started: Instant,
+	/// What it is doing, since when.
+	phase: Phase,
+	since: Instant,
 	reply: ReplyFn,
+}
+
+/// What a task is doing: each has its own limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+	/// Loading its model (under [`LOAD_TIME_LIMIT`]).
+	Loading,
+	/// Running it (under the executor's time limit).
+	Running,
+}
+
+impl Running {
+	/// The limit of the phase it is in, when it is past it at `now`.
+	fn overdue(&self, time_limit: Duration, now: Instant) -> Option<Duration> {
+		let limit = match self.phase {
+			Phase::Loading => LOAD_TIME_LIMIT.max(time_limit),
+			Phase::Running => time_limit,
+		};
+		(now.saturating_duration_since(self.since) > limit).then_some(limit)
+	}
 }
 
 impl Executor {
@@ -205,7 +237,8 @@ impl Executor {
 		Self::with_time_limit(threads, capacity, device, store, DEFAULT_TIME_LIMIT)
 	}
 
-	/// As [`Executor::start`], each task limited to `time_limit`. A task past
+	/// As [`Executor::start`], each model run limited to `time_limit` (its
+	/// load to [`LOAD_TIME_LIMIT`], or `time_limit` if longer). A task past
 	/// it is answered [`ExecError::TimedOut`]; its thread, stuck in libtorch
 	/// (which cannot be interrupted), is left to finish and replaced, and its
 	/// model is never run again by this executor.
@@ -408,12 +441,20 @@ fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 	loop {
 		let Some(task) = next_task(shared) else { return };
 		let Task { model, input, lane, reply } = task;
+		let (phase, since) = (Phase::Loading, Instant::now());
 		match slot.lock() {
-			Ok(mut slot) => *slot = Some(Running { model, lane, started: Instant::now(), reply }),
+			Ok(mut slot) => *slot = Some(Running { model, lane, phase, since, reply }),
 			Err(_) => return,
 		}
+		// The model's clock starts once it is loaded.
+		let loaded = || {
+			if let Some(running) = slot.lock().ok().as_deref_mut().and_then(Option::as_mut) {
+				running.phase = Phase::Running;
+				running.since = Instant::now();
+			}
+		};
 		let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-			execute(&mut cache, shared, model, &input)
+			execute(&mut cache, shared, model, &input, loaded)
 		}));
 		let answer = run.unwrap_or_else(|panic| {
 			// What a panic left half-built is not reused.
@@ -450,29 +491,31 @@ fn next_task(shared: &Shared) -> Option<Task> {
 	}
 }
 
-/// Answers every task past the time limit with [`ExecError::TimedOut`],
+/// Answers every task past its phase's limit with [`ExecError::TimedOut`],
 /// condemns its model, and replaces its thread.
 fn watch(shared: &Arc<Shared>) {
 	while !shared.stopping.load(Ordering::SeqCst) {
 		std::thread::sleep(WATCHDOG_TICK);
 		let mut overdue = Vec::new();
+		let now = Instant::now();
 		if let Ok(mut threads) = shared.threads.lock() {
 			threads.retain(|thread| {
 				let Ok(mut slot) = thread.slot.lock() else { return true };
-				match slot.as_ref() {
-					Some(running) if running.started.elapsed() > shared.time_limit => {
-						overdue.extend(slot.take());
+				match slot.as_ref().and_then(|r| r.overdue(shared.time_limit, now)) {
+					Some(limit) => {
+						overdue.extend(slot.take().map(|running| (running, limit)));
 						false
 					}
-					_ => true,
+					None => true,
 				}
 			});
 		}
-		for running in overdue {
+		for (running, limit) in overdue {
 			tracing::error!(
 				model_id = running.model.model_id,
-				limit = ?shared.time_limit,
-				"a model ran past the time limit: its thread is replaced and the model not run again"
+				phase = ?running.phase,
+				?limit,
+				"a model ran past its time limit: its thread is replaced and the model not run again"
 			);
 			if let Ok(mut condemned) = shared.condemned.lock() {
 				condemned.insert(running.model.artifact);
@@ -480,16 +523,19 @@ fn watch(shared: &Arc<Shared>) {
 			shared.wedged.fetch_add(1, Ordering::SeqCst);
 			spawn_thread(shared);
 			shared.queued[running.lane as usize].fetch_sub(1, Ordering::SeqCst);
-			(running.reply)(Err(ExecError::TimedOut(shared.time_limit)));
+			(running.reply)(Err(ExecError::TimedOut(limit)));
 		}
 	}
 }
 
+/// Runs one task, loading its model into `cache` first if need be; `loaded`
+/// is called once the model is ready to run.
 fn execute(
 	cache: &mut VecDeque<(ModelFiles, LoadedModel)>,
 	shared: &Shared,
 	files: ModelFiles,
 	input: &[u8],
+	loaded: impl FnOnce(),
 ) -> Reply {
 	let (store, device) = (&shared.store, shared.device);
 	if shared.condemned.lock().map_or(true, |c| c.contains(&files.artifact)) {
@@ -517,6 +563,48 @@ fn execute(
 			cache.len() - 1
 		}
 	};
+	loaded();
 	let (answer, timings) = cache[position].1.answer_timed(input)?;
 	Ok(Timed { answer, timings })
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn running(phase: Phase, since: Instant) -> Running {
+		let model = ModelFiles { model_id: 0, artifact: Hash::zero(), index: Hash::zero() };
+		Running { model, lane: Lane::Job, phase, since, reply: Box::new(|_| {}) }
+	}
+
+	#[test]
+	fn a_slow_load_is_not_a_model_that_loops() {
+		let limit = Duration::from_millis(500);
+		let since = Instant::now();
+		let loading = running(Phase::Loading, since);
+		assert_eq!(loading.overdue(limit, since + Duration::from_secs(30)), None);
+		assert_eq!(
+			loading.overdue(limit, since + LOAD_TIME_LIMIT + Duration::from_millis(1)),
+			Some(LOAD_TIME_LIMIT),
+			"a load that hangs is cut off"
+		);
+	}
+
+	#[test]
+	fn the_run_is_timed_from_the_end_of_the_load() {
+		let limit = Duration::from_millis(500);
+		let since = Instant::now();
+		let run = running(Phase::Running, since);
+		assert_eq!(run.overdue(limit, since + Duration::from_millis(400)), None);
+		assert_eq!(run.overdue(limit, since + Duration::from_millis(501)), Some(limit));
+	}
+
+	#[test]
+	fn a_time_limit_over_the_load_limit_bounds_the_load_too() {
+		let limit = LOAD_TIME_LIMIT * 2;
+		let since = Instant::now();
+		let loading = running(Phase::Loading, since);
+		assert_eq!(loading.overdue(limit, since + LOAD_TIME_LIMIT + Duration::from_secs(1)), None);
+		assert_eq!(loading.overdue(limit, since + limit + Duration::from_secs(1)), Some(limit));
+	}
 }
