@@ -10,10 +10,10 @@
 //! be recorded yet waits, rather than answers piling up in memory.
 
 use crate::{
-	chain::{AtBlock, Call, Chain, RegisteredModel, WorkerView},
+	chain::{AtBlock, Call, Chain, JobView, RegisteredModel, Slot, WorkerView},
 	executor::{ExecError, Executor, Reply},
 	fetch::{FetchError, Fetched, Fetcher},
-	journal::{AccountCall, JobRecord, Journal, JournalError},
+	journal::{AccountCall, JobRecord, JobState, Journal, JournalError},
 	metrics::Metrics,
 	stop::Stop,
 };
@@ -23,7 +23,7 @@ use std::{
 };
 use subxt::utils::AccountId32;
 use tokio::sync::mpsc;
-use tributary_primitives::{JobId, ModelId};
+use tributary_primitives::{JobId, JobStatus, ModelId};
 
 /// Which models a worker declares on chain that it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +148,8 @@ impl Admission {
 		self.running.lock().map_or(0, |r| r.len())
 	}
 
-	/// Journals newly assigned jobs.
+	/// Journals newly assigned jobs, and takes up again a job the worker
+	/// left when it was no longer assigned and is now drawn for again.
 	pub(crate) async fn admit(
 		&self,
 		chain: &Chain,
@@ -156,12 +157,22 @@ impl Admission {
 		jobs: &[JobId],
 	) -> Result<(), Stop> {
 		for &job_id in jobs {
-			if self.journal()?.job(job_id)?.is_some() {
+			let known = self.journal()?.job(job_id)?;
+			if known.as_ref().is_some_and(|job| job.state != JobState::Abandoned) {
 				continue;
 			}
-			if let Some(view) = chain.job(at, job_id, &self.me).await? {
-				if self.journal()?.admit(job_id, view.model_id, &view.input)? {
-					tracing::info!(job_id, model_id = view.model_id, "assigned");
+			let Some(view) = chain.job(at, job_id, &self.me).await? else { continue };
+			match known {
+				None => {
+					if self.journal()?.admit(job_id, view.model_id, &view.input)? {
+						tracing::info!(job_id, model_id = view.model_id, "assigned");
+					}
+				}
+				Some(job) => {
+					if let Some(state) = resumed(&job, &view) {
+						self.journal()?.set_state(job_id, state)?;
+						tracing::info!(job_id, ?state, "assigned again");
+					}
 				}
 			}
 		}
@@ -399,6 +410,19 @@ impl Admission {
 	}
 }
 
+/// Where a job the worker abandoned resumes when `view` says it is assigned
+/// to it again and may still commit: on a chain with forks the finalized
+/// branch can drop the worker from a job (it leaves it) and a later draw
+/// on that branch, a replacement's, can pick it again. Its answer, if
+/// journaled, is committed as it is (its salt is derived from the job, so
+/// it is the same answer); otherwise it is computed. `None` for a job it
+/// cannot take up (not assigned, already committed, or ended).
+fn resumed(job: &JobRecord, view: &JobView) -> Option<JobState> {
+	let open = matches!(view.status, JobStatus::Committing | JobStatus::Queued);
+	(job.state == JobState::Abandoned && open && view.slot == Slot::Assigned)
+		.then_some(if job.result.is_some() { JobState::Computed } else { JobState::Admitted })
+}
+
 /// Makes sure both of `model`'s files are in the content directory, counting
 /// what was fetched.
 async fn fetch_model(
@@ -420,4 +444,57 @@ async fn fetch_model(
 		}
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::journal::JobResult;
+	use subxt::utils::H256;
+
+	fn job(state: JobState, computed: bool) -> JobRecord {
+		let result = computed.then(|| JobResult {
+			output: b"{\"label\":\"weather\"}".to_vec(),
+			attribution: vec![(3, 1_000_000_000)],
+			salt: [7; 32],
+		});
+		JobRecord { job_id: 5, model_id: 0, input: b"rain?".to_vec(), state, result }
+	}
+
+	fn view(status: JobStatus, slot: Slot) -> JobView {
+		JobView { model_id: 0, input: b"rain?".to_vec(), status, slot, deadline: Some(48) }
+	}
+
+	#[test]
+	fn a_job_left_on_one_branch_and_drawn_again_is_taken_up() {
+		let drawn_again = view(JobStatus::Queued, Slot::Assigned);
+		assert_eq!(
+			resumed(&job(JobState::Abandoned, true), &drawn_again),
+			Some(JobState::Computed)
+		);
+		assert_eq!(
+			resumed(&job(JobState::Abandoned, false), &drawn_again),
+			Some(JobState::Admitted)
+		);
+		let committing = view(JobStatus::Committing, Slot::Assigned);
+		assert_eq!(resumed(&job(JobState::Abandoned, true), &committing), Some(JobState::Computed));
+	}
+
+	#[test]
+	fn a_job_it_cannot_take_up_stays_as_it_is() {
+		let abandoned = job(JobState::Abandoned, true);
+		for (status, slot) in [
+			(JobStatus::Committing, Slot::Absent),
+			(JobStatus::Revealing, Slot::Committed(H256::repeat_byte(1))),
+			(JobStatus::Committing, Slot::Committed(H256::repeat_byte(1))),
+			(JobStatus::Completed, Slot::Assigned),
+			(JobStatus::Failed, Slot::Assigned),
+		] {
+			assert_eq!(resumed(&abandoned, &view(status, slot)), None, "{status:?} {slot:?}");
+		}
+		let assigned = view(JobStatus::Committing, Slot::Assigned);
+		for state in [JobState::Done, JobState::Computed, JobState::CommitSent] {
+			assert_eq!(resumed(&job(state, true), &assigned), None, "{state:?}");
+		}
+	}
 }

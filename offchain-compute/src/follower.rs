@@ -19,6 +19,7 @@ use crate::{
 use backon::BackoffBuilder;
 use futures::FutureExt;
 use std::time::{Duration, Instant};
+use subxt::utils::H256;
 
 /// What acts on the blocks the follower hands over.
 pub(crate) trait OnBlock {
@@ -26,8 +27,8 @@ pub(crate) trait OnBlock {
 	/// events of the blocks missed meanwhile are gone.
 	async fn connected(&mut self, chain: &Chain, at: &AtBlock) -> Result<(), Stop>;
 
-	/// A new best block; `skipped` when blocks before it were not handed
-	/// over. Returns the earliest block at which a window the worker still
+	/// A new best block; `skipped` when the events of blocks before it on
+	/// the best chain were not handed over (a gap, or a reorganisation). Returns the earliest block at which a window the worker still
 	/// has to act in closes.
 	async fn block(
 		&mut self,
@@ -139,7 +140,8 @@ impl Follower {
 		reconnect: &mut Reconnect,
 	) -> Result<(), Stop> {
 		let at = chain.at_best().await?;
-		let mut newest = at.block_number();
+		let start = at.block_number();
+		let mut last = at.block_hash();
 		handler.connected(chain, &at).await?;
 		let mut blocks = chain.client().stream_best_blocks().await.map_err(node)?;
 		let mut measure = false;
@@ -153,22 +155,21 @@ impl Follower {
 			let mut block = block.map_err(node)?;
 			// When blocks come faster than the worker handles them, it jumps
 			// to the newest: acting on stale state would miss windows.
-			let mut skipped = false;
 			while let Some(Some(newer)) = blocks.next().now_or_never() {
 				block = newer.map_err(node)?;
-				skipped = true;
 			}
-			// A new subscription replays recent blocks first: the worker only
-			// moves forward from the state it started from.
-			if block.number() <= newest {
+			let Some(skipped) =
+				Handling::of(start, last, block.number(), block.hash(), block.header().parent_hash)
+					.skipped()
+			else {
 				continue;
-			}
-			skipped |= block.number() > newest + 1;
-			newest = block.number();
-			self.pace.on_block(newest, measure);
-			self.health.block(newest);
+			};
+			last = block.hash();
+			let number = block.number();
+			self.pace.on_block(number, measure);
+			self.health.block(number);
 			measure = true;
-			tracing::debug!(number = newest, hash = ?block.hash(), skipped, "best block");
+			tracing::debug!(number, hash = ?block.hash(), skipped, "best block");
 			let work = async {
 				let at = block.at().await.map_err(node)?;
 				handler.block(chain, &at, skipped).await
@@ -179,6 +180,46 @@ impl Follower {
 			*reconnect = Reconnect { backoff: self.backoff.build(), failed: 0 };
 		}
 		Ok(())
+	}
+}
+
+/// What the follower does with a best block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handling {
+	/// Nothing: the block it handled last, or one the subscription replays
+	/// from before the state the worker started from.
+	Ignore,
+	/// Hand it over; its events tell all that happened since the last block
+	/// handled, its parent.
+	Next,
+	/// Hand it over as `skipped`: blocks came between (a burst the follower
+	/// jumped over) or the best chain reorganised (onto a sibling, a shorter
+	/// branch or a longer one), so the events of the blocks that are now on
+	/// the best chain were not all read, and what the worker is assigned
+	/// must be read from state.
+	Skipped,
+}
+
+impl Handling {
+	/// How to handle best block `number` (`hash`, child of `parent`), the
+	/// follower having started at block `start` and handled `last` since.
+	fn of(start: u64, last: H256, number: u64, hash: H256, parent: H256) -> Self {
+		if hash == last || number <= start {
+			Handling::Ignore
+		} else if parent == last {
+			Handling::Next
+		} else {
+			Handling::Skipped
+		}
+	}
+
+	/// Whether the block is handed over as skipped; `None` if ignored.
+	fn skipped(self) -> Option<bool> {
+		match self {
+			Handling::Ignore => None,
+			Handling::Next => Some(false),
+			Handling::Skipped => Some(true),
+		}
 	}
 }
 
@@ -221,6 +262,37 @@ pub(crate) fn node(e: impl std::fmt::Display) -> Stop {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	fn h(n: u8) -> H256 {
+		H256::repeat_byte(n)
+	}
+
+	#[test]
+	fn the_next_block_is_handed_over_with_its_events() {
+		assert_eq!(Handling::of(10, h(11), 12, h(12), h(11)), Handling::Next);
+	}
+
+	#[test]
+	fn blocks_replayed_by_a_new_subscription_are_ignored() {
+		assert_eq!(Handling::of(10, h(10), 9, h(9), h(8)), Handling::Ignore);
+		assert_eq!(Handling::of(10, h(10), 10, h(10), h(9)), Handling::Ignore);
+		assert_eq!(Handling::of(10, h(12), 12, h(12), h(11)), Handling::Ignore, "the same block");
+	}
+
+	#[test]
+	fn a_gap_is_read_from_state() {
+		assert_eq!(Handling::of(10, h(11), 13, h(13), h(12)), Handling::Skipped);
+	}
+
+	#[test]
+	fn a_reorganisation_onto_a_shorter_or_sibling_branch_is_handled_and_read_from_state() {
+		// Best was #38 (h(38)); the chain finalized a sibling branch whose
+		// #37 (h(0x37)) is now best: its draws are in blocks never read.
+		assert_eq!(Handling::of(30, h(38), 37, h(0x37), h(0x36)), Handling::Skipped);
+		assert_eq!(Handling::of(30, h(38), 38, h(0x38), h(0x37)), Handling::Skipped);
+		// A longer branch whose parent is not the block handled last.
+		assert_eq!(Handling::of(30, h(38), 39, h(0x39), h(0x38)), Handling::Skipped);
+	}
 
 	fn pace(seen: u64, block_ms: u64, owed_by: Option<u64>) -> Pace {
 		Pace {
