@@ -169,7 +169,8 @@ impl Admission {
 					}
 				}
 				Some(job) => {
-					if let Some(state) = resumed(&job, &view) {
+					let pending = self.journal()?.commit_pending(job_id)?;
+					if let Some(state) = resumed(&job, &view, pending) {
 						self.journal()?.set_state(job_id, state)?;
 						tracing::info!(job_id, ?state, "assigned again");
 					}
@@ -415,12 +416,19 @@ impl Admission {
 /// branch can drop the worker from a job (it leaves it) and a later draw
 /// on that branch, a replacement's, can pick it again. Its answer, if
 /// journaled, is committed as it is (its salt is derived from the job, so
-/// it is the same answer); otherwise it is computed. `None` for a job it
-/// cannot take up (not assigned, already committed, or ended).
-fn resumed(job: &JobRecord, view: &JobView) -> Option<JobState> {
+/// it is the same answer), or waited for while the commitment it sent
+/// before is `pending` (it may still land, and is resent under its nonce,
+/// so nothing is committed twice); otherwise it is computed. `None` for a
+/// job it cannot take up (not assigned, already committed, or ended).
+fn resumed(job: &JobRecord, view: &JobView, pending: bool) -> Option<JobState> {
 	let open = matches!(view.status, JobStatus::Committing | JobStatus::Queued);
-	(job.state == JobState::Abandoned && open && view.slot == Slot::Assigned)
-		.then_some(if job.result.is_some() { JobState::Computed } else { JobState::Admitted })
+	(job.state == JobState::Abandoned && open && view.slot == Slot::Assigned).then_some(
+		match (&job.result, pending) {
+			(Some(_), true) => JobState::CommitSent,
+			(Some(_), false) => JobState::Computed,
+			(None, _) => JobState::Admitted,
+		},
+	)
 }
 
 /// Makes sure both of `model`'s files are in the content directory, counting
@@ -468,16 +476,17 @@ mod tests {
 	#[test]
 	fn a_job_left_on_one_branch_and_drawn_again_is_taken_up() {
 		let drawn_again = view(JobStatus::Queued, Slot::Assigned);
+		let abandoned = job(JobState::Abandoned, true);
+		assert_eq!(resumed(&abandoned, &drawn_again, false), Some(JobState::Computed));
 		assert_eq!(
-			resumed(&job(JobState::Abandoned, true), &drawn_again),
-			Some(JobState::Computed)
+			resumed(&abandoned, &drawn_again, true),
+			Some(JobState::CommitSent),
+			"the commitment sent before may still land: it is not sent twice"
 		);
-		assert_eq!(
-			resumed(&job(JobState::Abandoned, false), &drawn_again),
-			Some(JobState::Admitted)
-		);
+		let not_computed = job(JobState::Abandoned, false);
+		assert_eq!(resumed(&not_computed, &drawn_again, false), Some(JobState::Admitted));
 		let committing = view(JobStatus::Committing, Slot::Assigned);
-		assert_eq!(resumed(&job(JobState::Abandoned, true), &committing), Some(JobState::Computed));
+		assert_eq!(resumed(&abandoned, &committing, false), Some(JobState::Computed));
 	}
 
 	#[test]
@@ -490,11 +499,15 @@ mod tests {
 			(JobStatus::Completed, Slot::Assigned),
 			(JobStatus::Failed, Slot::Assigned),
 		] {
-			assert_eq!(resumed(&abandoned, &view(status, slot)), None, "{status:?} {slot:?}");
+			assert_eq!(
+				resumed(&abandoned, &view(status, slot), false),
+				None,
+				"{status:?} {slot:?}"
+			);
 		}
 		let assigned = view(JobStatus::Committing, Slot::Assigned);
 		for state in [JobState::Done, JobState::Computed, JobState::CommitSent] {
-			assert_eq!(resumed(&job(state, true), &assigned), None, "{state:?}");
+			assert_eq!(resumed(&job(state, true), &assigned, false), None, "{state:?}");
 		}
 	}
 }

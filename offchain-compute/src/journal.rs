@@ -578,6 +578,21 @@ impl Journal {
 			.map(|n| n as u64))
 	}
 
+	/// Whether a commitment to `job_id` is journaled under a nonce the
+	/// finalized chain has not used yet: it may still land, and is resent
+	/// under that nonce if it goes missing.
+	pub fn commit_pending(&self, job_id: JobId) -> Result<bool, JournalError> {
+		Ok(self
+			.db
+			.query_row(
+				"SELECT 1 FROM submissions WHERE job_id = ?1 AND step = ?2 LIMIT 1",
+				params![job_id as i64, Step::Commit.as_str()],
+				|_| Ok(()),
+			)
+			.optional()?
+			.is_some())
+	}
+
 	/// Forgets submissions below `nonce`: the chain has used those nonces.
 	pub fn forget_submissions_below(&self, nonce: u64) -> Result<(), JournalError> {
 		self.db.execute("DELETE FROM submissions WHERE nonce < ?1", params![nonce as i64])?;
@@ -643,6 +658,24 @@ mod tests {
 			Some(Submission { nonce: 17, job_id: Some(4), step: Step::Commit, call: None })
 		);
 		assert_eq!(j.highest_nonce().unwrap(), Some(17));
+	}
+
+	#[test]
+	fn a_commitment_is_pending_until_the_finalized_chain_uses_its_nonce() {
+		let dir = tempfile::tempdir().unwrap();
+		let mut j = Journal::open(&dir.path().join("j")).unwrap();
+		j.admit(4, 1, b"input").unwrap();
+		assert!(!j.commit_pending(4).unwrap());
+		j.record_submission(17, Some(4), Step::Commit).unwrap();
+		j.record_submission(18, Some(4), Step::Reveal).unwrap();
+		assert!(j.commit_pending(4).unwrap());
+		assert!(!j.commit_pending(5).unwrap(), "another job's");
+		j.forget_submissions_below(18).unwrap();
+		assert!(!j.commit_pending(4).unwrap());
+		// A filler took the nonce over: no commitment is pending.
+		j.record_submission(19, Some(4), Step::Commit).unwrap();
+		j.record_submission(19, None, Step::Filler).unwrap();
+		assert!(!j.commit_pending(4).unwrap());
 	}
 
 	#[test]

@@ -385,6 +385,12 @@ impl Steps {
 			self.journal()?.set_state(job.job_id, JobState::Committed)?;
 			state = JobState::Committed;
 		}
+		// A commitment whose nonce the finalized chain used while the job
+		// still waits for it did not take: the nonce went to a filler, or
+		// to the commitment on a branch where the worker was not assigned.
+		let commit_lost = state == JobState::CommitSent
+			&& view.slot == Slot::Assigned
+			&& !self.journal()?.commit_pending(job.job_id)?;
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
@@ -398,6 +404,15 @@ impl Steps {
 				None
 			}
 			(JobState::Computed, Slot::Assigned, JobStatus::Committing | JobStatus::Queued) => {
+				self.commit_call(&job)
+			}
+			(JobState::CommitSent, Slot::Assigned, JobStatus::Committing | JobStatus::Queued)
+				if commit_lost =>
+			{
+				tracing::info!(
+					job_id = job.job_id,
+					"the commitment did not land: sending it again"
+				);
 				self.commit_call(&job)
 			}
 			(JobState::Failed, Slot::Assigned, JobStatus::Committing | JobStatus::Queued) => {
