@@ -337,7 +337,7 @@ impl Steps {
 			if let Some(deadline) = view.as_ref().and_then(owed) {
 				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
-			if let Some(call) = self.step(chain, at, job, view, settled?).await? {
+			if let Some(call) = self.step(chain, at, finalized, job, view, settled?).await? {
 				calls.push((Some(job_id), call));
 			}
 		}
@@ -357,6 +357,7 @@ impl Steps {
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
+		finalized: &AtBlock,
 		job: JobRecord,
 		view: Option<JobView>,
 		settled: Option<Option<JobView>>,
@@ -385,12 +386,9 @@ impl Steps {
 			self.journal()?.set_state(job.job_id, JobState::Committed)?;
 			state = JobState::Committed;
 		}
-		// A commitment whose nonce the finalized chain used while the job
-		// still waits for it did not take: the nonce went to a filler, or
-		// to the commitment on a branch where the worker was not assigned.
 		let commit_lost = state == JobState::CommitSent
 			&& view.slot == Slot::Assigned
-			&& !self.journal()?.commit_pending(job.job_id)?;
+			&& self.commit_lost(chain, finalized, job.job_id).await?;
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
@@ -442,6 +440,28 @@ impl Steps {
 			Step::Decline => Some(Call::Decline { job_id }),
 			_ => None,
 		}
+	}
+
+	/// Whether the commitment sent for `job_id` did not take: its nonce was
+	/// used on the finalized chain (the journal forgot it), by a filler or
+	/// by the commitment on a branch where the worker was not assigned, and
+	/// the finalized chain still waits for it. Both are read at the same
+	/// finalized block, so a best block that lags it cannot make a
+	/// commitment that landed look lost.
+	async fn commit_lost(
+		&self,
+		chain: &Chain,
+		finalized: &AtBlock,
+		job_id: JobId,
+	) -> Result<bool, Stop> {
+		if self.journal()?.commit_pending(job_id)? {
+			return Ok(false);
+		}
+		let waits = chain.job(finalized, job_id, &self.me).await?.is_some_and(|view| {
+			view.slot == Slot::Assigned
+				&& matches!(view.status, JobStatus::Committing | JobStatus::Queued)
+		});
+		Ok(waits)
 	}
 
 	fn commit_call(&self, job: &JobRecord) -> Option<Call> {
