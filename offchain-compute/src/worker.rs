@@ -388,7 +388,7 @@ impl Steps {
 		}
 		let commit_lost = state == JobState::CommitSent
 			&& view.slot == Slot::Assigned
-			&& self.commit_lost(chain, finalized, job.job_id).await?;
+			&& self.commit_lost(chain, at, finalized, job.job_id).await?;
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
@@ -447,14 +447,17 @@ impl Steps {
 	/// by the commitment on a branch where the worker was not assigned, and
 	/// the finalized chain still waits for it. Both are read at the same
 	/// finalized block, so a best block that lags it cannot make a
-	/// commitment that landed look lost.
+	/// commitment that landed look lost. While the block handled (`at`)
+	/// lags finality the question waits for a later block: a worker behind
+	/// a fast chain would otherwise read every such job once more per block.
 	async fn commit_lost(
 		&self,
 		chain: &Chain,
+		at: &AtBlock,
 		finalized: &AtBlock,
 		job_id: JobId,
 	) -> Result<bool, Stop> {
-		if self.journal()?.commit_pending(job_id)? {
+		if finalized.block_number() > at.block_number() || self.journal()?.commit_pending(job_id)? {
 			return Ok(false);
 		}
 		let waits = chain.job(finalized, job_id, &self.me).await?.is_some_and(|view| {
