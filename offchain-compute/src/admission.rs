@@ -10,7 +10,7 @@
 //! be recorded yet waits, rather than answers piling up in memory.
 
 use crate::{
-	chain::{AtBlock, Call, Chain, JobView, RegisteredModel, Slot, WorkerView},
+	chain::{AtBlock, Call, Chain, JobView, RegisteredModel, WorkerView},
 	executor::{ExecError, Executor, Reply},
 	fetch::{FetchError, Fetched, Fetcher},
 	journal::{AccountCall, JobRecord, JobState, Journal, JournalError},
@@ -23,7 +23,7 @@ use std::{
 };
 use subxt::utils::AccountId32;
 use tokio::sync::mpsc;
-use tributary_primitives::{JobId, JobStatus, ModelId};
+use tributary_primitives::{JobId, ModelId};
 
 /// Which models a worker declares on chain that it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -421,8 +421,7 @@ impl Admission {
 /// so nothing is committed twice); otherwise it is computed. `None` for a
 /// job it cannot take up (not assigned, already committed, or ended).
 fn resumed(job: &JobRecord, view: &JobView, pending: bool) -> Option<JobState> {
-	let open = matches!(view.status, JobStatus::Committing | JobStatus::Queued);
-	(job.state == JobState::Abandoned && open && view.slot == Slot::Assigned).then_some(
+	(job.state == JobState::Abandoned && view.awaits_commitment()).then_some(
 		match (&job.result, pending) {
 			(Some(_), true) => JobState::CommitSent,
 			(Some(_), false) => JobState::Computed,
@@ -457,8 +456,9 @@ async fn fetch_model(
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::journal::JobResult;
+	use crate::{chain::Slot, journal::JobResult};
 	use subxt::utils::H256;
+	use tributary_primitives::JobStatus;
 
 	fn job(state: JobState, computed: bool) -> JobRecord {
 		let result = computed.then(|| JobResult {

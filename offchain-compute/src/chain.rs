@@ -225,6 +225,16 @@ pub struct JobView {
 	pub deadline: Option<u32>,
 }
 
+impl JobView {
+	/// Whether the job waits for this worker's commitment: assigned and
+	/// not committed, while the job takes commitments (or waits, queued,
+	/// for another worker's replacement).
+	pub fn awaits_commitment(&self) -> bool {
+		self.slot == Slot::Assigned
+			&& matches!(self.status, JobStatus::Committing | JobStatus::Queued)
+	}
+}
+
 impl Chain {
 	/// Connects to the node at `url` (`ws://…`).
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {

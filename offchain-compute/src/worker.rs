@@ -460,11 +460,8 @@ impl Steps {
 		if finalized.block_number() > at.block_number() || self.journal()?.commit_pending(job_id)? {
 			return Ok(false);
 		}
-		let waits = chain.job(finalized, job_id, &self.me).await?.is_some_and(|view| {
-			view.slot == Slot::Assigned
-				&& matches!(view.status, JobStatus::Committing | JobStatus::Queued)
-		});
-		Ok(waits)
+		let view = chain.job(finalized, job_id, &self.me).await?;
+		Ok(view.is_some_and(|view| view.awaits_commitment()))
 	}
 
 	fn commit_call(&self, job: &JobRecord) -> Option<Call> {
