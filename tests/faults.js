@@ -174,7 +174,7 @@ await waitFor('finality to catch up', async () => {
 // workers, and every commit and reveal a worker got into a block.
 const workerAddresses = new Set(WORKERS.map((w) => k[w.toLowerCase()].address));
 const slashes = { CommitTimeout: 0, NoReveal: 0, Minority: 0 };
-let failedSteps = 0;
+const doubleSteps = [];
 const steps = new Map();
 const finalHash = await rpc(nodes.charlie, 'chain_getFinalizedHead');
 const lastBlock = parseInt((await rpc(nodes.charlie, 'chain_getHeader', [finalHash])).number, 16);
@@ -185,18 +185,23 @@ for (let b = firstBlock; b <= lastBlock; b++) {
     if (event.section === 'workerStaking' && event.method === 'Slashed') slashes[event.data.reason.toString()] += 1;
     if (event.section === 'system' && event.method === 'ExtrinsicFailed' && phase.isApplyExtrinsic) {
       const xt = block.block.extrinsics[phase.asApplyExtrinsic.toNumber()];
-      if (xt.isSigned && workerAddresses.has(xt.signer.toString())) failedSteps += 1;
+      if (xt.isSigned && workerAddresses.has(xt.signer.toString())) {
+        const [error] = event.data;
+        const reason = error.isModule ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(error.asModule)) : error.toString();
+        doubleSteps.push(`block ${b}: ${xt.signer} ${xt.method.section}.${xt.method.method}(${xt.method.args[0] ?? ''}) nonce ${xt.nonce} failed: ${reason}`);
+      }
     }
   }
   for (const xt of block.block.extrinsics) {
     if (!xt.isSigned || !workerAddresses.has(xt.signer.toString())) continue;
     const { section, method, args } = xt.method;
     if (section !== 'compute' || !['commitResult', 'revealResult'].includes(method)) continue;
-    const key = `${xt.signer}/${args[0]}/${method}`;
-    steps.set(key, (steps.get(key) ?? 0) + 1);
+    const key = `${xt.signer} ${method}(${args[0]})`;
+    steps.set(key, [...(steps.get(key) ?? []), `block ${b} nonce ${xt.nonce}`]);
   }
 }
-const doubles = [...steps.values()].filter((n) => n > 1).length + failedSteps;
+for (const [key, at] of steps) if (at.length > 1) doubleSteps.push(`${key} included ${at.length} times: ${at.join(', ')}`);
+const doubles = doubleSteps.length;
 
 say('\nfigures');
 say(`  jobs submitted                          ${jobs.length}`);
@@ -204,6 +209,7 @@ say(`  jobs completed                          ${outcomes.completed}`);
 say(`  jobs failed                             ${outcomes.failed}`);
 say(`  lost salts (NoReveal slashes)           ${slashes.NoReveal}`);
 say(`  double submissions                      ${doubles}`);
+for (const line of doubleSteps) say(`    ${line}`);
 say(`  wrongful slashes (all workers honest)   ${slashes.CommitTimeout + slashes.NoReveal + slashes.Minority}` +
   ` (commit timeouts ${slashes.CommitTimeout}, no reveal ${slashes.NoReveal}, minority ${slashes.Minority})`);
 // Forks: the reorganisations the workers' two nodes logged.

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import { startNode, connect } from './lib/node.js';
+import { startNode, connect, rpc, waitFor } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import {
   startWorker, contributeDemoData, trainModel, completedJob, loggedOutput, waitServing, startContentServer, workerCommand,
@@ -25,6 +25,7 @@ let dir;
 let contentServer;
 const k = {};
 const workers = [];
+let trained; // the first test's model: { id, artifact, index, uri }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trib-language-'));
@@ -55,6 +56,9 @@ test('a language model trained on real text answers a job, credited to the contr
   assert.match(model.out, /tributary-language-model\/1 on \d+ tokens, context 64/);
   const registered = (await api.query.registry.models(model.id)).unwrap();
   assert.equal(JSON.parse(registered.metadata.toUtf8()).format, 'tributary-language-model/1');
+  trained = {
+    id: model.id, artifact: registered.artifactHash, index: registered.attributionIndexHash, uri: contentServer.uri,
+  };
   // Training refuses a language model's options for a classifier, before it reads anything.
   assert.throws(
     () => workerCommand(['train', '--node', node.url, '--datanet', '0', '--context', '32']),
@@ -92,4 +96,27 @@ test('a language model trained on real text answers a job, credited to the contr
   const earned = (await api.call.rewardsApi.contributionEarnings(plantedId)).toBigInt();
   assert.ok(earned > 0n, 'the contribution was paid through the attribution graph');
   assert.deepEqual(readdirSync(corpus), ['food']);
+});
+
+test('workers refuse to serve a model whose index credits contributions it was not registered with', async () => {
+  assert.ok(trained, 'the first test registered a model');
+  // The same files, registered by someone else as trained on a datanet of
+  // its own: the index's spans would pay contributions of another datanet.
+  const created = await sendOk(api, api.tx.registry.createDatanet('elsewhere', 'Open'), k.eve);
+  const { datanetId } = eventData(api, created, 'registry', 'DatanetCreated');
+  await sendOk(api, api.tx.registry.contribute(datanetId, blake2AsHex('not a fortune'), 13, ''), k.eve);
+  const registered = await sendOk(api, api.tx.registry.registerModel(
+    trained.artifact, trained.index, trained.uri, 'copied', [[datanetId, 400_000_000]], [], 1_000_000_000_000n,
+  ), k.eve);
+  const { modelId } = eventData(api, registered, 'registry', 'ModelRegistered');
+  const refused = new RegExp(`refusing to serve the model model_id=${modelId} error=its index names contribution \\d+ of datanet \\d+, which is not in a snapshot the model was trained on`);
+  await Promise.all(workers.map((w) => w.waitLog(refused, 60_000)));
+  // Blocks later, every worker still serves the honest model and never the copy.
+  const from = (await api.rpc.chain.getHeader()).number.toNumber();
+  await waitFor('five more blocks', async () => (await api.rpc.chain.getHeader()).number.toNumber() >= from + 5, 30_000, 250);
+  for (const key of Object.values(WORKERS)) {
+    const record = await rpc(node, 'compute_worker', [k[key.toLowerCase()].address]);
+    assert.ok(record.models.includes(Number(trained.id)), `${key} serves model ${trained.id}: ${record.models}`);
+    assert.ok(!record.models.includes(Number(modelId)), `${key} does not serve the copy: ${record.models}`);
+  }
 });

@@ -1,7 +1,9 @@
 //! Admission: what the worker takes on. It declares on chain the models it
 //! serves and the capacity it runs, fetches models' files ahead of their
-//! jobs, journals the jobs assigned to it, and hands them to the executor
-//! once their files are in.
+//! jobs and checks their indexes ([`crate::verify`]), journals the jobs
+//! assigned to it, and hands them to the executor once their files are in
+//! and checked. A model that fails the check is never declared, and its
+//! jobs are declined.
 //!
 //! The executor admits at most the capacity the chain records for this
 //! worker; a job it refuses stays admitted in the journal and is offered
@@ -16,9 +18,10 @@ use crate::{
 	journal::{AccountCall, JobRecord, JobState, Journal, JournalError},
 	metrics::Metrics,
 	stop::Stop,
+	verify::verify_model,
 };
 use std::{
-	collections::HashSet,
+	collections::{HashMap, HashSet},
 	sync::{Arc, Mutex, MutexGuard},
 };
 use subxt::utils::AccountId32;
@@ -88,6 +91,8 @@ struct Serving {
 	capacity_sent: Sent<u32>,
 	/// Models whose files are being fetched ahead of their jobs.
 	prefetching: HashSet<ModelId>,
+	/// The models whose index passed the check, and those refused, with why.
+	checked: HashMap<ModelId, Result<(), String>>,
 	/// How many models the executor had condemned when the models to serve
 	/// were last worked out.
 	condemned: usize,
@@ -169,8 +174,7 @@ impl Admission {
 					}
 				}
 				Some(job) => {
-					let pending = self.journal()?.commit_pending(job_id)?;
-					if let Some(state) = resumed(&job, &view, pending) {
+					if let Some(state) = resumed(&job, &view) {
 						self.journal()?.set_state(job_id, state)?;
 						tracing::info!(job_id, ?state, "assigned again");
 					}
@@ -283,6 +287,12 @@ impl Admission {
 			ServePolicy::Available => Vec::new(),
 		};
 		for model in active {
+			let refused = self.serving_lock()?.checked.get(&model.files.model_id).cloned();
+			if let Some(Err(reason)) = refused {
+				tracing::warn!(model_id = model.files.model_id, %reason, "not serving the model");
+				wanted.retain(|id| *id != model.files.model_id);
+				continue;
+			}
 			if condemned.contains(&model.files.artifact) {
 				tracing::warn!(
 					model_id = model.files.model_id,
@@ -297,7 +307,7 @@ impl Admission {
 				}
 			}
 			if !self.holds(&model).await? {
-				self.prefetch(model)?;
+				self.prefetch(chain, at, model)?;
 			} else if *policy == ServePolicy::Available {
 				wanted.push(model.files.model_id);
 			}
@@ -314,9 +324,13 @@ impl Admission {
 		Ok(wanted)
 	}
 
-	/// Whether both of `model`'s files are in the content directory, verified.
+	/// Whether both of `model`'s files are in the content directory, verified,
+	/// and its index passed the worker's check.
 	async fn holds(&self, model: &RegisteredModel) -> Result<bool, Stop> {
 		let files = model.files;
+		if self.serving_lock()?.checked.get(&files.model_id) != Some(&Ok(())) {
+			return Ok(false);
+		}
 		for hash in [files.artifact, files.index] {
 			if !self.fetcher.has(&hash).await.map_err(Stop::Content)? {
 				return Ok(false);
@@ -325,35 +339,42 @@ impl Admission {
 		Ok(true)
 	}
 
-	/// Fetches `model`'s files in the background unless that is under way;
-	/// once they are in, the models to declare are worked out again.
-	fn prefetch(&self, model: RegisteredModel) -> Result<(), Stop> {
+	/// Fetches `model`'s files and checks its index in the background unless
+	/// that is under way; once they are in, the models to declare are worked
+	/// out again.
+	fn prefetch(&self, chain: &Chain, at: &AtBlock, model: RegisteredModel) -> Result<(), Stop> {
 		if !self.serving_lock()?.prefetching.insert(model.files.model_id) {
 			return Ok(());
 		}
-		let (fetcher, metrics, serving) =
-			(self.fetcher.clone(), self.metrics.clone(), self.serving.clone());
+		let ready = self.readiness(chain, at);
 		let slots = self.prefetches.clone();
 		tokio::spawn(async move {
-			let fetched = match slots.acquire().await {
-				Ok(_slot) => fetch_model(&fetcher, &metrics, &model).await,
+			let prepared = match slots.acquire().await {
+				Ok(_slot) => ready.prepare(&model).await,
 				Err(_) => return,
 			};
 			let model_id = model.files.model_id;
-			match fetched {
-				Ok(()) => tracing::info!(model_id, "the model's files are in"),
-				Err(ref e) => {
-					tracing::warn!(model_id, error = %e, "cannot fetch the model's files")
-				}
+			match prepared {
+				Ok(()) => tracing::info!(model_id, "the model's files are in and checked"),
+				Err(ref e) => tracing::warn!(model_id, error = %e, "cannot serve the model yet"),
 			}
-			if let Ok(mut serving) = serving.lock() {
+			if let Ok(mut serving) = ready.serving.lock() {
 				serving.prefetching.remove(&model_id);
-				if fetched.is_ok() {
-					serving.wanted = None;
-				}
+				serving.wanted = None;
 			}
 		});
 		Ok(())
+	}
+
+	/// What a background task needs to make a model ready.
+	fn readiness(&self, chain: &Chain, at: &AtBlock) -> Readiness {
+		Readiness {
+			chain: chain.clone(),
+			at: at.clone(),
+			fetcher: self.fetcher.clone(),
+			metrics: self.metrics.clone(),
+			serving: self.serving.clone(),
+		}
 	}
 
 	/// Hands an admitted job to the executor once its model's files are in
@@ -376,11 +397,11 @@ impl Admission {
 		}
 		let (answers, executor, running) =
 			(self.answers.clone(), self.executor.clone(), self.running.clone());
-		let (fetcher, metrics, input) =
-			(self.fetcher.clone(), self.metrics.clone(), job.input.clone());
+		let (ready, metrics, input) =
+			(self.readiness(chain, at), self.metrics.clone(), job.input.clone());
 		tokio::spawn(async move {
-			if let Err(e) = fetch_model(&fetcher, &metrics, &model).await {
-				let _ = answers.send((job_id, Err(ExecError::Fetch(e)))).await;
+			if let Err(e) = ready.prepare(&model).await {
+				let _ = answers.send((job_id, Err(e))).await;
 				return;
 			}
 			let reply_to = answers.clone();
@@ -416,18 +437,62 @@ impl Admission {
 /// branch can drop the worker from a job (it leaves it) and a later draw
 /// on that branch, a replacement's, can pick it again. Its answer, if
 /// journaled, is committed as it is (its salt is derived from the job, so
-/// it is the same answer), or waited for while the commitment it sent
-/// before is `pending` (it may still land, and is resent under its nonce,
-/// so nothing is committed twice); otherwise it is computed. `None` for a
-/// job it cannot take up (not assigned, already committed, or ended).
-fn resumed(job: &JobRecord, view: &JobView, pending: bool) -> Option<JobState> {
+/// it is the same answer); a commitment it sent before is waited for (it
+/// may still land, and is resent under its nonce, so nothing is committed
+/// twice) until the finalized chain shows it lost; otherwise the answer is
+/// computed. `None` for a job it cannot take up (not assigned, already
+/// committed, or ended).
+fn resumed(job: &JobRecord, view: &JobView) -> Option<JobState> {
 	(job.state == JobState::Abandoned && view.awaits_commitment()).then_some(
-		match (&job.result, pending) {
-			(Some(_), true) => JobState::CommitSent,
-			(Some(_), false) => JobState::Computed,
+		match (&job.result, job.commit_nonce) {
+			(Some(_), Some(_)) => JobState::CommitSent,
+			(Some(_), None) => JobState::Computed,
 			(None, _) => JobState::Admitted,
 		},
 	)
+}
+
+/// What makes a model ready to serve, off the block loop: its files fetched
+/// and its index checked, once per model.
+struct Readiness {
+	chain: Chain,
+	at: AtBlock,
+	fetcher: Fetcher,
+	metrics: Metrics,
+	serving: Arc<Mutex<Serving>>,
+}
+
+impl Readiness {
+	/// Fetches `model`'s files and checks its index unless that was done;
+	/// a model refused once stays refused (the chain's record of a model
+	/// and its contributions' content do not change), while a check the
+	/// node or the network cut short is made again next time.
+	async fn prepare(&self, model: &RegisteredModel) -> Result<(), ExecError> {
+		let model_id = model.files.model_id;
+		fetch_model(&self.fetcher, &self.metrics, model).await?;
+		let checked = self.serving.lock().ok().and_then(|s| s.checked.get(&model_id).cloned());
+		let verdict = match checked {
+			Some(verdict) => verdict,
+			None => match verify_model(&self.chain, &self.at, &self.fetcher, model).await {
+				Ok(()) => {
+					tracing::info!(model_id, "the model's index matches the chain and its data");
+					Ok(())
+				}
+				Err(e) if e.is_transient() => {
+					return Err(ExecError::Unverified { model_id, reason: e.to_string() })
+				}
+				Err(e) => {
+					self.metrics.failures.with_label_values(&["unverified"]).inc();
+					tracing::error!(model_id, error = %e, "refusing to serve the model");
+					Err(e.to_string())
+				}
+			},
+		};
+		if let Ok(mut serving) = self.serving.lock() {
+			serving.checked.insert(model_id, verdict.clone());
+		}
+		verdict.map_err(|reason| ExecError::Unverified { model_id, reason })
+	}
 }
 
 /// Makes sure both of `model`'s files are in the content directory, counting
@@ -460,13 +525,13 @@ mod tests {
 	use subxt::utils::H256;
 	use tributary_primitives::JobStatus;
 
-	fn job(state: JobState, computed: bool) -> JobRecord {
+	fn job(state: JobState, computed: bool, commit_nonce: Option<u64>) -> JobRecord {
 		let result = computed.then(|| JobResult {
 			output: b"{\"label\":\"weather\"}".to_vec(),
 			attribution: vec![(3, 1_000_000_000)],
 			salt: [7; 32],
 		});
-		JobRecord { job_id: 5, model_id: 0, input: b"rain?".to_vec(), state, result }
+		JobRecord { job_id: 5, model_id: 0, input: b"rain?".to_vec(), state, result, commit_nonce }
 	}
 
 	fn view(status: JobStatus, slot: Slot) -> JobView {
@@ -476,22 +541,27 @@ mod tests {
 	#[test]
 	fn a_job_left_on_one_branch_and_drawn_again_is_taken_up() {
 		let drawn_again = view(JobStatus::Queued, Slot::Assigned);
-		let abandoned = job(JobState::Abandoned, true);
-		assert_eq!(resumed(&abandoned, &drawn_again, false), Some(JobState::Computed));
 		assert_eq!(
-			resumed(&abandoned, &drawn_again, true),
+			resumed(&job(JobState::Abandoned, true, None), &drawn_again),
+			Some(JobState::Computed)
+		);
+		assert_eq!(
+			resumed(&job(JobState::Abandoned, true, Some(12)), &drawn_again),
 			Some(JobState::CommitSent),
 			"the commitment sent before may still land: it is not sent twice"
 		);
-		let not_computed = job(JobState::Abandoned, false);
-		assert_eq!(resumed(&not_computed, &drawn_again, false), Some(JobState::Admitted));
+		let not_computed = job(JobState::Abandoned, false, None);
+		assert_eq!(resumed(&not_computed, &drawn_again), Some(JobState::Admitted));
 		let committing = view(JobStatus::Committing, Slot::Assigned);
-		assert_eq!(resumed(&abandoned, &committing, false), Some(JobState::Computed));
+		assert_eq!(
+			resumed(&job(JobState::Abandoned, true, None), &committing),
+			Some(JobState::Computed)
+		);
 	}
 
 	#[test]
 	fn a_job_it_cannot_take_up_stays_as_it_is() {
-		let abandoned = job(JobState::Abandoned, true);
+		let abandoned = job(JobState::Abandoned, true, Some(12));
 		for (status, slot) in [
 			(JobStatus::Committing, Slot::Absent),
 			(JobStatus::Revealing, Slot::Committed(H256::repeat_byte(1))),
@@ -499,15 +569,11 @@ mod tests {
 			(JobStatus::Completed, Slot::Assigned),
 			(JobStatus::Failed, Slot::Assigned),
 		] {
-			assert_eq!(
-				resumed(&abandoned, &view(status, slot), false),
-				None,
-				"{status:?} {slot:?}"
-			);
+			assert_eq!(resumed(&abandoned, &view(status, slot)), None, "{status:?} {slot:?}");
 		}
 		let assigned = view(JobStatus::Committing, Slot::Assigned);
 		for state in [JobState::Done, JobState::Computed, JobState::CommitSent] {
-			assert_eq!(resumed(&job(state, true), &assigned, false), None, "{state:?}");
+			assert_eq!(resumed(&job(state, true, None), &assigned), None, "{state:?}");
 		}
 	}
 }

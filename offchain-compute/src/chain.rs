@@ -716,6 +716,27 @@ pub struct ApprovedContribution {
 	pub content_hash: tributary_primitives::Hash,
 }
 
+/// What the chain says of a contribution a model's index credits, for the
+/// worker checking that index (see [`crate::verify`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreditedContribution {
+	/// No contribution ever had this id.
+	Unknown,
+	/// Withdrawn or rejected: its record, content hash included, is gone,
+	/// and whatever an answer credits it goes to the model's pools.
+	Removed,
+	/// Pending or approved.
+	Found {
+		/// Its datanet.
+		datanet: tributary_primitives::DatanetId,
+		/// blake2-256 of its content.
+		content_hash: tributary_primitives::Hash,
+		/// The first snapshot of its datanet it is a member of, while it is
+		/// approved; `None` while pending.
+		joined: Option<tributary_primitives::SnapshotId>,
+	},
+}
+
 /// What `register_model` takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelRegistration {
@@ -761,6 +782,46 @@ impl Chain {
 		}
 		found.sort_by_key(|c| c.id);
 		Ok(found)
+	}
+
+	/// Contribution `id` as a model's index check needs it, at `at`.
+	pub async fn credited_contribution(
+		&self,
+		at: &AtBlock,
+		id: tributary_primitives::ContributionId,
+	) -> Result<CreditedContribution, ChainError> {
+		let call = runtime::runtime_apis().attribution_api().contribution(id);
+		let record = match at.runtime_apis().call(call).await.map_err(node)? {
+			Lookup::Unknown => return Ok(CreditedContribution::Unknown),
+			Lookup::Pruned => return Ok(CreditedContribution::Removed),
+			Lookup::Found(record) => record,
+		};
+		let entry = at.storage().entry(runtime::storage().rewards().memberships()).map_err(node)?;
+		let joined = match entry.try_fetch((id,)).await.map_err(node)? {
+			Some(value) => Some(value.decode().map_err(node)?.join),
+			None => None,
+		};
+		Ok(CreditedContribution::Found {
+			datanet: record.datanet_id,
+			content_hash: record.content_hash.0.into(),
+			joined,
+		})
+	}
+
+	/// The datanets model `model_id` was trained on, each with the snapshot
+	/// of its contributions the model's payments reach, at `at`.
+	pub async fn training_snapshots(
+		&self,
+		at: &AtBlock,
+		model_id: ModelId,
+	) -> Result<Vec<(tributary_primitives::DatanetId, tributary_primitives::SnapshotId)>, ChainError>
+	{
+		let entry =
+			at.storage().entry(runtime::storage().attribution().training_edges()).map_err(node)?;
+		let Some(value) = entry.try_fetch((model_id,)).await.map_err(node)? else {
+			return Ok(Vec::new());
+		};
+		Ok(value.decode().map_err(node)?.0.into_iter().map(|(d, s, _)| (d, s)).collect())
 	}
 
 	/// Registers `signer` as a worker and waits until a block includes it.

@@ -83,6 +83,15 @@ pub enum ExecError {
 	/// A model file could not be fetched from the model's URI.
 	#[error(transparent)]
 	Fetch(#[from] crate::fetch::FetchError),
+	/// The model's index failed the worker's check ([`crate::verify`]):
+	/// the worker does not serve it.
+	#[error("not serving model {model_id}: {reason}")]
+	Unverified {
+		/// The model.
+		model_id: tributary_primitives::ModelId,
+		/// What the check found.
+		reason: String,
+	},
 	/// The model could not be loaded or run.
 	#[error(transparent)]
 	Model(#[from] ModelError),

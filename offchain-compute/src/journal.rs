@@ -226,6 +226,9 @@ pub struct JobRecord {
 	pub state: JobState,
 	/// Its result, once computed.
 	pub result: Option<JobResult>,
+	/// The nonce its latest commitment was signed with: whether that
+	/// commitment can still land is the chain's account nonce against it.
+	pub commit_nonce: Option<u64>,
 }
 
 /// A signed transaction, by nonce.
@@ -301,9 +304,11 @@ impl Journal {
 			);",
 		)?;
 		// Columns added since the first journals: added to those.
-		for (table, column, kind) in
-			[("submissions", "call", "TEXT"), ("jobs", "finished_at", "INTEGER")]
-		{
+		for (table, column, kind) in [
+			("submissions", "call", "TEXT"),
+			("jobs", "finished_at", "INTEGER"),
+			("jobs", "commit_nonce", "INTEGER"),
+		] {
 			let present: bool = db.query_row(
 				&format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
 				params![column],
@@ -427,6 +432,12 @@ impl Journal {
 				params![job_id as i64, state.as_str()],
 			)?;
 		}
+		if let (Some(job_id), Step::Commit) = (job_id, step) {
+			tx.execute(
+				"UPDATE jobs SET commit_nonce = ?2 WHERE job_id = ?1",
+				params![job_id as i64, nonce as i64],
+			)?;
+		}
 		Ok(())
 	}
 
@@ -521,7 +532,7 @@ impl Journal {
 	pub fn job(&self, job_id: JobId) -> Result<Option<JobRecord>, JournalError> {
 		self.db
 			.query_row(
-				"SELECT job_id, model_id, input, state, output, attribution, salt FROM jobs
+				"SELECT job_id, model_id, input, state, output, attribution, salt, commit_nonce FROM jobs
 				 WHERE job_id = ?1",
 				params![job_id as i64],
 				Self::row,
@@ -533,7 +544,7 @@ impl Journal {
 	/// Every job that is not done or abandoned, oldest first.
 	pub fn open_jobs(&self) -> Result<Vec<JobRecord>, JournalError> {
 		let mut stmt = self.db.prepare(
-			"SELECT job_id, model_id, input, state, output, attribution, salt FROM jobs
+			"SELECT job_id, model_id, input, state, output, attribution, salt, commit_nonce FROM jobs
 			 WHERE state NOT IN ('done', 'abandoned') ORDER BY job_id",
 		)?;
 		let rows = stmt.query_map([], Self::row)?;
@@ -578,21 +589,6 @@ impl Journal {
 			.map(|n| n as u64))
 	}
 
-	/// Whether a commitment to `job_id` is journaled under a nonce the
-	/// finalized chain has not used yet: it may still land, and is resent
-	/// under that nonce if it goes missing.
-	pub fn commit_pending(&self, job_id: JobId) -> Result<bool, JournalError> {
-		Ok(self
-			.db
-			.query_row(
-				"SELECT 1 FROM submissions WHERE job_id = ?1 AND step = ?2 LIMIT 1",
-				params![job_id as i64, Step::Commit.as_str()],
-				|_| Ok(()),
-			)
-			.optional()?
-			.is_some())
-	}
-
 	/// Forgets submissions below `nonce`: the chain has used those nonces.
 	pub fn forget_submissions_below(&self, nonce: u64) -> Result<(), JournalError> {
 		self.db.execute("DELETE FROM submissions WHERE nonce < ?1", params![nonce as i64])?;
@@ -607,6 +603,7 @@ impl Journal {
 		let job_id = r.get::<_, i64>(0)? as u64;
 		let model_id = r.get::<_, i64>(1)? as u64;
 		let input: Vec<u8> = r.get(2)?;
+		let commit_nonce = r.get::<_, Option<i64>>(7)?.map(|n| n as u64);
 		Ok((|| {
 			let state =
 				JobState::parse(&state).ok_or_else(|| JournalError::Corrupt(state.clone()))?;
@@ -621,7 +618,7 @@ impl Journal {
 				}),
 				_ => None,
 			};
-			Ok(JobRecord { job_id, model_id, input, state, result })
+			Ok(JobRecord { job_id, model_id, input, state, result, commit_nonce })
 		})())
 	}
 }
@@ -661,21 +658,22 @@ mod tests {
 	}
 
 	#[test]
-	fn a_commitment_is_pending_until_the_finalized_chain_uses_its_nonce() {
+	fn the_nonce_of_a_jobs_latest_commitment_outlives_the_submissions_record() {
 		let dir = tempfile::tempdir().unwrap();
 		let mut j = Journal::open(&dir.path().join("j")).unwrap();
 		j.admit(4, 1, b"input").unwrap();
-		assert!(!j.commit_pending(4).unwrap());
+		assert_eq!(j.job(4).unwrap().unwrap().commit_nonce, None);
 		j.record_submission(17, Some(4), Step::Commit).unwrap();
 		j.record_submission(18, Some(4), Step::Reveal).unwrap();
-		assert!(j.commit_pending(4).unwrap());
-		assert!(!j.commit_pending(5).unwrap(), "another job's");
-		j.forget_submissions_below(18).unwrap();
-		assert!(!j.commit_pending(4).unwrap());
-		// A filler took the nonce over: no commitment is pending.
-		j.record_submission(19, Some(4), Step::Commit).unwrap();
-		j.record_submission(19, None, Step::Filler).unwrap();
-		assert!(!j.commit_pending(4).unwrap());
+		assert_eq!(j.job(4).unwrap().unwrap().commit_nonce, Some(17));
+		// Another node's finality made the journal forget the submission:
+		// the job still says which nonce its commitment went under.
+		j.forget_submissions_below(19).unwrap();
+		assert_eq!(j.job(4).unwrap().unwrap().commit_nonce, Some(17));
+		// Sent anew under a new nonce: that one is the nonce to watch.
+		let again = j.reserve_submission(19, Some(4), Step::Commit, None).unwrap();
+		assert_eq!(j.job(4).unwrap().unwrap().commit_nonce, Some(again));
+		assert_eq!(j.job(5).unwrap(), None);
 	}
 
 	#[test]

@@ -32,6 +32,8 @@
 //!   costs.
 //! - [`content`]: content-addressed, hash-verified files.
 //! - [`fetch`]: model files fetched from their URIs, verified, cached.
+//! - [`verify`]: a model's index checked against the chain and the
+//!   contributions' texts before the model is served.
 //! - [`publish`]: `serve-content`, a content directory over HTTP.
 //! - [`engine`]: the determinism class this machine computes in.
 //! - [`follower`]: the connection to one of the nodes, failover and backoff.
@@ -82,6 +84,7 @@ pub mod spans;
 pub mod stop;
 pub mod submitter;
 pub mod text;
+pub mod verify;
 pub mod worker;
 
 // Only the containment tests read TorchScript archives.

@@ -18,7 +18,8 @@ pub struct Metrics {
 	pub submissions: CounterVec<U64>,
 	/// Transactions sent again under their nonce after the node lost them.
 	pub resubmissions: Counter<U64>,
-	/// Failures, by kind (`inference`, `node`, `refused`, `admission`).
+	/// Failures, by kind (`inference`, `node`, `refused`, `admission`,
+	/// `unverified`: a model refused by the index check).
 	pub failures: CounterVec<U64>,
 	/// Attempts to connect to the node.
 	pub connection_attempts: Counter<U64>,

@@ -17,7 +17,7 @@ pub mod language;
 use crate::{attribution::Attribution, content::ContentStore};
 use std::{path::Path, time::Duration};
 use tch::{Device, Tensor};
-use tributary_primitives::Hash;
+use tributary_primitives::{ContributionId, Hash};
 
 /// Why a model could not be trained, saved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -83,19 +83,68 @@ struct Format {
 	format: String,
 }
 
+fn bad_card(e: serde_json::Error) -> ModelError {
+	ModelError::BadIndex(format!("its card: {e}"))
+}
+
+/// An index's card, as JSON, and the format it names.
+fn card_of(tensors: &[(String, Tensor)]) -> Result<(Vec<u8>, String), ModelError> {
+	let card = tensors
+		.iter()
+		.find(|(name, _)| name == "card")
+		.map(|(_, t)| Vec::<u8>::try_from(t))
+		.transpose()?
+		.ok_or_else(|| ModelError::BadIndex("it has no card".into()))?;
+	let Format { format } = serde_json::from_slice(&card).map_err(bad_card)?;
+	Ok((card, format))
+}
+
+/// What a model's attribution index says of its training data, read without
+/// its module: the contributions it can credit and, for a language model,
+/// the texts it holds for each (see [`crate::verify`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexClaims {
+	/// Every contribution the index names, in its order: a classifier's
+	/// once each, a language model's once per document of its corpus.
+	pub contributions: Vec<ContributionId>,
+	/// A language model's card and corpus.
+	pub language: Option<(language::LanguageCard, Vec<u8>)>,
+}
+
+impl IndexClaims {
+	/// Reads the claims of the index file `index`, of either kind.
+	pub fn read(index: &Path) -> Result<Self, ModelError> {
+		let tensors = Tensor::read_safetensors(index)?;
+		let (card, format) = card_of(&tensors)?;
+		let tensor = |wanted: &str| {
+			tensors
+				.iter()
+				.find(|(name, _)| name == wanted)
+				.map(|(_, t)| t)
+				.ok_or_else(|| ModelError::BadIndex(format!("it has no {wanted}")))
+		};
+		let contributions = Vec::<i64>::try_from(tensor("contributions")?)?
+			.into_iter()
+			.map(|c| c as ContributionId)
+			.collect();
+		let language = match format.as_str() {
+			classifier::FORMAT => None,
+			language::FORMAT => Some((
+				serde_json::from_slice(&card).map_err(bad_card)?,
+				Vec::<u8>::try_from(tensor("corpus")?)?,
+			)),
+			other => return Err(ModelError::BadIndex(format!("unknown format {other:?}"))),
+		};
+		Ok(IndexClaims { contributions, language })
+	}
+}
+
 impl LoadedModel {
 	/// Loads a module and its index from files (already verified by hash),
 	/// as the kind its card names.
 	pub fn load(artifact: &Path, index: &Path, device: Device) -> Result<Self, ModelError> {
 		let tensors = Tensor::read_safetensors(index)?;
-		let card = tensors
-			.iter()
-			.find(|(name, _)| name == "card")
-			.map(|(_, t)| Vec::<u8>::try_from(t))
-			.transpose()?
-			.ok_or_else(|| ModelError::BadIndex("it has no card".into()))?;
-		let bad = |e: serde_json::Error| ModelError::BadIndex(format!("its card: {e}"));
-		let Format { format } = serde_json::from_slice(&card).map_err(bad)?;
+		let (card, format) = card_of(&tensors)?;
 		let module = || -> Result<tch::CModule, ModelError> {
 			let mut module = tch::CModule::load_on_device(artifact, device)?;
 			module.set_eval();
@@ -103,12 +152,12 @@ impl LoadedModel {
 		};
 		match format.as_str() {
 			classifier::FORMAT => {
-				let card = serde_json::from_slice(&card).map_err(bad)?;
+				let card = serde_json::from_slice(&card).map_err(bad_card)?;
 				let (card, index) = classifier::read_index(card, tensors)?;
 				Ok(Self::Classifier(classifier::Classifier::new(module()?, card, index, device)))
 			}
 			language::FORMAT => {
-				let card = serde_json::from_slice(&card).map_err(bad)?;
+				let card = serde_json::from_slice(&card).map_err(bad_card)?;
 				let (card, index) = language::read_index(card, tensors)?;
 				Ok(Self::Language(language::LanguageModel::new(module()?, card, index, device)))
 			}

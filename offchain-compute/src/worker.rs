@@ -388,7 +388,7 @@ impl Steps {
 		}
 		let commit_lost = state == JobState::CommitSent
 			&& view.slot == Slot::Assigned
-			&& self.commit_lost(chain, at, finalized, job.job_id).await?;
+			&& self.commit_lost(chain, at, finalized, &job).await?;
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
@@ -442,25 +442,29 @@ impl Steps {
 		}
 	}
 
-	/// Whether the commitment sent for `job_id` did not take: its nonce was
-	/// used on the finalized chain (the journal forgot it), by a filler or
-	/// by the commitment on a branch where the worker was not assigned, and
-	/// the finalized chain still waits for it. Both are read at the same
-	/// finalized block, so a best block that lags it cannot make a
-	/// commitment that landed look lost. While the block handled (`at`)
-	/// lags finality the question waits for a later block: a worker behind
-	/// a fast chain would otherwise read every such job once more per block.
+	/// Whether the commitment sent for `job` did not take: the finalized
+	/// chain used its nonce (a filler took it, or the commitment failed on
+	/// a branch where the worker was not assigned) and still waits for it.
+	/// Both are read at the same finalized block, whichever node it comes
+	/// from, so neither a best block lagging finality nor a node lagging
+	/// the one the worker followed before can make a commitment that may
+	/// still land look lost. While the block handled (`at`) lags finality
+	/// the question waits for a later block: a worker behind a fast chain
+	/// would otherwise read every such job once more per block.
 	async fn commit_lost(
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
 		finalized: &AtBlock,
-		job_id: JobId,
+		job: &JobRecord,
 	) -> Result<bool, Stop> {
-		if finalized.block_number() > at.block_number() || self.journal()?.commit_pending(job_id)? {
+		let Some(nonce) = job.commit_nonce else { return Ok(false) };
+		if finalized.block_number() > at.block_number()
+			|| chain.account_nonce(finalized, &self.me).await? <= nonce
+		{
 			return Ok(false);
 		}
-		let view = chain.job(finalized, job_id, &self.me).await?;
+		let view = chain.job(finalized, job.job_id, &self.me).await?;
 		Ok(view.is_some_and(|view| view.awaits_commitment()))
 	}
 

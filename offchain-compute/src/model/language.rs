@@ -259,10 +259,16 @@ impl Transformer {
 }
 
 /// The training texts' tokens as one corpus, as the span index holds it.
+/// The documents a language model trained on `examples` indexes, each of
+/// its contribution, in training order: what a worker rebuilds from the
+/// contributions' content to check an index (see [`crate::verify`]).
+pub fn documents(tokenizer: Tokenizer, examples: &[Example]) -> Vec<(ContributionId, Vec<u8>)> {
+	examples.iter().map(|e| (e.contribution, tokenizer.encode(&e.text))).collect()
+}
+
 fn corpus(card: &LanguageCard, examples: &[Example]) -> Result<SpanIndex, ModelError> {
-	let tokens: Vec<(ContributionId, Vec<u8>)> =
-		examples.iter().map(|e| (e.contribution, card.tokenizer.encode(&e.text))).collect();
-	SpanIndex::build(tokens.iter().map(|(c, t)| (*c, t.as_slice())))
+	let documents = documents(card.tokenizer, examples);
+	SpanIndex::build(documents.iter().map(|(c, t)| (*c, t.as_slice())))
 		.map_err(|e| ModelError::BadIndex(e.to_string()))
 }
 
