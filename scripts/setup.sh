@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-APT_PACKAGES=(protobuf-compiler clang libclang-dev pkg-config libssl-dev make fortunes postgresql)
+APT_PACKAGES=(protobuf-compiler clang libclang-dev pkg-config libssl-dev make fortunes postgresql chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,7 +14,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
-import { startNode, connect, freePort, waitFor } from './lib/node.js';
+import { startNode, connect, freePort, waitFor, finalizedNumber } from './lib/node.js';
+import { startPostgres } from './lib/postgres.js';
+import { startIndexer } from './lib/indexer.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
 import {
@@ -67,6 +69,10 @@ const port = process.env.RPC_PORT ? Number(process.env.RPC_PORT) : await new Pro
 say(`Tributary demo (working directory ${dir})`);
 const node = await startNode('demo', ['--dev', '--dev-block-time', '1000'], { basePath: join(dir, 'node'), rpcPort: port });
 const api = await connect(node);
+// The indexer follows the chain into a PostgreSQL of the demo's own from the
+// first block; the chain never waits for it.
+const pg = await startPostgres('demo');
+const indexer = await startIndexer(node, pg.url, dir, await freePort());
 const keyring = new Keyring({ type: 'sr25519', ss58Format: 7390 });
 const who = {};
 for (const name of ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie', 'Worker1', 'Worker2', 'Worker3', 'Requester']) {
@@ -229,14 +235,28 @@ say(`   ${'settled (Job/ReceiptsSettled)'.padEnd(34)} ${trib(sum('workerShare') 
 const dust = feesPaid - total;
 say(`   ${'in pools, not yet credited'.padEnd(34)} ${trib(dust).padStart(14)} TRIB  (accumulator rounding carries)`);
 
+say('\n8. Where the fees went, as the indexer recorded it (PostgreSQL, from finalized blocks)');
+await indexer.reach(await finalizedNumber(node), 120_000);
+const { body: indexedJobs } = await indexer.get('/api/jobs?limit=100');
+const settledJobs = indexedJobs.filter((j) => j.split);
+const lastJob = settledJobs[0];
+say(`   ${(await indexer.get('/api/status')).body.indexed + 1} blocks indexed; ${settledJobs.length} jobs settled`);
+if (lastJob) {
+  say(`   job ${lastJob.id}: ${trib(BigInt(lastJob.fee))} TRIB paid → workers ${trib(BigInt(lastJob.split.workers))}, model owner ${trib(BigInt(lastJob.split.modelOwner))},`);
+  say(`     upstream ${trib(BigInt(lastJob.split.upstream))}, data ${trib(BigInt(lastJob.split.data))}, treasury ${trib(BigInt(lastJob.split.treasury))}`);
+}
+say(`   explorer: ${indexer.url}  (lineage, jobs, and each job's flow of funds: ${indexer.url}?job=<id>)`);
+
 say(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 say(`polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A${node.rpcPort}#/explorer`);
 say(`worker metrics:   ${workers.map((w) => `http://127.0.0.1:${w.promPort}/metrics`).join(' ')}`);
 await api.disconnect();
 if (keep) {
-  say('\n--keep: the node and the workers keep running; Ctrl-C stops them.');
+  say('\n--keep: the node, the workers, the indexer and its PostgreSQL keep running; Ctrl-C stops them.');
   await new Promise(() => {});
 }
 for (const w of workers) await w.stop();
+await indexer.stop();
+await pg.stop();
 await contentServer.stop();
 await node.stop({ keepBase: true });

@@ -4,27 +4,30 @@
 // reconciles with the chain block by block (no gap, nothing twice); the
 // query API answers an account's history with outcomes and fees and one
 // kind of event, paginated and bounded; and the reconciliation finds a row
-// removed behind its back.
+// removed behind its back. Then a job on a model with a parent settles, and
+// the explorer page, rendered by Chromium, draws the lineage and where the
+// fee went, amount by amount as the chain's JobSettled gives them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { u8aToHex } from '@polkadot/util';
-import { startNode, connect, freePort, projectBinary, running, waitFor, finalizedNumber } from './lib/node.js';
+import { startNode, connect, freePort, running, waitFor, finalizedNumber, rpc } from './lib/node.js';
+import { startIndexer as start, indexerBinary } from './lib/indexer.js';
 import { startPostgres } from './lib/postgres.js';
-import { sendOk, send } from './lib/tx.js';
-import { devAccounts } from './lib/chain.js';
+import { sendOk, send, eventData } from './lib/tx.js';
+import { devAccounts, commitment } from './lib/chain.js';
+import { blake2AsHex } from '@polkadot/util-crypto';
 
-const indexerBinary = () => projectBinary('tributary-indexer', 'TRIBUTARY_INDEXER');
 const TRIB = 1_000_000_000_000n;
 
 let node;
 let api;
 let pg;
 let dir;
-const k = devAccounts(['Alice', 'Bob', 'Charlie']);
+const k = devAccounts(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trib-indexer-'));
@@ -34,40 +37,14 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of [...running]) if (p.indexer) await p.kill();
+  for (const p of [...running]) if (p.reach) await p.kill();
   await api?.disconnect();
   await node?.stop();
   await pg?.stop();
   if (dir && !process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-async function startIndexer(port) {
-  const logPath = join(dir, 'indexer.log');
-  const fd = openSync(logPath, 'a');
-  const proc = spawn(indexerBinary(), ['run', '--node', node.url, '--database', pg.url, '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', fd, fd], env: { ...process.env, RUST_LOG: 'info' },
-  });
-  closeSync(fd);
-  const indexer = {
-    indexer: true, proc, exited: false,
-    log: () => readFileSync(logPath, 'utf8'),
-    async kill() {
-      running.delete(indexer);
-      if (indexer.exited) return;
-      const done = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await done;
-    },
-  };
-  proc.on('exit', () => { indexer.exited = true; });
-  running.add(indexer);
-  await waitFor('the query API', async () => {
-    if (indexer.exited) throw new Error(`the indexer exited:\n${indexer.log()}`);
-    return (await fetch(`http://127.0.0.1:${port}/api/status`).catch(() => null))?.ok;
-  }, 60_000, 100);
-  return indexer;
-}
-
+const startIndexer = (port) => start(node, pg.url, dir, port);
 const get = async (port, path) => {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: response.status, body: await response.json() };
@@ -137,4 +114,88 @@ test('the indexer follows finality through two SIGKILLs: the database reconciles
   const broken = spawnSync(indexerBinary(), ['reconcile', '--node', node.url, '--database', pg.url, '--to', String(finalized)], { encoding: 'utf8' });
   assert.equal(broken.status, 1, broken.stdout + broken.stderr);
   assert.match(broken.stdout, new RegExp(`block ${created[0].block}: \\d+ extrinsics and \\d+ events indexed \\(\\d+ and \\d+ rows\\)`));
+});
+
+/** The page as Chromium renders it, scripts run: its DOM. */
+function renderedPage(url) {
+  const run = spawnSync('chromium', [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--virtual-time-budget=15000', '--dump-dom', url,
+  ], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, `chromium: ${run.stderr}`);
+  return run.stdout;
+}
+
+test('the explorer page, in a real browser, draws the lineage and where a job\'s fee went', async () => {
+  // A datanet, a base model and a child of it, three workers, and a job on
+  // the child that its workers commit, reveal and so settle.
+  const PERBILL = 1_000_000_000;
+  const workers = ['bob', 'dave', 'eve'];
+  const stake = api.consts.workerStaking.minWorkerStake.toBigInt();
+  for (const w of workers) {
+    await sendOk(api, api.tx.workerStaking.registerWorker(stake, 'http://127.0.0.1:0', 1, 'test'), k[w]);
+    await sendOk(api, api.tx.workerStaking.serveModels([0, 1]), k[w]);
+  }
+  const { datanetId } = eventData(api, await sendOk(api, api.tx.registry.createDatanet('reviews', 'Open'), k.alice), 'registry', 'DatanetCreated');
+  const contributed = await sendOk(api, api.tx.registry.contribute(datanetId, blake2AsHex('loved it'), 8, ''), k.ferdie);
+  const { contributionId } = eventData(api, contributed, 'registry', 'ContributionSubmitted');
+  const base = eventData(api, await sendOk(api, api.tx.registry.registerModel(
+    blake2AsHex('base'), blake2AsHex('base index'), '', 'base', [[datanetId, PERBILL / 5]], [], TRIB,
+  ), k.alice), 'registry', 'ModelRegistered').modelId;
+  const child = eventData(api, await sendOk(api, api.tx.registry.registerModel(
+    blake2AsHex('child'), blake2AsHex('child index'), '', 'child', [[datanetId, PERBILL / 10]], [[base, PERBILL / 2]], TRIB,
+  ), k.ferdie), 'registry', 'ModelRegistered').modelId;
+  const fee = TRIB + 3n * api.consts.compute.computeFee.toBigInt();
+  const { jobId } = eventData(api, await sendOk(api, api.tx.compute.submitJob(child, 'was it good?', fee, null), k.charlie), 'compute', 'JobSubmitted');
+  await waitFor('the job to be assigned', async () => (await rpc(node, 'compute_job', [jobId]))?.status === 'committing', 30_000, 250);
+  const attribution = [[contributionId, PERBILL / 2]];
+  const salt = (w) => blake2AsHex(`salt of ${w}`);
+  for (const w of workers) {
+    await sendOk(api, api.tx.compute.commitResult(jobId, commitment(api, jobId, k[w].address, 'yes', attribution, salt(w))), k[w]);
+  }
+  let settled;
+  for (const w of workers) {
+    const events = await sendOk(api, api.tx.compute.revealResult(jobId, 'yes', attribution, salt(w)), k[w]);
+    settled ??= eventData(api, events, 'rewards', 'JobSettled');
+  }
+  assert.ok(settled, 'the job settled');
+
+  const port = await freePort();
+  const indexer = await startIndexer(port);
+  const finalized = await finalizedNumber(node);
+  await waitFor(`the indexer at block ${finalized}`, async () => (await get(port, '/api/status')).body.indexed >= finalized, 60_000, 250);
+
+  // The answers the page draws.
+  const { body: models } = await get(port, '/api/models');
+  const childModel = models.find((m) => m.id === child);
+  assert.deepEqual(childModel.parents, [{ model: base, share: PERBILL / 2 }]);
+  assert.deepEqual(childModel.training, [{ datanet: datanetId, share: PERBILL / 10 }]);
+  const { body: job } = await get(port, `/api/jobs/${jobId}`);
+  assert.equal(job.status, 'completed');
+  assert.equal(job.model, child);
+  assert.equal(job.fee, fee.toString());
+  const split = {
+    workers: settled.workerShare, modelOwner: settled.modelShare, upstream: settled.upstreamShare,
+    data: settled.dataShare, treasury: settled.treasuryShare,
+  };
+  assert.deepEqual(job.split, Object.fromEntries(Object.entries(split).map(([key, v]) => [key, BigInt(v).toString()])));
+  assert.ok(job.events.some((e) => e.name === 'ResultRevealed'));
+  assert.equal((await get(port, '/api/jobs/99999')).status, 404);
+  const { body: datanets } = await get(port, '/api/datanets');
+  assert.equal(datanets.find((d) => d.id === datanetId).contributions, 1);
+
+  // The page, as Chromium runs it.
+  const dom = renderedPage(`http://127.0.0.1:${port}/?job=${jobId}`);
+  assert.match(dom, /data-ready="true"/, dom.slice(0, 2000));
+  assert.match(dom, new RegExp(`data-edge="datanet:${datanetId}-&gt;model:${base}"`));
+  assert.match(dom, new RegExp(`data-edge="model:${base}-&gt;model:${child}"`));
+  assert.match(dom, new RegExp(`<tr data-job="${jobId}" data-status="completed">`));
+  for (const [key, amount] of Object.entries(job.split)) {
+    assert.match(dom, new RegExp(`data-recipient="${key}" data-amount="${amount}"`), `the picture shows ${key} receiving ${amount}`);
+  }
+  assert.match(dom, new RegExp(`data-fee="${fee}"`));
+  if (process.env.TRIBUTARY_EXPLORER_SCREENSHOT) {
+    spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1100,760',
+      '--virtual-time-budget=15000', `--screenshot=${process.env.TRIBUTARY_EXPLORER_SCREENSHOT}`, `http://127.0.0.1:${port}/?job=${jobId}`]);
+  }
+  await indexer.kill();
 });

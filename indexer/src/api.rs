@@ -9,7 +9,8 @@
 //!   (for example `WorkerStaking`/`Slashed`: who was slashed, how much, why),
 //!   newest first;
 //! - `GET /api/accounts/{0x…}/extrinsics?before=N&limit=L`: what an account
-//!   signed, with outcome and fee.
+//!   signed, with outcome and fee;
+//! - the explorer's page and answers ([`crate::explorer`]).
 
 use axum::{
 	extract::{Path, Query, State},
@@ -27,9 +28,13 @@ use tokio_postgres::{Client, Row};
 pub const MAX_LIMIT: i64 = 100;
 const DEFAULT_LIMIT: i64 = 20;
 
-/// The routes, over a database client.
-pub fn router(db: Arc<Client>) -> Router {
+/// The database client the handlers share.
+pub(crate) type Db = Arc<Client>;
+
+/// The routes, the explorer's included, over a database client.
+pub fn router(db: Db) -> Router {
 	Router::new()
+		.merge(crate::explorer::routes())
 		.route("/api/status", get(status))
 		.route("/api/blocks", get(blocks))
 		.route("/api/blocks/{number}", get(block))
@@ -40,7 +45,7 @@ pub fn router(db: Arc<Client>) -> Router {
 
 /// A page's position and size.
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
 	/// Only rows of blocks before this one.
 	before: Option<i64>,
 	/// How many rows, at most [`MAX_LIMIT`].
@@ -48,7 +53,8 @@ struct Page {
 }
 
 impl Page {
-	fn bounds(&self) -> Result<(i64, i64), ApiError> {
+	/// The block to read before, and how many rows.
+	pub(crate) fn bounds(&self) -> Result<(i64, i64), ApiError> {
 		let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
 		if !(1..=MAX_LIMIT).contains(&limit) {
 			return Err(ApiError::bad(format!("limit must be 1..={MAX_LIMIT}")));
@@ -58,9 +64,13 @@ impl Page {
 }
 
 /// An error answer: a status and `{"error": "…"}`.
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(StatusCode, String);
 
 impl ApiError {
+	pub(crate) fn new(status: StatusCode, message: String) -> Self {
+		ApiError(status, message)
+	}
+
 	fn bad(message: String) -> Self {
 		ApiError(StatusCode::BAD_REQUEST, message)
 	}
@@ -79,7 +89,7 @@ impl IntoResponse for ApiError {
 	}
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+pub(crate) type Answer = Result<Json<Value>, ApiError>;
 
 fn hex(bytes: Vec<u8>) -> String {
 	format!("0x{}", hex::encode(bytes))
@@ -128,12 +138,12 @@ const EXTRINSIC_COLUMNS: &str =
 	"block_number, index, hash, pallet, call, signer, success, fee::TEXT AS fee, args";
 const EVENT_COLUMNS: &str = "block_number, index, extrinsic_index, pallet, name, fields";
 
-async fn status(State(db): State<Arc<Client>>) -> Answer {
+async fn status(State(db): State<Db>) -> Answer {
 	let row = db.query_opt("SELECT block_number FROM cursor", &[]).await?;
 	Ok(Json(json!({ "indexed": row.map(|r| r.get::<_, i64>(0)) })))
 }
 
-async fn blocks(State(db): State<Arc<Client>>, Query(page): Query<Page>) -> Answer {
+async fn blocks(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 	let (before, limit) = page.bounds()?;
 	let rows = db
 		.query(
@@ -144,7 +154,7 @@ async fn blocks(State(db): State<Arc<Client>>, Query(page): Query<Page>) -> Answ
 	Ok(Json(Value::Array(rows.iter().map(block_json).collect())))
 }
 
-async fn block(State(db): State<Arc<Client>>, Path(number): Path<i64>) -> Answer {
+async fn block(State(db): State<Db>, Path(number): Path<i64>) -> Answer {
 	let Some(row) = db
 		.query_opt(&format!("SELECT {BLOCK_COLUMNS} FROM blocks WHERE number = $1"), &[&number])
 		.await?
@@ -179,7 +189,7 @@ struct EventFilter {
 }
 
 async fn events(
-	State(db): State<Arc<Client>>,
+	State(db): State<Db>,
 	Query(filter): Query<EventFilter>,
 	Query(page): Query<Page>,
 ) -> Answer {
@@ -197,7 +207,7 @@ async fn events(
 }
 
 async fn account_extrinsics(
-	State(db): State<Arc<Client>>,
+	State(db): State<Db>,
 	Path(account): Path<String>,
 	Query(page): Query<Page>,
 ) -> Answer {

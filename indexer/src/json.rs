@@ -3,8 +3,9 @@
 //! types to read the database.
 //!
 //! - a named composite is an object, an unnamed one an array;
-//! - an array of bytes (an account, a hash, a bounded byte vector) is `0x…`
-//!   hex;
+//! - an array of two or more bytes (an account, a hash, a bounded byte
+//!   vector) is `0x…` hex (the values carry no types, so one byte alone stays
+//!   a number: it is more often a newtype's such as a `Perbill`);
 //! - a unit enum variant is its name as a string, `None` is `null`, `Some(x)`
 //!   is `x`, any other variant `{"Name": fields}`;
 //! - an integer beyond JavaScript's exact range (2^53) is a decimal string,
@@ -39,8 +40,9 @@ pub fn composite_json<T>(composite: &Composite<T>) -> Json {
 		Composite::Named(fields) => Json::Object(
 			fields.iter().map(|(name, v)| (name.clone(), to_json(v))).collect::<Map<_, _>>(),
 		),
+		// One number alone is a newtype's (a `Perbill`) more often than bytes.
 		Composite::Unnamed(values) => match bytes_of(values) {
-			Some(bytes) if !bytes.is_empty() => Json::String(format!("0x{}", hex::encode(bytes))),
+			Some(bytes) if bytes.len() > 1 => Json::String(format!("0x{}", hex::encode(bytes))),
 			_ => Json::Array(values.iter().map(to_json).collect()),
 		},
 	}
@@ -127,5 +129,7 @@ mod tests {
 		let variant = Value::named_variant("Transfer", [("amount", u(2))]);
 		assert_eq!(to_json(&variant), json!({"Transfer": {"amount": 2}}));
 		assert_eq!(to_json(&Value::unnamed_composite(Vec::<Value<()>>::new())), json!([]));
+		let perbill = Value::unnamed_composite([u(100)]);
+		assert_eq!(to_json(&perbill), json!([100]));
 	}
 }

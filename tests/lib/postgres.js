@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './node.js';
+import { freePort, running } from './node.js';
 
 /** The newest installed PostgreSQL's programs (Debian's layout). */
 function pgBin(program) {
@@ -35,6 +35,12 @@ export async function startPostgres(name) {
     '-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60',
     '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start',
   ]);
+  const stopNow = () => {
+    try { runAs(asPostgres, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']); } catch { /* already stopped */ }
+  };
+  // Stopped with the nodes if the test process ends first (pg_ctl detaches it).
+  const guard = { proc: { kill: stopNow } };
+  running.add(guard);
   return {
     dir,
     url: `postgres://tributary@127.0.0.1:${port}/postgres`,
@@ -43,7 +49,8 @@ export async function startPostgres(name) {
       return runAs(asPostgres, 'psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'tributary', '-d', 'postgres', '-At', '-c', sql]);
     },
     async stop() {
-      try { runAs(asPostgres, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']); } catch { /* already stopped */ }
+      running.delete(guard);
+      stopNow();
       if (!process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,253 @@
+//! The explorer: a page (`GET /`) and the answers it draws, read from the
+//! indexed events and the extrinsics that emitted them.
+//!
+//! - `GET /api/datanets?before&limit`: datanets, their owners and how many
+//!   contributions each received;
+//! - `GET /api/models?before&limit`: models, their owners and their lineage
+//!   (training datanets and parent models with their direct shares, from
+//!   the `register_model` or `publish_version` call that made them);
+//! - `GET /api/jobs?before&limit`: jobs, newest first: model, requester,
+//!   fee, outcome, and where the fee went (the `JobSettled` split);
+//! - `GET /api/jobs/{id}`: one job and every event about it, in order.
+//!
+//! Every list is bounded like the rest of the API ([`crate::api`]); a job's
+//! events and a datanet's contributions are found through their own indexes
+//! (`indexer/migrations/V2__…`).
+
+use crate::api::{Answer, ApiError, Db, Page};
+use axum::{
+	extract::{Path, Query, State},
+	http::StatusCode,
+	response::Html,
+	routing::get,
+	Json, Router,
+};
+use serde_json::{json, Value};
+use tokio_postgres::Row;
+
+/// The page, self-contained: it reads the API from its own origin.
+const PAGE: &str = include_str!("explorer.html");
+
+/// The most events one job's answer lists.
+const MAX_JOB_EVENTS: i64 = 200;
+
+/// The explorer's routes.
+pub fn routes() -> Router<Db> {
+	Router::new()
+		.route("/", get(|| async { Html(PAGE) }))
+		.route("/api/datanets", get(datanets))
+		.route("/api/models", get(models))
+		.route("/api/jobs", get(jobs))
+		.route("/api/jobs/{id}", get(job))
+}
+
+/// The `(id, share)` pairs of a lineage argument as the indexer stores it
+/// (a bounded vector of tuples, each share a `Perbill` newtype), whatever
+/// nesting the untyped decoding left around them.
+pub fn id_shares(value: &Value) -> Vec<(u64, u64)> {
+	let number = |v: &Value| match v {
+		Value::Number(n) => n.as_u64(),
+		Value::String(s) => s.parse().ok(),
+		Value::Array(inner) if inner.len() == 1 => match &inner[0] {
+			Value::Number(n) => n.as_u64(),
+			_ => None,
+		},
+		_ => None,
+	};
+	match value {
+		Value::Array(items) if items.len() == 2 && items[0].is_number() => {
+			match (number(&items[0]), number(&items[1])) {
+				(Some(id), Some(share)) => vec![(id, share)],
+				_ => Vec::new(),
+			}
+		}
+		Value::Array(items) => items.iter().flat_map(id_shares).collect(),
+		_ => Vec::new(),
+	}
+}
+
+fn pairs_json(value: Option<&Value>, key: &str) -> Value {
+	Value::Array(
+		value
+			.map(id_shares)
+			.unwrap_or_default()
+			.into_iter()
+			.map(|(id, share)| json!({ key: id, "share": share }))
+			.collect(),
+	)
+}
+
+/// A JSON array of `rows`, each as `one` gives it.
+fn rows_json(rows: &[Row], one: impl Fn(&Row) -> Value) -> Json<Value> {
+	Json(Value::Array(rows.iter().map(one).collect()))
+}
+
+/// A stored number (JSON number or decimal string) as a decimal string.
+fn amount(value: &Value) -> Value {
+	match value {
+		Value::Number(n) => Value::String(n.to_string()),
+		Value::String(_) => value.clone(),
+		_ => Value::Null,
+	}
+}
+
+async fn datanets(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
+	let (before, limit) = page.bounds()?;
+	let rows = db
+		.query(
+			"SELECT e.block_number, e.fields,
+			        (SELECT COUNT(*) FROM events c
+			          WHERE c.pallet = 'Registry' AND c.name = 'ContributionSubmitted'
+			            AND c.fields ? 'datanet_id'
+			            AND c.fields->>'datanet_id' = e.fields->>'datanet_id') AS contributions
+			   FROM events e
+			  WHERE e.pallet = 'Registry' AND e.name = 'DatanetCreated' AND e.block_number < $1
+			  ORDER BY e.block_number DESC, e.index DESC LIMIT $2",
+			&[&before, &limit],
+		)
+		.await?;
+	Ok(rows_json(&rows, |row| {
+		let fields: Value = row.get(1);
+		json!({
+			"id": fields["datanet_id"],
+			"owner": fields["owner"],
+			"block": row.get::<_, i64>(0),
+			"contributions": row.get::<_, i64>(2),
+		})
+	}))
+}
+
+async fn models(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
+	let (before, limit) = page.bounds()?;
+	let rows = db
+		.query(
+			"SELECT e.block_number, e.fields, x.call, x.args
+			   FROM events e
+			   LEFT JOIN extrinsics x ON x.block_number = e.block_number AND x.index = e.extrinsic_index
+			  WHERE e.pallet = 'Registry' AND e.name = 'ModelRegistered' AND e.block_number < $1
+			  ORDER BY e.block_number DESC, e.index DESC LIMIT $2",
+			&[&before, &limit],
+		)
+		.await?;
+	Ok(rows_json(&rows, |row| {
+		let fields: Value = row.get(1);
+		let call: Option<String> = row.get(2);
+		let args: Option<Value> = row.get(3);
+		let made = matches!(call.as_deref(), Some("register_model" | "publish_version"));
+		let args = args.filter(|_| made);
+		json!({
+			"id": fields["model_id"],
+			"owner": fields["owner"],
+			"block": row.get::<_, i64>(0),
+			"previous": args.as_ref().map(|a| a["previous"].clone()),
+			"training": pairs_json(args.as_ref().map(|a| &a["training"]), "datanet"),
+			"parents": pairs_json(args.as_ref().map(|a| &a["parents"]), "model"),
+			"price": args.as_ref().map(|a| amount(&a["price_per_inference"])),
+		})
+	}))
+}
+
+/// A job's events, in order.
+async fn job_events(db: &Db, job_id: &str) -> Result<Vec<Row>, ApiError> {
+	Ok(db
+		.query(
+			"SELECT e.block_number, e.index, e.pallet, e.name, e.fields, x.args
+			   FROM events e
+			   LEFT JOIN extrinsics x ON x.block_number = e.block_number AND x.index = e.extrinsic_index
+			  WHERE e.fields ? 'job_id' AND e.fields->>'job_id' = $1
+			  ORDER BY e.block_number, e.index LIMIT $2",
+			&[&job_id, &MAX_JOB_EVENTS],
+		)
+		.await?)
+}
+
+/// What the explorer says of a job, from its events in order.
+fn job_summary(id: &str, events: &[Row]) -> Value {
+	let mut summary = json!({ "id": id.parse::<u64>().ok(), "status": "submitted" });
+	for row in events {
+		let (name, fields): (String, Value) = (row.get(3), row.get(4));
+		match name.as_str() {
+			"JobSubmitted" => {
+				let args: Option<Value> = row.get(5);
+				summary["block"] = json!(row.get::<_, i64>(0));
+				summary["requester"] = fields["requester"].clone();
+				summary["fee"] = amount(&fields["fee"]);
+				summary["model"] = args.map(|a| a["model_id"].clone()).unwrap_or(Value::Null);
+			}
+			"JobAssigned" => summary["workers"] = fields["workers"].clone(),
+			"JobCompleted" => summary["status"] = json!("completed"),
+			"JobFailed" => summary["status"] = json!("failed"),
+			"JobCancelled" => summary["status"] = json!("cancelled"),
+			"JobSettled" => {
+				summary["split"] = json!({
+					"workers": amount(&fields["worker_share"]),
+					"modelOwner": amount(&fields["model_share"]),
+					"upstream": amount(&fields["upstream_share"]),
+					"data": amount(&fields["data_share"]),
+					"treasury": amount(&fields["treasury_share"]),
+				});
+			}
+			_ => {}
+		}
+	}
+	summary
+}
+
+async fn jobs(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
+	let (before, limit) = page.bounds()?;
+	let submitted = db
+		.query(
+			"SELECT fields->>'job_id' FROM events
+			  WHERE pallet = 'Compute' AND name = 'JobSubmitted' AND block_number < $1
+			  ORDER BY block_number DESC, index DESC LIMIT $2",
+			&[&before, &limit],
+		)
+		.await?;
+	let mut answer = Vec::with_capacity(submitted.len());
+	for row in submitted {
+		let id: String = row.get(0);
+		answer.push(job_summary(&id, &job_events(&db, &id).await?));
+	}
+	Ok(Json(Value::Array(answer)))
+}
+
+async fn job(State(db): State<Db>, Path(id): Path<u64>) -> Answer {
+	let id = id.to_string();
+	let events = job_events(&db, &id).await?;
+	if events.is_empty() {
+		return Err(ApiError::new(StatusCode::NOT_FOUND, format!("job {id} is not indexed")));
+	}
+	let mut answer = job_summary(&id, &events);
+	answer["events"] = Value::Array(
+		events
+			.iter()
+			.map(|row| {
+				json!({
+					"block": row.get::<_, i64>(0),
+					"index": row.get::<_, i32>(1),
+					"pallet": row.get::<_, String>(2),
+					"name": row.get::<_, String>(3),
+					"fields": row.get::<_, Value>(4),
+				})
+			})
+			.collect(),
+	);
+	Ok(Json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn lineage_pairs_are_found_in_any_nesting() {
+		// A bounded vector around tuples, each share a Perbill newtype.
+		assert_eq!(
+			id_shares(&json!([[[0, [400000000]], [3, [100]]]])),
+			vec![(0, 400000000), (3, 100)]
+		);
+		assert_eq!(id_shares(&json!([[2, "500000000"]])), vec![(2, 500000000)]);
+		assert_eq!(id_shares(&json!([[]])), Vec::<(u64, u64)>::new());
+		assert_eq!(id_shares(&json!(null)), Vec::<(u64, u64)>::new());
+	}
+}
