@@ -9,6 +9,7 @@ use crate::{
 	store::{Store, StoreError},
 };
 use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::StreamExt;
 use std::{convert::Infallible, time::Duration};
 
 /// How often the finalized head is asked for once caught up.
@@ -63,20 +64,21 @@ enum Stop {
 }
 
 /// Writes every finalized block past the cursor, then waits for more; ends
-/// only with an error.
+/// only with an error. Blocks are read ahead ([`Source::blocks`]) while the
+/// earlier ones are written.
 async fn catch_up(source: &Source, store: &mut Store) -> Result<Infallible, Stop> {
 	loop {
 		let finalized = source.finalized().await.map_err(Stop::Source)?;
-		let mut next = store.cursor().await.map_err(Stop::Store)?.map_or(0, |c| c.number + 1);
-		while next <= finalized {
-			let Some(block) = source.block(next).await.map_err(Stop::Source)? else {
-				return Err(Stop::Source(SourceError::missing(next)));
+		let next = store.cursor().await.map_err(Stop::Store)?.map_or(0, |c| c.number + 1);
+		let mut blocks = std::pin::pin!(source.blocks(next..=finalized));
+		while let Some((number, block)) = blocks.next().await {
+			let Some(block) = block.map_err(Stop::Source)? else {
+				return Err(Stop::Source(SourceError::missing(number)));
 			};
 			store.write(&block).await.map_err(Stop::Store)?;
-			if next % 100 == 0 || next == finalized {
-				tracing::info!(block = next, finalized, "indexed");
+			if number % 1000 == 0 || number == finalized {
+				tracing::info!(block = number, finalized, "indexed");
 			}
-			next += 1;
 		}
 		tokio::time::sleep(POLL).await;
 	}

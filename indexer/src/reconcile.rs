@@ -8,6 +8,7 @@ use crate::{
 	source::{Source, SourceError},
 	store::{Store, StoreError},
 };
+use futures::StreamExt;
 
 /// Why reconciling could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -44,18 +45,20 @@ pub async fn reconcile(
 		differences.push(format!("{past} blocks lie past the cursor at {}", cursor.number));
 	}
 	let to = to.unwrap_or(cursor.number).min(cursor.number);
-	for number in from..=to {
+	if from > to {
+		return Ok(differences);
+	}
+	let mut blocks = std::pin::pin!(source.blocks(from..=to));
+	while let Some((number, chain)) = blocks.next().await {
+		let key = number as i64;
 		let row = db
-			.query_opt(
-				"SELECT hash, extrinsics, events FROM blocks WHERE number = $1",
-				&[&(number as i64)],
-			)
+			.query_opt("SELECT hash, extrinsics, events FROM blocks WHERE number = $1", &[&key])
 			.await?;
 		let Some(row) = row else {
 			differences.push(format!("block {number} is missing"));
 			continue;
 		};
-		let Some(chain) = source.block(number).await? else {
+		let Some(chain) = chain? else {
 			differences.push(format!("block {number}: the node does not have it"));
 			continue;
 		};
@@ -69,18 +72,12 @@ pub async fn reconcile(
 		}
 		let counts: (i32, i32) = (row.get(1), row.get(2));
 		let rows: (i64, i64) = (
-			db.query_one(
-				"SELECT COUNT(*) FROM extrinsics WHERE block_number = $1",
-				&[&(number as i64)],
-			)
-			.await?
-			.get(0),
-			db.query_one(
-				"SELECT COUNT(*) FROM events WHERE block_number = $1",
-				&[&(number as i64)],
-			)
-			.await?
-			.get(0),
+			db.query_one("SELECT COUNT(*) FROM extrinsics WHERE block_number = $1", &[&key])
+				.await?
+				.get(0),
+			db.query_one("SELECT COUNT(*) FROM events WHERE block_number = $1", &[&key])
+				.await?
+				.get(0),
 		);
 		let chain_counts = (chain.extrinsics.len() as i64, chain.events.len() as i64);
 		if (i64::from(counts.0), i64::from(counts.1)) != chain_counts || rows != chain_counts {

@@ -3,8 +3,10 @@
 //! version's metadata for each block), so a runtime upgrade changes nothing.
 
 use crate::json::to_json;
+use futures::{stream, Stream, StreamExt};
 use scale_value::Value;
 use serde_json::Value as Json;
+use std::ops::RangeInclusive;
 use subxt::{
 	events::Phase,
 	rpcs::{methods::LegacyRpcMethods, RpcClient},
@@ -13,6 +15,9 @@ use subxt::{
 };
 
 type Config = PolkadotConfig;
+
+/// How many blocks [`Source::blocks`] reads ahead of the one taken.
+pub const READ_AHEAD: usize = 16;
 
 /// Why the chain could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +120,19 @@ impl Source {
 	/// The hash of the canonical block `number`, if the node has it.
 	pub async fn hash_of(&self, number: u64) -> Result<Option<H256>, SourceError> {
 		self.rpc.chain_get_block_hash(Some(number.into())).await.map_err(node)
+	}
+
+	/// Blocks `numbers` of the canonical chain, decoded, in order, each with
+	/// its number; [`READ_AHEAD`] are read at once, since each takes several
+	/// round trips to the node that would otherwise be paid one after
+	/// another.
+	pub fn blocks(
+		&self,
+		numbers: RangeInclusive<u64>,
+	) -> impl Stream<Item = (u64, Result<Option<IndexedBlock>, SourceError>)> + '_ {
+		stream::iter(numbers)
+			.map(move |number| async move { (number, self.block(number).await) })
+			.buffered(READ_AHEAD)
 	}
 
 	/// Block `number` of the canonical chain, decoded; `None` if the node
