@@ -14,11 +14,8 @@ import { startNode, connect, freePort, waitFor } from './lib/node.js';
 import { sendOk } from './lib/tx.js';
 import { devAccounts } from './lib/chain.js';
 import { startWorker, contributeDemoData, trainModel, waitServing, workerBinary } from './lib/worker.js';
+import { argValue } from './lib/args.js';
 
-const argValue = (flag, fallback) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const requests = argValue('--requests', '2000');
 const channels = argValue('--channels', '8');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-fastpath-bench-'));

@@ -17,13 +17,10 @@ import { devAccounts } from './lib/chain.js';
 import {
   startWorker, contributeDemoData, trainModel, completedJob, waitServing, startContentServer,
 } from './lib/worker.js';
+import { argValue } from './lib/args.js';
 
 const TRIB = 1_000_000_000_000n;
-const argValue = (flag, fallback) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const KILLS = argValue('--kills', 100);
+const KILLS = Number(argValue('--kills', 100));
 const WORKERS = ['Worker1', 'Worker2', 'Worker3', 'Worker4'];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const random = (lo, hi) => lo + Math.random() * (hi - lo);

@@ -16,12 +16,9 @@ import { startIndexer, indexerBinary } from './lib/indexer.js';
 import { u8aToHex } from '@polkadot/util';
 import { sendOk, eventData } from './lib/tx.js';
 import { devAccounts, commitment } from './lib/chain.js';
+import { argValue } from './lib/args.js';
 
-const argValue = (flag, fallback) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const BLOCKS = argValue('--blocks', 10_000);
+const BLOCKS = Number(argValue('--blocks', 10_000));
 const TRIB = 1_000_000_000_000n;
 const PERBILL = 1_000_000_000;
 const say = (line = '') => console.log(line);

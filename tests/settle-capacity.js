@@ -10,12 +10,9 @@ import { blake2AsHex } from '@polkadot/util-crypto';
 import { startNode, connect } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { chainReceipts, devAccounts, receipt, signedVoucher } from './lib/chain.js';
+import { argValue } from './lib/args.js';
 
-const argValue = (flag, fallback) => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const settlements = argValue('--settlements', 16);
+const settlements = Number(argValue('--settlements', 16));
 const TRIB = 1_000_000_000_000n;
 const PERBILL = 1_000_000_000;
 const ZERO = `0x${'00'.repeat(32)}`;
