@@ -103,10 +103,13 @@ test('the worker settles three receipts under one voucher; each is divided as a 
   const { batchId, ...settled } = eventData(api, events, 'channels', 'ReceiptsSettled');
   assert.deepEqual(settled, { channelId: ids.channel, count: 3, amount: Number(total), auditShare: Number(total / 20n) });
   assert.ok((await api.query.channels.batches(batchId)).isSome, 'kept for audits');
-  const divided = events.filter(({ event }) => event.section === 'rewards' && event.method === 'ReceiptsSettled')
-    .map(({ event }) => Object.fromEntries(event.data.names.map((n, i) => [stringCamelCase(n), BigInt(event.data[i].toString())])));
+  const divided = events.filter(({ event }) => event.section === 'rewards' && event.method === 'ReceiptsSettled').map(({ event }) => event.data);
   assert.equal(divided.length, 1, 'one division for the settlement, each beneficiary credited once');
-  const [parts] = divided;
+  const parts = Object.fromEntries(divided[0].names.filter((n) => n !== 'credits').map((n) => [stringCamelCase(n), BigInt(divided[0][stringCamelCase(n)].toString())]));
+  const credits = divided[0].credits.map(([payee, amount]) => [payee.type, amount.toBigInt()]);
+  assert.equal(credits.reduce((all, [, amount]) => all + amount, 0n) + parts.treasuryShare, parts.workerShare + parts.modelShare + parts.upstreamShare + parts.dataShare + parts.treasuryShare,
+    'the credits name every part but the treasury\'s');
+  assert.deepEqual(credits.filter(([kind]) => kind === 'Worker').map(([, amount]) => amount), [parts.workerShare], 'the one worker, once');
   assert.deepEqual([parts.channelId, parts.first, parts.last], [BigInt(ids.channel), 1n, 3n]);
   const sum = parts.workerShare + parts.modelShare + parts.upstreamShare + parts.dataShare + parts.treasuryShare;
   const cuts = receipts.reduce((all, r) => all + cut(r.price), 0n);

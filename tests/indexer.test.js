@@ -4,9 +4,13 @@
 // reconciles with the chain block by block (no gap, nothing twice); the
 // query API answers an account's history with outcomes and fees and one
 // kind of event, paginated and bounded; and the reconciliation finds a row
-// removed behind its back. Then a job on a model with a parent settles, and
-// the explorer page, rendered by Chromium, draws the lineage and where the
-// fee went, amount by amount as the chain's JobSettled gives them.
+// removed behind its back. Then a job on a model with a parent settles, a
+// worker claims and the contributor harvests: the API names every
+// beneficiary of the fee as the chain's JobSettled does, and an account's,
+// a contribution's and a model's earnings; the explorer page, rendered by
+// Chromium, draws the lineage and where the fee went, beneficiary by
+// beneficiary; the history's sums reconcile with the rewards pallet's
+// balances, and a credit deleted behind the indexer's back is found.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +21,7 @@ import { u8aToHex } from '@polkadot/util';
 import { startNode, connect, freePort, running, waitFor, finalizedNumber, rpc } from './lib/node.js';
 import { startIndexer as start, indexerBinary } from './lib/indexer.js';
 import { startPostgres } from './lib/postgres.js';
-import { sendOk, send, eventData } from './lib/tx.js';
+import { sendOk, send, eventData, settlementCredits } from './lib/tx.js';
 import { devAccounts, commitment } from './lib/chain.js';
 import { blake2AsHex } from '@polkadot/util-crypto';
 
@@ -44,6 +48,7 @@ after(async () => {
   if (dir && !process.env.TRIBUTARY_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
+const hex = (pair) => u8aToHex(pair.publicKey);
 const startIndexer = (port) => start(node, pg.url, dir, port);
 const get = async (port, path) => {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -53,7 +58,6 @@ const get = async (port, path) => {
 test('the indexer follows finality through two SIGKILLs: the database reconciles with the chain, and the API answers', async () => {
   const port = await freePort();
   let indexer = await startIndexer(port);
-  const hex = (pair) => u8aToHex(pair.publicKey);
 
   // Transactions stream in while the indexer is killed twice and restarted.
   let sent = 0;
@@ -129,6 +133,8 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   // A datanet, a base model and a child of it, three workers, and a job on
   // the child that its workers commit, reveal and so settle.
   const PERBILL = 1_000_000_000;
+  // The first test broke a block of its own on purpose; this one checks from here.
+  const from = (await finalizedNumber(node)) + 1;
   const workers = ['bob', 'dave', 'eve'];
   const stake = api.consts.workerStaking.minWorkerStake.toBigInt();
   for (const w of workers) {
@@ -153,11 +159,21 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
     await sendOk(api, api.tx.compute.commitResult(jobId, commitment(api, jobId, k[w].address, 'yes', attribution, salt(w))), k[w]);
   }
   let settled;
+  let credits;
   for (const w of workers) {
     const events = await sendOk(api, api.tx.compute.revealResult(jobId, 'yes', attribution, salt(w)), k[w]);
     settled ??= eventData(api, events, 'rewards', 'JobSettled');
+    credits ??= settlementCredits(events);
   }
   assert.ok(settled, 'the job settled');
+  // The base's owner is paid through the child, and the named contribution.
+  assert.ok(credits.some((c) => c.kind === 'Model' && c.model === base && c.account === hex(k.alice)), JSON.stringify(credits));
+  assert.ok(credits.some((c) => c.kind === 'Contribution' && c.contribution === contributionId && c.model === child));
+  // Money moves on: a worker claims, the contributor harvests its pool.
+  const claimed = eventData(api, await sendOk(api, api.tx.rewards.claim(), k.bob), 'rewards', 'RewardsClaimed');
+  const harvest = await sendOk(api, api.tx.rewards.claimContributions([contributionId]), k.ferdie);
+  const harvested = eventData(api, harvest, 'rewards', 'PoolRewardsHarvested');
+  assert.ok(BigInt(harvested.amount) > 0n, 'the pool paid the contribution');
 
   const port = await freePort();
   const indexer = await startIndexer(port);
@@ -178,6 +194,28 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
     data: settled.dataShare, treasury: settled.treasuryShare,
   };
   assert.deepEqual(job.split, Object.fromEntries(Object.entries(split).map(([key, v]) => [key, BigInt(v).toString()])));
+  // Every beneficiary, as the chain's event names it.
+  const apiCredits = job.credits.map(({ kind, account, model, contribution, datanet, snapshot, amount }) =>
+    Object.fromEntries(Object.entries({ kind, account, model, contribution, datanet, snapshot, amount }).filter(([, v]) => v !== null)));
+  assert.deepEqual(apiCredits, credits);
+  const { body: bob } = await get(port, `/api/accounts/${hex(k.bob)}/earnings`);
+  const bobsCredit = credits.find((c) => c.kind === 'Worker' && c.account === hex(k.bob)).amount;
+  assert.equal(bob.totals.Worker, bobsCredit);
+  assert.equal(bob.totals.Claimed, BigInt(claimed.amount).toString());
+  assert.deepEqual(bob.credits.map((c) => [c.job, c.amount]), [[jobId, bobsCredit]]);
+  const { body: earned } = await get(port, `/api/contributions/${contributionId}/earnings`);
+  assert.deepEqual(earned.byModel, [{ model: child, amount: credits.find((c) => c.kind === 'Contribution').amount }]);
+  assert.equal(earned.harvested, BigInt(harvested.amount).toString());
+  const { body: baseEarned } = await get(port, `/api/models/${base}/earnings`);
+  assert.deepEqual(baseEarned.owners, [{ account: hex(k.alice), amount: credits.find((c) => c.kind === 'Model' && c.model === base).amount }]);
+  assert.equal((await get(port, '/api/accounts/bob/earnings')).status, 400);
+  // The market over time: one job submitted and finished, at its fee.
+  const { status: marketStatus, body: market } = await get(port, '/api/market?span=100000&buckets=100');
+  assert.equal(marketStatus, 200, JSON.stringify(market));
+  assert.deepEqual([market.reduce((n, b) => n + b.submitted, 0), market.reduce((n, b) => n + b.finished, 0), market.at(-1).open], [1, 1, 0]);
+  const { body: [submittedBlock] } = await get(port, `/api/market?to=${job.block}&span=1&buckets=1`);
+  assert.deepEqual([submittedBlock.submitted, submittedBlock.open, submittedBlock.averageFee], [1, 1, fee.toString()]);
+  assert.equal((await get(port, '/api/market?buckets=1000')).status, 400);
   assert.ok(job.events.some((e) => e.name === 'ResultRevealed'));
   assert.equal((await get(port, '/api/jobs/99999')).status, 404);
   const { body: datanets } = await get(port, '/api/datanets');
@@ -190,12 +228,33 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   assert.match(dom, new RegExp(`data-edge="model:${base}-&gt;model:${child}"`));
   assert.match(dom, new RegExp(`<tr data-job="${jobId}" data-status="completed">`));
   for (const [key, amount] of Object.entries(job.split)) {
-    assert.match(dom, new RegExp(`data-recipient="${key}" data-amount="${amount}"`), `the picture shows ${key} receiving ${amount}`);
+    assert.match(dom, new RegExp(`data-part="${key}" data-amount="${amount}"`), `the split shows ${key} receiving ${amount}`);
+  }
+  for (const credit of [...credits, { kind: 'Treasury', amount: job.split.treasury }]) {
+    const payee = credit.kind === 'Pool' ? `Pool:${credit.datanet}/${credit.snapshot}` : credit.account ? `${credit.kind}:${credit.account}` : credit.kind;
+    assert.match(dom, new RegExp(`data-payee="${payee}" data-amount="${credit.amount}"`), `the picture shows ${payee} receiving ${credit.amount}`);
   }
   assert.match(dom, new RegExp(`data-fee="${fee}"`));
+  assert.match(dom, /id="market-chart" data-buckets="\d+"/);
+  assert.match(dom, new RegExp(`data-open="\\d+" data-fee="${fee}"`), 'the chart shows the fee offered');
   if (process.env.TRIBUTARY_EXPLORER_SCREENSHOT) {
-    spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1100,760',
+    spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1100,1080',
       '--virtual-time-budget=15000', `--screenshot=${process.env.TRIBUTARY_EXPLORER_SCREENSHOT}`, `http://127.0.0.1:${port}/?job=${jobId}`]);
   }
   await indexer.kill();
+
+  // The money adds up: what each account may claim, each contribution and
+  // each model earned, summed from the history, is the chain's; and a
+  // credit lost behind the indexer's back is found.
+  const reconcile = () => spawnSync(indexerBinary(), ['reconcile', '--node', node.url, '--database', pg.url, '--from', String(from)], { encoding: 'utf8' });
+  const whole = reconcile();
+  assert.equal(whole.status, 0, whole.stdout + whole.stderr);
+  assert.match(whole.stdout, /^0 differences$/m);
+  pg.psql(`DELETE FROM credits WHERE job_id = ${jobId} AND kind = 'Worker' AND account = '${hex(k.dave)}'`);
+  const lost = reconcile();
+  assert.equal(lost.status, 1, lost.stdout + lost.stderr);
+  assert.match(lost.stdout, new RegExp(`claimable ${hex(k.dave)} at block \\d+: the chain holds ${bigOf(credits, 'Worker', hex(k.dave))}, the history sums to 0`));
 });
+
+/** The amount credited to `account` as a `kind`. */
+const bigOf = (credits, kind, account) => credits.find((c) => c.kind === kind && c.account === account).amount;

@@ -5,8 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { blake2AsHex } from '@polkadot/util-crypto';
+import { u8aToHex } from '@polkadot/util';
 import { startNode, connect, waitFor, rpc } from './lib/node.js';
-import { sendOk, eventData } from './lib/tx.js';
+import { sendOk, eventData, settlementCredits } from './lib/tx.js';
 import { commitment, treasuryAddress } from './lib/chain.js';
 
 const TRIB = 1_000_000_000_000n;
@@ -95,9 +96,11 @@ test('a job on the child completes and its fee is divided as computed by hand', 
     k[w],
   )));
   let settledEvent;
+  let credits;
   for (const w of workers) {
     const events = await submit(api.tx.compute.revealResult(jobId, 'yes', attribution, salt(w)), k[w]);
     settledEvent ??= eventData(api, events, 'rewards', 'JobSettled');
+    credits ??= settlementCredits(events);
   }
 
   // By hand, for a fee of 1.03 TRIB and shares of 30% workers, 30% model,
@@ -115,7 +118,8 @@ test('a job on the child completes and its fee is divided as computed by hand', 
   const poolEach = (upstreamToPool + (third - toEve)) / 2n;
   const toTreasury = fee - 3n * third;
 
-  assert.deepEqual(settledEvent, {
+  const { credits: _named, ...parts } = settledEvent;
+  assert.deepEqual(parts, {
     jobId,
     workerShare: Number(perWorker * 3n),
     modelShare: Number(childKeeps),
@@ -123,6 +127,20 @@ test('a job on the child completes and its fee is divided as computed by hand', 
     dataShare: Number(third),
     treasuryShare: Number(toTreasury),
   });
+  // The event names every beneficiary: both models' owners, Eve's
+  // contribution through the child, and the one pool both the child's
+  // upstream share and its unnamed data reach (the models share a snapshot).
+  const hex = (who) => u8aToHex(k[who].publicKey);
+  const snapshot = credits.find((c) => c.kind === 'Pool')?.snapshot;
+  const expected = [
+    ...WORKERS.map((w) => ({ kind: 'Worker', account: hex(w), amount: perWorker })),
+    { kind: 'Model', account: hex('alice'), model: ids.base, amount: toBase },
+    { kind: 'Model', account: hex('childOwner'), model: ids.child, amount: childKeeps },
+    { kind: 'Contribution', account: hex('eve'), model: ids.child, contribution: ids.c[0], amount: toEve },
+    { kind: 'Pool', datanet: ids.datanet, snapshot, amount: upstreamToPool + (third - toEve) },
+  ].map((c) => ({ ...c, amount: c.amount.toString() }));
+  const sorted = (list) => list.map((c) => JSON.stringify(c, Object.keys(c).sort())).sort();
+  assert.deepEqual(sorted(credits), sorted(expected));
   for (const w of WORKERS) assert.equal(await claimable(k[w]), perWorker);
   assert.equal(await claimable(k.alice), toBase);
   assert.equal(await claimable(k.childOwner), childKeeps);

@@ -10,6 +10,8 @@
 //!   newest first;
 //! - `GET /api/accounts/{0x…}/extrinsics?before=N&limit=L`: what an account
 //!   signed, with outcome and fee;
+//! - where the money went: an account's, a contribution's and a model's
+//!   earnings ([`crate::earnings`]);
 //! - the explorer's page and answers ([`crate::explorer`]).
 
 use axum::{
@@ -35,6 +37,7 @@ pub(crate) type Db = Arc<Client>;
 pub fn router(db: Db) -> Router {
 	Router::new()
 		.merge(crate::explorer::routes())
+		.merge(crate::earnings::routes())
 		.route("/api/status", get(status))
 		.route("/api/blocks", get(blocks))
 		.route("/api/blocks/{number}", get(block))
@@ -90,6 +93,18 @@ impl IntoResponse for ApiError {
 }
 
 pub(crate) type Answer = Result<Json<Value>, ApiError>;
+
+/// An account as the database keys it (`0x` and 64 lowercase hex digits).
+pub(crate) fn account_key(account: &str) -> Result<String, ApiError> {
+	let account = account.to_lowercase();
+	let valid = account.len() == 66
+		&& account.starts_with("0x")
+		&& account[2..].bytes().all(|b| b.is_ascii_hexdigit());
+	if !valid {
+		return Err(ApiError::bad("an account is 0x and 64 hex digits".into()));
+	}
+	Ok(account)
+}
 
 fn hex(bytes: Vec<u8>) -> String {
 	format!("0x{}", hex::encode(bytes))
@@ -212,13 +227,7 @@ async fn account_extrinsics(
 	Query(page): Query<Page>,
 ) -> Answer {
 	let (before, limit) = page.bounds()?;
-	let account = account.to_lowercase();
-	let valid = account.len() == 66
-		&& account.starts_with("0x")
-		&& account[2..].bytes().all(|b| b.is_ascii_hexdigit());
-	if !valid {
-		return Err(ApiError::bad("an account is 0x and 64 hex digits".into()));
-	}
+	let account = account_key(&account)?;
 	let rows = db
 		.query(
 			&format!(

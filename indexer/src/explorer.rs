@@ -8,7 +8,13 @@
 //!   the `register_model` or `publish_version` call that made them);
 //! - `GET /api/jobs?before&limit`: jobs, newest first: model, requester,
 //!   fee, outcome, and where the fee went (the `JobSettled` split);
-//! - `GET /api/jobs/{id}`: one job and every event about it, in order.
+//! - `GET /api/market?to&span&buckets`: the market over the `span` blocks
+//!   up to `to` (the last indexed by default), in `buckets` spans of equal
+//!   length: jobs submitted and finished, jobs open at the end of each (the
+//!   queue), the average fee offered, and fast-path receipts settled with
+//!   their average price;
+//! - `GET /api/jobs/{id}`: one job, every credit of its settlement (who
+//!   received what) and every event about it, in order.
 //!
 //! Every list is bounded like the rest of the API ([`crate::api`]); a job's
 //! events and a datanet's contributions are found through their own indexes
@@ -22,6 +28,7 @@ use axum::{
 	routing::get,
 	Json, Router,
 };
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_postgres::Row;
 
@@ -38,7 +45,20 @@ pub fn routes() -> Router<Db> {
 		.route("/api/datanets", get(datanets))
 		.route("/api/models", get(models))
 		.route("/api/jobs", get(jobs))
+		.route("/api/market", get(market))
 		.route("/api/jobs/{id}", get(job))
+}
+
+/// The most blocks one market answer covers, and its most buckets.
+const MAX_MARKET_SPAN: i64 = 100_000;
+const MAX_MARKET_BUCKETS: i64 = 100;
+
+/// Which stretch of the market, in how many buckets.
+#[derive(Deserialize)]
+struct MarketWindow {
+	to: Option<i64>,
+	span: Option<i64>,
+	buckets: Option<i64>,
 }
 
 /// The `(id, share)` pairs of a lineage argument as the indexer stores it
@@ -211,13 +231,59 @@ async fn jobs(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 	Ok(Json(Value::Array(answer)))
 }
 
-async fn job(State(db): State<Db>, Path(id): Path<u64>) -> Answer {
-	let id = id.to_string();
+async fn market(State(db): State<Db>, Query(window): Query<MarketWindow>) -> Answer {
+	let span = window.span.unwrap_or(600);
+	let buckets = window.buckets.unwrap_or(60);
+	if !(1..=MAX_MARKET_SPAN).contains(&span) || !(1..=MAX_MARKET_BUCKETS).contains(&buckets) {
+		return Err(ApiError::new(
+			StatusCode::BAD_REQUEST,
+			format!(
+				"span must be 1..={MAX_MARKET_SPAN} blocks and buckets 1..={MAX_MARKET_BUCKETS}"
+			),
+		));
+	}
+	let to = match window.to {
+		Some(to) => to,
+		None => db
+			.query_opt("SELECT block_number FROM cursor", &[])
+			.await?
+			.map_or(0, |row| row.get::<_, i64>(0)),
+	};
+	// Buckets are counted back from `to`, so the last one always ends there.
+	let size = (span + buckets - 1) / buckets;
+	let rows = db
+		.query(
+			"SELECT MIN(block_number), MAX(block_number), SUM(submitted), SUM(finished),
+			        (ARRAY_AGG(open_jobs ORDER BY block_number DESC))[1],
+			        div(SUM(fees), NULLIF(SUM(submitted), 0))::TEXT,
+			        SUM(receipts)::BIGINT, div(SUM(receipts_amount), NULLIF(SUM(receipts), 0))::TEXT
+			   FROM market WHERE block_number > $1::BIGINT - $2::BIGINT AND block_number <= $1
+			  GROUP BY ($1::BIGINT - block_number) / $3::BIGINT ORDER BY 1",
+			&[&to, &span, &size],
+		)
+		.await?;
+	Ok(rows_json(&rows, |row| {
+		json!({
+			"from": row.get::<_, i64>(0),
+			"to": row.get::<_, i64>(1),
+			"submitted": row.get::<_, i64>(2),
+			"finished": row.get::<_, i64>(3),
+			"open": row.get::<_, i64>(4),
+			"averageFee": row.get::<_, Option<String>>(5),
+			"receipts": row.get::<_, i64>(6),
+			"averageReceiptPrice": row.get::<_, Option<String>>(7),
+		})
+	}))
+}
+
+async fn job(State(db): State<Db>, Path(number): Path<i64>) -> Answer {
+	let id = number.to_string();
 	let events = job_events(&db, &id).await?;
 	if events.is_empty() {
 		return Err(ApiError::new(StatusCode::NOT_FOUND, format!("job {id} is not indexed")));
 	}
 	let mut answer = job_summary(&id, &events);
+	answer["credits"] = Value::Array(crate::earnings::job_credits(&db, number).await?);
 	answer["events"] = Value::Array(
 		events
 			.iter()

@@ -7,10 +7,12 @@
 //! - [`store`]: the schema (migrations) and one transaction per block.
 //! - [`follow`]: the loop that keeps the database at finality.
 //! - [`api`]: the paginated, bounded query API.
+//! - [`earnings`]: where the money went, beneficiary by beneficiary.
 //! - [`explorer`]: the explorer page and the answers it draws.
 //! - [`reconcile`]: the database checked against the chain.
 
 pub mod api;
+pub mod earnings;
 pub mod explorer;
 pub mod follow;
 pub mod json;

@@ -1,14 +1,47 @@
 //! `reconcile`: the database checked against the chain, block by block:
 //! every block up to the cursor is there once (no gap), is the chain's
 //! canonical block of its number, and holds as many extrinsics and events
-//! as the chain's, and nothing lies past the cursor. Each difference is
-//! printed; none means the history is whole.
+//! as the chain's, and nothing lies past the cursor. Then the money, at the
+//! last block checked: what each account may claim, what each contribution
+//! and each model has earned, summed from the indexed credits, harvests and
+//! claims, against the rewards pallet's state at that block. Each
+//! difference is printed; none means the history is whole and adds up.
 
 use crate::{
 	source::{Source, SourceError},
 	store::{Store, StoreError},
 };
 use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the indexed history says each account may claim at block `$1`:
+/// every credit, plus every pool harvest, less every claim.
+const CLAIMABLE: &str = "
+	SELECT account, SUM(amount)::TEXT FROM (
+	    SELECT account, amount FROM credits WHERE account IS NOT NULL AND block_number <= $1
+	    UNION ALL
+	    SELECT fields->>'contributor', (fields->>'amount')::NUMERIC FROM events
+	     WHERE pallet = 'Rewards' AND name = 'PoolRewardsHarvested' AND block_number <= $1
+	    UNION ALL
+	    SELECT fields->>'who', -(fields->>'amount')::NUMERIC FROM events
+	     WHERE pallet = 'Rewards' AND name = 'RewardsClaimed' AND block_number <= $1
+	) owed GROUP BY account";
+
+/// What each contribution has been credited at block `$1`: by name in
+/// attributions, and harvested from its pool.
+const CONTRIBUTION_EARNINGS: &str = "
+	SELECT contribution, SUM(amount)::TEXT FROM (
+	    SELECT contribution_id::TEXT AS contribution, amount FROM credits
+	     WHERE kind = 'Contribution' AND block_number <= $1
+	    UNION ALL
+	    SELECT fields->>'contribution_id', (fields->>'amount')::NUMERIC FROM events
+	     WHERE pallet = 'Rewards' AND name = 'PoolRewardsHarvested' AND block_number <= $1
+	) earned GROUP BY contribution";
+
+/// What each model's owner has earned through it at block `$1`.
+const MODEL_EARNINGS: &str = "
+	SELECT model_id::TEXT, SUM(amount)::TEXT FROM credits
+	 WHERE kind = 'Model' AND block_number <= $1 GROUP BY model_id";
 
 /// Why reconciling could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +81,54 @@ pub async fn reconcile(
 	if from > to {
 		return Ok(differences);
 	}
+	check_blocks(source, store, from, to, &mut differences).await?;
+	for (what, pallet, entry, query) in [
+		("claimable", "Rewards", "Claimable", CLAIMABLE),
+		("earned by contribution", "Rewards", "ContributionEarnings", CONTRIBUTION_EARNINGS),
+		("earned through model", "Rewards", "ModelEarnings", MODEL_EARNINGS),
+	] {
+		let chain = source.integer_map(to, pallet, entry).await?;
+		let indexed = db
+			.query(query, &[&(to as i64)])
+			.await?
+			.iter()
+			.map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+			.collect();
+		differences.extend(compare_amounts(what, to, &chain, &indexed));
+	}
+	Ok(differences)
+}
+
+/// The differences between the chain's `chain` amounts and the indexed
+/// ones (decimal strings), key by key; a key the chain lacks holds zero
+/// (a map's default), and so may a key the history sums to zero.
+fn compare_amounts(
+	what: &str,
+	at: u64,
+	chain: &BTreeMap<String, u128>,
+	indexed: &BTreeMap<String, String>,
+) -> Vec<String> {
+	let keys: BTreeSet<&String> = chain.keys().chain(indexed.keys()).collect();
+	keys.into_iter()
+		.filter_map(|key| {
+			let on_chain = chain.get(key).copied().unwrap_or_default().to_string();
+			let summed = indexed.get(key).map_or("0", String::as_str);
+			(on_chain != summed).then(|| {
+				format!("{what} {key} at block {at}: the chain holds {on_chain}, the history sums to {summed}")
+			})
+		})
+		.collect()
+}
+
+/// Checks each block of `from..=to` against the chain's.
+async fn check_blocks(
+	source: &Source,
+	store: &Store,
+	from: u64,
+	to: u64,
+	differences: &mut Vec<String>,
+) -> Result<(), ReconcileError> {
+	let db = store.client();
 	let mut blocks = std::pin::pin!(source.blocks(from..=to));
 	while let Some((number, chain)) = blocks.next().await {
 		let key = number as i64;
@@ -87,5 +168,28 @@ pub async fn reconcile(
 			));
 		}
 	}
-	Ok(differences)
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn amounts_differ_key_by_key_and_absent_keys_hold_zero() {
+		let chain = BTreeMap::from([("0xaa".to_owned(), 5u128), ("0xbb".to_owned(), 7)]);
+		let indexed = BTreeMap::from([
+			("0xaa".to_owned(), "5".to_owned()),
+			("0xbb".to_owned(), "6".to_owned()),
+			("0xcc".to_owned(), "0".to_owned()),
+			("0xdd".to_owned(), "3".to_owned()),
+		]);
+		assert_eq!(
+			compare_amounts("claimable", 9, &chain, &indexed),
+			[
+				"claimable 0xbb at block 9: the chain holds 7, the history sums to 6",
+				"claimable 0xdd at block 9: the chain holds 0, the history sums to 3",
+			]
+		);
+	}
 }

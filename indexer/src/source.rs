@@ -6,7 +6,7 @@ use crate::json::to_json;
 use futures::{stream, Stream, StreamExt};
 use scale_value::Value;
 use serde_json::Value as Json;
-use std::ops::RangeInclusive;
+use std::{collections::BTreeMap, ops::RangeInclusive};
 use subxt::{
 	events::Phase,
 	rpcs::{methods::LegacyRpcMethods, RpcClient},
@@ -208,6 +208,39 @@ impl Source {
 			extrinsics,
 			events,
 		}))
+	}
+
+	/// Every entry of the one-key storage map `pallet::entry` at block
+	/// `number` whose key is readable from its hash (a `…Concat` hasher):
+	/// each key as the database writes it (an account `0x…`, an id in
+	/// decimal) with its value, an integer (a balance).
+	pub async fn integer_map(
+		&self,
+		number: u64,
+		pallet: &str,
+		entry: &str,
+	) -> Result<BTreeMap<String, u128>, SourceError> {
+		let hash = self.hash_of(number).await?.ok_or_else(|| SourceError::missing(number))?;
+		let at = self.client.at_block_hash_and_number(hash, number).await.map_err(node)?;
+		let address = subxt::dynamic::storage::<(Value,), u128>(pallet, entry);
+		let mut entries = at.storage().iter(address, ()).await.map_err(node)?;
+		let mut map = BTreeMap::new();
+		while let Some(kv) = entries.next().await {
+			let kv = kv.map_err(node)?;
+			let key = kv.key().map_err(node)?;
+			let part = key
+				.part(0)
+				.ok_or_else(|| node(format!("{pallet}::{entry} has no key")))?
+				.decode_as::<Value>()
+				.map_err(node)?
+				.ok_or_else(|| node(format!("{pallet}::{entry}'s keys are hashed opaquely")))?;
+			let key = match to_json(&part) {
+				Json::String(s) => s,
+				other => other.to_string(),
+			};
+			map.insert(key, kv.value().decode_as::<u128>().map_err(node)?);
+		}
+		Ok(map)
 	}
 }
 

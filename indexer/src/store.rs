@@ -164,6 +164,9 @@ impl Store {
 			)
 			.await?;
 		}
+		// What the block's events mean for the `credits` and `market`
+		// tables (the functions of `indexer/migrations/V3__…`).
+		tx.execute("SELECT index_credits($1), index_market($1)", &[&number]).await?;
 		tx.execute(
 			"INSERT INTO cursor (block_number, block_hash) VALUES ($1, $2)
 			 ON CONFLICT (id) DO UPDATE SET block_number = $1, block_hash = $2",

@@ -98,6 +98,19 @@ struct Serving {
 	condemned: usize,
 }
 
+impl Serving {
+	/// A prefetch of `model_id` ended, `ready` to serve or not. The models
+	/// to declare are worked out again when it made the model servable or
+	/// refused it for good (its index failed the check); files that could
+	/// not be fetched are tried again at the next review, not every block.
+	fn prefetched(&mut self, model_id: ModelId, ready: bool) {
+		self.prefetching.remove(&model_id);
+		if ready || matches!(self.checked.get(&model_id), Some(Err(_))) {
+			self.wanted = None;
+		}
+	}
+}
+
 /// A declaration sent, and the block it was sent at.
 #[derive(Debug)]
 struct Sent<T>(Option<(T, u64)>);
@@ -359,8 +372,7 @@ impl Admission {
 				Err(ref e) => tracing::warn!(model_id, error = %e, "cannot serve the model yet"),
 			}
 			if let Ok(mut serving) = ready.serving.lock() {
-				serving.prefetching.remove(&model_id);
-				serving.wanted = None;
+				serving.prefetched(model_id, prepared.is_ok());
 			}
 		});
 		Ok(())
@@ -536,6 +548,25 @@ mod tests {
 
 	fn view(status: JobStatus, slot: Slot) -> JobView {
 		JobView { model_id: 0, input: b"rain?".to_vec(), status, slot, deadline: Some(48) }
+	}
+
+	#[test]
+	fn a_model_whose_files_cannot_be_fetched_waits_for_the_review() {
+		let mut serving = Serving { wanted: Some((vec![1], 40)), ..Default::default() };
+		serving.prefetching.insert(2);
+		serving.prefetched(2, false);
+		assert!(serving.prefetching.is_empty());
+		assert_eq!(serving.wanted, Some((vec![1], 40)), "not worked out again at the next block");
+
+		serving.prefetching.insert(2);
+		serving.checked.insert(2, Err("the index credits contribution 9".into()));
+		serving.prefetched(2, false);
+		assert_eq!(serving.wanted, None, "a refusal is applied at once");
+
+		serving.wanted = Some((vec![1], 41));
+		serving.prefetching.insert(3);
+		serving.prefetched(3, true);
+		assert_eq!(serving.wanted, None, "a model made ready is declared at once");
 	}
 
 	#[test]

@@ -74,6 +74,12 @@ impl Submitter {
 		Ok(())
 	}
 
+	/// The account's nonce at the finalized block of the last
+	/// [`Self::on_block`]: every transaction below it is final.
+	pub fn settled(&self) -> u64 {
+		self.settled
+	}
+
 	/// Journals each call (with its job, if it is for one) under the next
 	/// nonce the journal gives, in order, then sends them all at once: the
 	/// node's pool orders them by nonce, and a block's steps never wait on

@@ -337,7 +337,8 @@ impl Steps {
 			if let Some(deadline) = view.as_ref().and_then(owed) {
 				owed_by = Some(owed_by.map_or(deadline, |by: u64| by.min(deadline)));
 			}
-			if let Some(call) = self.step(chain, at, finalized, job, view, settled?).await? {
+			let step = self.step(chain, at, finalized, submitter.settled(), job, view, settled?);
+			if let Some(call) = step.await? {
 				calls.push((Some(job_id), call));
 			}
 		}
@@ -352,12 +353,14 @@ impl Steps {
 	/// journal bookkeeping and inference here, the transaction to send (if
 	/// any) returned.
 	/// `settled` is the job as the finalized chain holds it, given when the
-	/// best block says it ended for this worker.
+	/// best block says it ended for this worker; `final_nonce` is this
+	/// worker's account nonce at `finalized`.
 	async fn step(
 		&self,
 		chain: &Chain,
 		at: &AtBlock,
 		finalized: &AtBlock,
+		final_nonce: u64,
 		job: JobRecord,
 		view: Option<JobView>,
 		settled: Option<Option<JobView>>,
@@ -388,7 +391,7 @@ impl Steps {
 		}
 		let commit_lost = state == JobState::CommitSent
 			&& view.slot == Slot::Assigned
-			&& self.commit_lost(chain, at, finalized, &job).await?;
+			&& self.commit_lost(chain, at, finalized, final_nonce, &job).await?;
 		Ok(match (state, view.slot, view.status) {
 			// Committed and not journaled: the journal was lost; compute again.
 			(JobState::Admitted, Slot::Assigned | Slot::Committed(_), _) => {
@@ -456,12 +459,11 @@ impl Steps {
 		chain: &Chain,
 		at: &AtBlock,
 		finalized: &AtBlock,
+		final_nonce: u64,
 		job: &JobRecord,
 	) -> Result<bool, Stop> {
 		let Some(nonce) = job.commit_nonce else { return Ok(false) };
-		if finalized.block_number() > at.block_number()
-			|| chain.account_nonce(finalized, &self.me).await? <= nonce
-		{
+		if finalized.block_number() > at.block_number() || final_nonce <= nonce {
 			return Ok(false);
 		}
 		let view = chain.job(finalized, job.job_id, &self.me).await?;

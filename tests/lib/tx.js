@@ -40,3 +40,25 @@ export async function sendOk(api, tx, signer) {
   if (error) throw new Error(`${tx.method.section}.${tx.method.method} failed: ${error}`);
   return events;
 }
+
+/**
+ * The credits of the job settlement among `events` (`Rewards.JobSettled`),
+ * each as `{kind, account, model, contribution, datanet, snapshot, amount}`
+ * with only the fields its kind has: accounts in hex, amounts as decimal
+ * strings (as the indexer's API words them).
+ */
+export function settlementCredits(events) {
+  const found = events.find(({ event }) => event.section === 'rewards' && event.method === 'JobSettled');
+  if (!found) return undefined;
+  return found.event.data.credits.map(([payee, amount]) => {
+    const v = payee.value;
+    const common = { kind: payee.type };
+    const named = {
+      Worker: () => ({ account: v.toHex() }),
+      Model: () => ({ account: v.owner.toHex(), model: v.model.toNumber() }),
+      Contribution: () => ({ account: v.contributor.toHex(), model: v.model.toNumber(), contribution: v.contribution.toNumber() }),
+      Pool: () => ({ datanet: v.datanet.toNumber(), snapshot: v.snapshot.toNumber() }),
+    }[payee.type]();
+    return { ...common, ...named, amount: amount.toBigInt().toString() };
+  });
+}

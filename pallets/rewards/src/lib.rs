@@ -55,6 +55,8 @@
 
 extern crate alloc;
 
+use alloc::vec::Vec;
+
 pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -228,6 +230,12 @@ pub mod pallet {
 			data_share: BalanceOf<T>,
 			/// What went to the treasury, rounding included.
 			treasury_share: BalanceOf<T>,
+			/// Every beneficiary and what it was credited, each once: the
+			/// parts above, account by account and pool by pool (the
+			/// treasury's part is `treasury_share`). As many entries as the
+			/// workers, the named contributions and the models' graphs that
+			/// the settlement was weighed for.
+			credits: Vec<(Payee<T::AccountId>, BalanceOf<T>)>,
 		},
 		/// The receipts of one fast-path settlement were divided, each as a
 		/// job's fee is; each beneficiary was credited once for all of them.
@@ -248,6 +256,23 @@ pub mod pallet {
 			data_share: BalanceOf<T>,
 			/// What went to the treasury, rounding included.
 			treasury_share: BalanceOf<T>,
+			/// Every beneficiary and what it was credited, each once: the
+			/// parts above, account by account and pool by pool (the
+			/// treasury's part is `treasury_share`). As many entries as the
+			/// workers, the named contributions and the models' graphs that
+			/// the settlement was weighed for.
+			credits: Vec<(Payee<T::AccountId>, BalanceOf<T>)>,
+		},
+		/// What a contribution's pool owed it was made claimable by its
+		/// contributor: harvested by `claim_contributions`, or when it was
+		/// withdrawn.
+		PoolRewardsHarvested {
+			/// The contribution.
+			contribution_id: ContributionId,
+			/// Its contributor, credited.
+			contributor: T::AccountId,
+			/// The amount harvested.
+			amount: BalanceOf<T>,
 		},
 		/// An account was paid what it had earned.
 		RewardsClaimed {
@@ -313,7 +338,7 @@ pub mod pallet {
 					T::Contributions::approved(id).ok_or(Error::<T>::NotEarning)?;
 				ensure!(contributor == who, Error::<T>::NotContributor);
 				let owed = Self::take_pending(id, datanet);
-				Self::credit_contribution(id, &who, owed);
+				Self::harvested(id, &who, owed);
 			}
 			Self::pay_out(who)
 		}
@@ -346,21 +371,17 @@ impl<T: Config> Pallet<T> {
 		credited.saturating_add(pending)
 	}
 
-	fn credit(who: &T::AccountId, amount: BalanceOf<T>) {
+	/// Credits `amount`, harvested from `contribution`'s pool, to its
+	/// `contributor`.
+	fn harvested(contribution: ContributionId, contributor: &T::AccountId, amount: BalanceOf<T>) {
 		if !amount.is_zero() {
-			Claimable::<T>::mutate(who, |c| *c = c.saturating_add(amount));
-		}
-	}
-
-	/// Credits `amount` earned by `contribution` to its `contributor`.
-	fn credit_contribution(
-		contribution: ContributionId,
-		contributor: &T::AccountId,
-		amount: BalanceOf<T>,
-	) {
-		if !amount.is_zero() {
-			Self::credit(contributor, amount);
+			Claimable::<T>::mutate(contributor, |c| *c = c.saturating_add(amount));
 			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(amount));
+			Self::deposit_event(Event::PoolRewardsHarvested {
+				contribution_id: contribution,
+				contributor: contributor.clone(),
+				amount,
+			});
 		}
 	}
 
@@ -446,6 +467,6 @@ impl<T: Config> ContributionHooks<T::AccountId> for Pallet<T> {
 
 	fn on_withdrawn(contribution: ContributionId, datanet: DatanetId, contributor: &T::AccountId) {
 		let owed = Self::leave(contribution, datanet);
-		Self::credit_contribution(contribution, contributor, owed);
+		Self::harvested(contribution, contributor, owed);
 	}
 }

@@ -17,7 +17,7 @@
 
 use crate::{
 	BalanceOf, Claimable, Config, ContributionEarnings, Error, Event, Memberships, ModelEarnings,
-	Pallet, RewardShares, Settled, Shares, WeightInfo,
+	Pallet, Payee, RewardShares, Settled, Shares, WeightInfo,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use polkadot_sdk::{
@@ -47,6 +47,18 @@ struct Parts<Balance> {
 	treasury: Balance,
 }
 
+/// What each beneficiary was credited, for the settlement's event.
+type Credits<T> =
+	BTreeMap<Payee<<T as polkadot_sdk::frame_system::Config>::AccountId>, BalanceOf<T>>;
+
+/// A division applied: its parts, every credit, and how many upstream
+/// entries the models' graphs held (for the weight).
+struct Divided<T: Config> {
+	parts: Parts<BalanceOf<T>>,
+	credits: Credits<T>,
+	upstream_entries: u32,
+}
+
 /// What a model that answered has gathered: its share and the unnamed part
 /// of the data share, divided once when the division is applied.
 struct Answered<Balance> {
@@ -70,6 +82,7 @@ pub(crate) struct Division<T: Config> {
 	named: BTreeMap<ContributionId, Named<T::AccountId>>,
 	accounts: BTreeMap<T::AccountId, BalanceOf<T>>,
 	contributions: BTreeMap<ContributionId, BalanceOf<T>>,
+	credits: Credits<T>,
 }
 
 impl<T: Config> Division<T> {
@@ -82,6 +95,7 @@ impl<T: Config> Division<T> {
 			named: BTreeMap::new(),
 			accounts: BTreeMap::new(),
 			contributions: BTreeMap::new(),
+			credits: BTreeMap::new(),
 		}
 	}
 
@@ -94,13 +108,14 @@ impl<T: Config> Division<T> {
 		workers: &[T::AccountId],
 		attribution: &Attribution,
 	) {
-		let Self { shares, fees, parts, answered, named, accounts, contributions } = self;
+		let Self { shares, fees, parts, answered, named, accounts, contributions, credits } = self;
 		*fees = fees.saturating_add(fee);
 		let count = workers.len() as u32;
 		if count > 0 {
 			let each = shares.worker.mul_floor(fee) / count.into();
 			for worker in workers {
 				owe(accounts, worker, each);
+				owe(credits, &Payee::Worker(worker.clone()), each);
 			}
 			parts.worker = parts.worker.saturating_add(each.saturating_mul(count.into()));
 		}
@@ -140,6 +155,9 @@ impl<T: Config> Division<T> {
 			let earned = contributions.entry(contribution).or_default();
 			*earned = earned.saturating_add(amount);
 			owe(accounts, contributor, amount);
+			let payee =
+				Payee::Contribution { contribution, model, contributor: contributor.clone() };
+			owe(credits, &payee, amount);
 		}
 		answered.unnamed = answered.unnamed.saturating_add(pot.saturating_sub(paid));
 		parts.data = parts.data.saturating_add(paid);
@@ -147,9 +165,8 @@ impl<T: Config> Division<T> {
 
 	/// Divides each model's gathered share along its graph and its unnamed
 	/// data among its training snapshots, writes every credit once and
-	/// moves the rest to the treasury. Returns the parts and how many
-	/// upstream entries the models' graphs held.
-	fn apply(mut self) -> Result<(Parts<BalanceOf<T>>, u32), DispatchError> {
+	/// moves the rest to the treasury.
+	fn apply(mut self) -> Result<Divided<T>, DispatchError> {
 		let mut entries = 0u32;
 		let mut upstream = BTreeMap::<Beneficiary, BalanceOf<T>>::new();
 		let mut pools = BTreeMap::<(DatanetId, SnapshotId), BalanceOf<T>>::new();
@@ -175,14 +192,12 @@ impl<T: Config> Division<T> {
 		for (beneficiary, amount) in upstream {
 			let taken = match beneficiary {
 				Beneficiary::Model(model) => self.pay_model(model, amount, &mut earnings),
-				Beneficiary::Datanet(datanet, snapshot) => {
-					amount.saturating_sub(Pallet::<T>::pay_snapshot(datanet, snapshot, amount))
-				}
+				Beneficiary::Datanet(datanet, snapshot) => self.pay_pool(datanet, snapshot, amount),
 			};
 			self.parts.upstream = self.parts.upstream.saturating_add(taken);
 		}
 		for ((datanet, snapshot), amount) in pools {
-			let taken = amount.saturating_sub(Pallet::<T>::pay_snapshot(datanet, snapshot, amount));
+			let taken = self.pay_pool(datanet, snapshot, amount);
 			self.parts.data = self.parts.data.saturating_add(taken);
 		}
 		for (model, amount) in earnings {
@@ -216,7 +231,24 @@ impl<T: Config> Division<T> {
 				Preservation::Preserve,
 			)?;
 		}
-		Ok((Parts { treasury, ..parts }, entries))
+		Ok(Divided {
+			parts: Parts { treasury, ..parts },
+			credits: self.credits,
+			upstream_entries: entries,
+		})
+	}
+
+	/// Pays `amount` to `datanet`'s pool at `snapshot`; returns what the
+	/// pool took (nothing when the snapshot has no members left).
+	fn pay_pool(
+		&mut self,
+		datanet: DatanetId,
+		snapshot: SnapshotId,
+		amount: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		let taken = amount.saturating_sub(Pallet::<T>::pay_snapshot(datanet, snapshot, amount));
+		owe(&mut self.credits, &Payee::Pool { datanet, snapshot }, taken);
+		taken
 	}
 
 	/// Owes `amount` to `model`'s owner; returns what the owner takes (all
@@ -229,6 +261,7 @@ impl<T: Config> Division<T> {
 	) -> BalanceOf<T> {
 		let Some(owner) = T::Models::owner(model) else { return Zero::zero() };
 		owe(&mut self.accounts, &owner, amount);
+		owe(&mut self.credits, &Payee::Model { model, owner }, amount);
 		let earned = earnings.entry(model).or_default();
 		*earned = earned.saturating_add(amount);
 		amount
@@ -236,9 +269,9 @@ impl<T: Config> Division<T> {
 }
 
 /// Adds `amount` to what `who` is owed.
-fn owe<AccountId: Ord + Clone, Balance: Saturating + Default + Zero + Copy>(
-	accounts: &mut BTreeMap<AccountId, Balance>,
-	who: &AccountId,
+fn owe<Who: Ord + Clone, Balance: Saturating + Default + Zero + Copy>(
+	accounts: &mut BTreeMap<Who, Balance>,
+	who: &Who,
 	amount: Balance,
 ) {
 	if !amount.is_zero() {
@@ -271,7 +304,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!Settled::<T>::contains_key(job.job_id), Error::<T>::AlreadySettled);
 		let mut division = Division::<T>::new();
 		division.add(job.model_id, job.fee, job.workers, job.attribution);
-		let (parts, upstream) = division.apply()?;
+		let Divided { parts, credits, upstream_entries: upstream } = division.apply()?;
 		Settled::<T>::insert(job.job_id, ());
 		Self::deposit_event(Event::JobSettled {
 			job_id: job.job_id,
@@ -280,6 +313,7 @@ impl<T: Config> Pallet<T> {
 			upstream_share: parts.upstream,
 			data_share: parts.data,
 			treasury_share: parts.treasury,
+			credits: credits.into_iter().collect(),
 		});
 		Ok(T::WeightInfo::settle(job.attribution.len() as u32, upstream, job.workers.len() as u32))
 	}
@@ -304,7 +338,7 @@ impl<T: Config> Pallet<T> {
 				receipt.attribution,
 			);
 		}
-		let (parts, _) = division.apply()?;
+		let Divided { parts, credits, .. } = division.apply()?;
 		Self::deposit_event(Event::ReceiptsSettled {
 			channel_id: channel,
 			first: first.sequence,
@@ -314,6 +348,7 @@ impl<T: Config> Pallet<T> {
 			upstream_share: parts.upstream,
 			data_share: parts.data,
 			treasury_share: parts.treasury,
+			credits: credits.into_iter().collect(),
 		});
 		Ok(())
 	}

@@ -1,6 +1,6 @@
 use crate::{
-	mock::*, Claimable, ContributionEarnings, Error, Event, Memberships, ModelEarnings, Pools,
-	RewardShares, Shares,
+	mock::*, Claimable, ContributionEarnings, Error, Event, Memberships, ModelEarnings, Payee,
+	Pools, RewardShares, Shares,
 };
 use polkadot_sdk::{
 	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect, BoundedVec},
@@ -27,6 +27,26 @@ fn attribution(entries: &[(ContributionId, u32)]) -> Attribution {
 
 fn claimable(who: AccountId) -> Balance {
 	Claimable::<Test>::get(who)
+}
+
+/// The snapshot model `m` was trained on of its first training datanet.
+fn snapshot_of(m: ModelId) -> SnapshotId {
+	<Graph as AttributionGraph<Balance>>::training(m)[0].1
+}
+
+/// What a settlement's event credited to accounts, summed per account.
+fn credited_accounts(credits: &[(Payee<AccountId>, Balance)]) -> BTreeMap<AccountId, Balance> {
+	let mut accounts = BTreeMap::new();
+	for (payee, amount) in credits {
+		let who = match payee {
+			Payee::Worker(who) => who,
+			Payee::Model { owner, .. } => owner,
+			Payee::Contribution { contributor, .. } => contributor,
+			Payee::Pool { .. } => continue,
+		};
+		*accounts.entry(*who).or_default() += amount;
+	}
+	accounts
 }
 
 fn last_event() -> Event<Test> {
@@ -64,6 +84,9 @@ fn a_fee_is_divided_among_workers_model_data_and_treasury() {
 		assert_eq!(Rewards::contribution_earnings(c0), 150 + 135);
 		assert_eq!(Rewards::contribution_earnings(c1), 135);
 		assert_eq!(Balances::balance(&TREASURY), ED + 100);
+		// The pool's 120 upstream and 150 unnamed reach the same snapshot:
+		// one credit.
+		let pool = Payee::Pool { datanet: 0, snapshot: snapshot_of(m) };
 		assert_eq!(
 			last_event(),
 			Event::JobSettled {
@@ -73,6 +96,14 @@ fn a_fee_is_divided_among_workers_model_data_and_treasury() {
 				upstream_share: 120,
 				data_share: 300,
 				treasury_share: 100,
+				credits: vec![
+					(Payee::Worker(1), 100),
+					(Payee::Worker(2), 100),
+					(Payee::Worker(3), 100),
+					(Payee::Model { model: m, owner: 10 }, 180),
+					(Payee::Contribution { contribution: c0, model: m, contributor: 11 }, 150),
+					(pool, 270),
+				],
 			}
 		);
 	});
@@ -90,11 +121,14 @@ fn a_receipt_is_divided_as_a_one_worker_job_is() {
 			upstream_share,
 			data_share,
 			treasury_share,
+			mut credits,
 			..
 		} = last_event()
 		else {
 			panic!("a job settlement")
 		};
+		// The receipt's worker is 2 (the mock's), the job's was 1.
+		credits[0].0 = Payee::Worker(2);
 		assert_ok!(settle_receipts(3, &[(9, m, 1_000, &named)]));
 		assert_eq!(
 			last_event(),
@@ -107,6 +141,7 @@ fn a_receipt_is_divided_as_a_one_worker_job_is() {
 				upstream_share,
 				data_share,
 				treasury_share,
+				credits,
 			}
 		);
 		assert_eq!(claimable(2), claimable(1), "the receipt's worker earns a job worker's share");
@@ -131,6 +166,7 @@ fn a_settlement_credits_each_beneficiary_once_for_all_its_receipts() {
 			upstream_share,
 			data_share,
 			treasury_share,
+			credits,
 		} = last_event()
 		else {
 			panic!("one settlement event")
@@ -155,6 +191,22 @@ fn a_settlement_credits_each_beneficiary_once_for_all_its_receipts() {
 		// once: 40% of 12 000 to the datanet, not 40 × floor(40% of 300).
 		assert_eq!(ModelEarnings::<Test>::get(m), 12_000 - 4_800);
 		assert_eq!(upstream_share, 4_800);
+		// The event names each beneficiary once, with what it was credited.
+		let credited = |payee: &Payee<AccountId>| {
+			credits
+				.iter()
+				.filter(|(p, _)| p == payee)
+				.map(|(_, amount)| *amount)
+				.collect::<Vec<_>>()
+		};
+		assert_eq!(credited(&Payee::Worker(2)), [40 * 300]);
+		assert_eq!(
+			credited(&Payee::Contribution { contribution: c0, model: m, contributor: 11 }),
+			[20 * 150 + 20 * 90]
+		);
+		assert_eq!(credited(&Payee::Model { model: m, owner: 10 }), [12_000 - 4_800]);
+		let total: Balance = credits.iter().map(|(_, amount)| amount).sum();
+		assert_eq!(total + treasury_share, 40 * 1_001);
 	});
 }
 
@@ -239,6 +291,17 @@ fn ancestor_owners_are_paid_their_flattened_share() {
 		assert_eq!(claimable(10), 90);
 		assert_eq!(ModelEarnings::<Test>::get(base), 90);
 		assert_eq!(claimable(13), 150);
+		let Event::JobSettled { credits, .. } = last_event() else { panic!("a settlement") };
+		assert_eq!(
+			credits,
+			vec![
+				(Payee::Worker(1), 300),
+				(Payee::Model { model: base, owner: 10 }, 90),
+				(Payee::Model { model: child, owner: 13 }, 150),
+				(Payee::Pool { datanet: 0, snapshot: snapshot_of(base) }, 60),
+			],
+			"the ancestor's owner and its datanet are named as paid through the child"
+		);
 		// 60 upstream and, with no training datanet of its own, the unnamed
 		// data share goes to the treasury: 100 + 300.
 		assert_eq!(Rewards::contribution_earnings(0), 30);
@@ -258,6 +321,11 @@ fn what_nobody_can_take_goes_to_the_treasury() {
 		assert_eq!(claimable(1), 42);
 		assert_eq!(claimable(10), 240);
 		assert_eq!(Balances::balance(&TREASURY), ED + 100 + 6 + 60 + 300);
+		let Event::JobSettled { credits, .. } = last_event() else { panic!("a settlement") };
+		assert!(
+			credits.iter().all(|(payee, _)| !matches!(payee, Payee::Pool { .. })),
+			"a pool that took nothing is not named: {credits:?}"
+		);
 	});
 }
 
@@ -379,6 +447,12 @@ fn a_withdrawn_contribution_keeps_what_it_earned() {
 		assert_ok!(Registry::withdraw_contribution(RawOrigin::Signed(11).into(), c0));
 		// Its 210 were harvested into its contributor's claimable.
 		assert_eq!(claimable(11), 210);
+		assert!(System::events().iter().any(|r| r.event
+			== RuntimeEvent::Rewards(Event::PoolRewardsHarvested {
+				contribution_id: c0,
+				contributor: 11,
+				amount: 210
+			})));
 		assert_eq!(ContributionEarnings::<Test>::get(c0), 210);
 		assert_eq!(Memberships::<Test>::get(c0), None);
 		assert_ok!(settle(2, m, 1_000, &[1], &attribution(&[])));
@@ -465,7 +539,25 @@ fn claims_pay_what_was_earned() {
 			RawOrigin::Signed(11).into(),
 			BoundedVec::truncate_from(vec![c0])
 		));
-		assert_eq!(last_event(), Event::RewardsClaimed { who: 11, amount: 285 });
+		let rewards: Vec<_> = System::events()
+			.into_iter()
+			.rev()
+			.filter(|r| matches!(r.event, RuntimeEvent::Rewards(_)))
+			.take(2)
+			.map(|r| r.event)
+			.collect();
+		assert_eq!(
+			rewards,
+			[
+				RuntimeEvent::Rewards(Event::RewardsClaimed { who: 11, amount: 285 }),
+				RuntimeEvent::Rewards(Event::PoolRewardsHarvested {
+					contribution_id: c0,
+					contributor: 11,
+					amount: 135
+				}),
+			],
+			"the harvest is announced, then the claim"
+		);
 		assert_eq!(Rewards::contribution_earnings(c0), 285);
 		assert_noop!(
 			Rewards::claim_contributions(
@@ -843,6 +935,7 @@ proptest! {
 			entries.sort();
 			entries.dedup_by_key(|(c, _)| *c);
 			let before = accounted();
+			let claimable_before: BTreeMap<_, _> = Claimable::<Test>::iter().collect();
 			let workers: Vec<_> = (1..=workers).collect();
 			let treasury = Balances::balance(&TREASURY);
 			prop_assert_eq!(
@@ -850,9 +943,15 @@ proptest! {
 				Ok(())
 			);
 			prop_assert_eq!(accounted() - before, fee);
-			let Event::JobSettled { worker_share, model_share, upstream_share, data_share, treasury_share, .. } =
+			let Event::JobSettled { worker_share, model_share, upstream_share, data_share, treasury_share, credits, .. } =
 				last_event() else { panic!("a settlement event") };
 			prop_assert_eq!(worker_share + model_share + upstream_share + data_share + treasury_share, fee);
+			// The event's credits are the fee less the treasury's part, and
+			// each account's are what it can now claim more.
+			prop_assert_eq!(credits.iter().map(|(_, amount)| amount).sum::<Balance>() + treasury_share, fee);
+			for (who, amount) in credited_accounts(&credits) {
+				prop_assert_eq!(claimable(who), amount + claimable_before.get(&who).copied().unwrap_or_default());
+			}
 			prop_assert_eq!(Balances::balance(&TREASURY) - treasury, treasury_share);
 			prop_assert!(treasury_share >= shares.treasury.mul_floor(fee));
 			Ok(())

@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::sp_runtime::Perbill;
 use scale_info::TypeInfo;
-use tributary_primitives::SnapshotId;
+use tributary_primitives::{ContributionId, DatanetId, ModelId, SnapshotId};
 
 /// How each fee is divided. The parts add up to exactly 100%.
 #[derive(
@@ -69,4 +69,51 @@ pub struct Membership<Balance> {
 	/// What its snapshots had paid per member when it joined or last
 	/// harvested; it is owed what they paid since.
 	pub debt: Balance,
+}
+
+/// Who a part of a fee was credited to, as a settlement's event names them:
+/// enough to answer "where did this fee go" without reading state.
+#[derive(
+	Clone,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub enum Payee<AccountId> {
+	/// A worker whose result formed the majority (the one worker of a
+	/// fast-path receipt).
+	Worker(AccountId),
+	/// A model's owner: the model that answered, for what it kept of its
+	/// share, or an ancestor, for its part of the share sent upstream.
+	Model {
+		/// The model the owner earned through.
+		model: ModelId,
+		/// Its owner, credited.
+		owner: AccountId,
+	},
+	/// A contribution named in the attribution of an answer of `model`.
+	Contribution {
+		/// The contribution.
+		contribution: ContributionId,
+		/// The model whose answer named it.
+		model: ModelId,
+		/// Its contributor, credited.
+		contributor: AccountId,
+	},
+	/// A datanet's pool at a training snapshot: the snapshot's members that
+	/// are still approved share it when they harvest (`claim_contributions`,
+	/// or withdrawing).
+	Pool {
+		/// The datanet.
+		datanet: DatanetId,
+		/// The snapshot paid.
+		snapshot: SnapshotId,
+	},
 }
