@@ -174,6 +174,9 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   const harvest = await sendOk(api, api.tx.rewards.claimContributions([contributionId]), k.ferdie);
   const harvested = eventData(api, harvest, 'rewards', 'PoolRewardsHarvested');
   assert.ok(BigInt(harvested.amount) > 0n, 'the pool paid the contribution');
+  // A worker bonds more and starts unbonding part: held all the same.
+  await sendOk(api, api.tx.workerStaking.bondExtra(TRIB), k.eve);
+  await sendOk(api, api.tx.workerStaking.unbond(TRIB / 2n), k.eve);
 
   const port = await freePort();
   const indexer = await startIndexer(port);
@@ -244,8 +247,9 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   await indexer.kill();
 
   // The money adds up: what each account may claim, each contribution and
-  // each model earned, summed from the history, is the chain's; and a
-  // credit lost behind the indexer's back is found.
+  // each model earned, and each worker's stake held, summed from the
+  // history, is the chain's; and a credit lost behind the indexer's back is
+  // found.
   const reconcile = () => spawnSync(indexerBinary(), ['reconcile', '--node', node.url, '--database', pg.url, '--from', String(from)], { encoding: 'utf8' });
   const whole = reconcile();
   assert.equal(whole.status, 0, whole.stdout + whole.stderr);
@@ -254,6 +258,10 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   const lost = reconcile();
   assert.equal(lost.status, 1, lost.stdout + lost.stderr);
   assert.match(lost.stdout, new RegExp(`claimable ${hex(k.dave)} at block \\d+: the chain holds ${bigOf(credits, 'Worker', hex(k.dave))}, the history sums to 0`));
+  pg.psql(`DELETE FROM events WHERE pallet = 'WorkerStaking' AND name = 'Bonded' AND fields->>'worker' = '${hex(k.eve)}'`);
+  const unbonded = reconcile();
+  const eveHeld = stake + TRIB;
+  assert.match(unbonded.stdout, new RegExp(`stake held by worker ${hex(k.eve)} at block \\d+: the chain holds ${eveHeld}, the history sums to ${stake}`), unbonded.stdout);
 });
 
 /** The amount credited to `account` as a `kind`. */

@@ -4,14 +4,17 @@
 //! as the chain's, and nothing lies past the cursor. Then the money, at the
 //! last block checked: what each account may claim, what each contribution
 //! and each model has earned, summed from the indexed credits, harvests and
-//! claims, against the rewards pallet's state at that block. Each
-//! difference is printed; none means the history is whole and adds up.
+//! claims, against the rewards pallet's state at that block, and what each
+//! worker has staked (registered and bonded, less withdrawn and slashed)
+//! against the stake it holds. Each difference is printed; none means the
+//! history is whole and adds up.
 
 use crate::{
 	source::{Source, SourceError},
 	store::{Store, StoreError},
 };
 use futures::StreamExt;
+use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the indexed history says each account may claim at block `$1`:
@@ -37,6 +40,19 @@ const CONTRIBUTION_EARNINGS: &str = "
 	    SELECT fields->>'contribution_id', (fields->>'amount')::NUMERIC FROM events
 	     WHERE pallet = 'Rewards' AND name = 'PoolRewardsHarvested' AND block_number <= $1
 	) earned GROUP BY contribution";
+
+/// What each worker holds staked at block `$1`: its stake at registration
+/// and every bond, less what it withdrew and what was slashed (unbonding
+/// stake stays held until withdrawn).
+const WORKER_STAKES: &str = "
+	SELECT fields->>'worker',
+	       SUM(CASE name WHEN 'WorkerRegistered' THEN (fields->>'stake')::NUMERIC
+	                     WHEN 'Bonded' THEN (fields->>'amount')::NUMERIC
+	                     ELSE -(fields->>'amount')::NUMERIC END)::TEXT
+	  FROM events
+	 WHERE pallet = 'WorkerStaking' AND name IN ('WorkerRegistered', 'Bonded', 'Withdrawn', 'Slashed')
+	   AND block_number <= $1
+	 GROUP BY 1";
 
 /// What each model's owner has earned through it at block `$1`.
 const MODEL_EARNINGS: &str = "
@@ -82,12 +98,19 @@ pub async fn reconcile(
 		return Ok(differences);
 	}
 	check_blocks(source, store, from, to, &mut differences).await?;
-	for (what, pallet, entry, query) in [
-		("claimable", "Rewards", "Claimable", CLAIMABLE),
-		("earned by contribution", "Rewards", "ContributionEarnings", CONTRIBUTION_EARNINGS),
-		("earned through model", "Rewards", "ModelEarnings", MODEL_EARNINGS),
-	] {
-		let chain = source.integer_map(to, pallet, entry).await?;
+	let checks: [(&str, &str, &str, &str, fn(&Json) -> u128); 4] = [
+		("claimable", "Rewards", "Claimable", CLAIMABLE, amount),
+		("contribution earned", "Rewards", "ContributionEarnings", CONTRIBUTION_EARNINGS, amount),
+		("earned through model", "Rewards", "ModelEarnings", MODEL_EARNINGS, amount),
+		("stake held by worker", "WorkerStaking", "Workers", WORKER_STAKES, held),
+	];
+	for (what, pallet, entry, query, value) in checks {
+		let chain = source
+			.map_at(to, pallet, entry)
+			.await?
+			.iter()
+			.map(|(key, json)| (key.clone(), value(json)))
+			.collect();
 		let indexed = db
 			.query(query, &[&(to as i64)])
 			.await?
@@ -97,6 +120,31 @@ pub async fn reconcile(
 		differences.extend(compare_amounts(what, to, &chain, &indexed));
 	}
 	Ok(differences)
+}
+
+/// A balance as the database's JSON holds it: a number, or a decimal
+/// string past 2^53.
+fn amount(json: &Json) -> u128 {
+	match json {
+		Json::Number(n) => n.as_u64().map_or(0, u128::from),
+		Json::String(s) => s.parse().unwrap_or_default(),
+		// A balance newtype or a bounded vector keeps its value one level in.
+		Json::Array(inner) => inner.iter().map(amount).sum(),
+		_ => 0,
+	}
+}
+
+/// A worker record's stake held: its active stake and every unbonding
+/// chunk's amount.
+fn held(record: &Json) -> u128 {
+	fn chunks(json: &Json) -> u128 {
+		match json {
+			Json::Array(items) => items.iter().map(chunks).sum(),
+			Json::Object(chunk) => chunk.get("amount").map_or(0, amount),
+			_ => 0,
+		}
+	}
+	amount(&record["stake"]) + chunks(&record["unbonding"])
 }
 
 /// The differences between the chain's `chain` amounts and the indexed
@@ -174,6 +222,17 @@ async fn check_blocks(
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_workers_stake_held_counts_its_unbonding_chunks() {
+		let record = serde_json::json!({
+			"stake": "30000000000000000000",
+			"unbonding": [[{ "amount": 5, "unlock_at": 90 }, { "amount": "7", "unlock_at": 95 }]],
+			"capacity": 4,
+		});
+		assert_eq!(held(&record), 30_000_000_000_000_000_012);
+		assert_eq!(held(&serde_json::json!({ "stake": 3, "unbonding": [[]] })), 3);
+	}
 
 	#[test]
 	fn amounts_differ_key_by_key_and_absent_keys_hold_zero() {

@@ -213,16 +213,16 @@ impl Source {
 	/// Every entry of the one-key storage map `pallet::entry` at block
 	/// `number` whose key is readable from its hash (a `…Concat` hasher):
 	/// each key as the database writes it (an account `0x…`, an id in
-	/// decimal) with its value, an integer (a balance).
-	pub async fn integer_map(
+	/// decimal) with its value, as JSON the database writes values in.
+	pub async fn map_at(
 		&self,
 		number: u64,
 		pallet: &str,
 		entry: &str,
-	) -> Result<BTreeMap<String, u128>, SourceError> {
+	) -> Result<BTreeMap<String, Json>, SourceError> {
 		let hash = self.hash_of(number).await?.ok_or_else(|| SourceError::missing(number))?;
 		let at = self.client.at_block_hash_and_number(hash, number).await.map_err(node)?;
-		let address = subxt::dynamic::storage::<(Value,), u128>(pallet, entry);
+		let address = subxt::dynamic::storage::<(Value,), Value>(pallet, entry);
 		let mut entries = at.storage().iter(address, ()).await.map_err(node)?;
 		let mut map = BTreeMap::new();
 		while let Some(kv) = entries.next().await {
@@ -238,7 +238,7 @@ impl Source {
 				Json::String(s) => s,
 				other => other.to_string(),
 			};
-			map.insert(key, kv.value().decode_as::<u128>().map_err(node)?);
+			map.insert(key, to_json(&kv.value().decode().map_err(node)?));
 		}
 		Ok(map)
 	}
