@@ -9,14 +9,16 @@
 // server and registered with their URL and lineage; workers that fetch them
 // into empty caches; a stream of questions; then who earned what, adding up
 // to the fees paid.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
 import { startNode, connect, freePort, waitFor, finalizedNumber } from './lib/node.js';
 import { startPostgres } from './lib/postgres.js';
-import { startIndexer } from './lib/indexer.js';
+import { startIndexer, indexerBinary } from './lib/indexer.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { treasuryAddress } from './lib/chain.js';
 import {
@@ -67,7 +69,8 @@ const port = process.env.RPC_PORT ? Number(process.env.RPC_PORT) : await new Pro
   probe.listen(9944, '127.0.0.1', () => probe.close(() => resolve(9944)));
 });
 say(`Tributary demo (working directory ${dir})`);
-const node = await startNode('demo', ['--dev', '--dev-block-time', '1000'], { basePath: join(dir, 'node'), rpcPort: port });
+// An archive node: the indexer's reconciliation reads every block's state.
+const node = await startNode('demo', ['--dev', '--dev-block-time', '1000', '--state-pruning', 'archive'], { basePath: join(dir, 'node'), rpcPort: port });
 const api = await connect(node);
 // The indexer follows the chain into a PostgreSQL of the demo's own from the
 // first block; the chain never waits for it.
@@ -242,9 +245,24 @@ const settledJobs = indexedJobs.filter((j) => j.split);
 const lastJob = settledJobs[0];
 say(`   ${(await indexer.get('/api/status')).body.indexed + 1} blocks indexed; ${settledJobs.length} jobs settled`);
 if (lastJob) {
-  say(`   job ${lastJob.id}: ${trib(BigInt(lastJob.fee))} TRIB paid → workers ${trib(BigInt(lastJob.split.workers))}, model owner ${trib(BigInt(lastJob.split.modelOwner))},`);
-  say(`     upstream ${trib(BigInt(lastJob.split.upstream))}, data ${trib(BigInt(lastJob.split.data))}, treasury ${trib(BigInt(lastJob.split.treasury))}`);
+  // Every beneficiary of the last job's fee, as the chain's JobSettled named it.
+  const { body: detail } = await indexer.get(`/api/jobs/${lastJob.id}`);
+  const named = (account) => Object.keys(who).find((n) => u8aToHex(who[n].publicKey) === account) ?? `${account.slice(0, 10)}…`;
+  const payee = (c) => ({
+    Worker: () => `worker ${named(c.account)}`,
+    Model: () => `${named(c.account)}, owner of model ${c.model}`,
+    Contribution: () => `${named(c.account)}, contribution ${c.contribution}`,
+    Pool: () => `pool of datanet ${c.datanet} (snapshot ${c.snapshot})`,
+  })[c.kind]();
+  say(`   job ${lastJob.id}: ${trib(BigInt(lastJob.fee))} TRIB paid by ${named(lastJob.requester)}, credited to:`);
+  for (const c of detail.credits) say(`     ${payee(c).padEnd(40)} ${trib(BigInt(c.amount)).padStart(14)} TRIB`);
+  say(`     ${'treasury'.padEnd(40)} ${trib(BigInt(lastJob.split.treasury)).padStart(14)} TRIB`);
 }
+// The history's sums against the chain's state: claimable balances,
+// contributions' and models' earnings, workers' stakes.
+const reconciled = spawnSync(indexerBinary(), ['reconcile', '--node', node.url, '--database', pg.url], { encoding: 'utf8' });
+const verdict = reconciled.status === 0 ? reconciled.stdout : reconciled.stdout + reconciled.stderr;
+say(`   reconcile against the chain: ${verdict.trim().split('\n').slice(reconciled.status === 0 ? -1 : -5).join('\n     ')}`);
 say(`   explorer: ${indexer.url}  (lineage, jobs, and each job's flow of funds: ${indexer.url}?job=<id>)`);
 
 say(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s.`);

@@ -65,6 +65,8 @@ async fn main() -> anyhow::Result<()> {
 				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
 		)
 		.with_ansi(false)
+		// Logs apart from `reconcile`'s report, which is the output.
+		.with_writer(std::io::stderr)
 		.init();
 	match Cli::parse().command {
 		Command::Run { node, database, listen } => {
