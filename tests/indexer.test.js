@@ -240,6 +240,11 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   assert.match(dom, new RegExp(`data-fee="${fee}"`));
   assert.match(dom, /id="market-chart" data-buckets="\d+"/);
   assert.match(dom, new RegExp(`data-open="\\d+" data-fee="${fee}"`), 'the chart shows the fee offered');
+  // An account's flow of funds: Bob earned as a worker and claimed it.
+  const bobsPage = renderedPage(`http://127.0.0.1:${port}/?account=${hex(k.bob)}`);
+  assert.match(bobsPage, /data-ready="true"/, bobsPage.slice(0, 2000));
+  assert.match(bobsPage, new RegExp(`data-source="Worker" data-amount="${bob.totals.Worker}"`));
+  assert.match(bobsPage, new RegExp(`data-claimed="${bob.totals.Claimed}"`));
   if (process.env.TRIBUTARY_EXPLORER_SCREENSHOT) {
     spawnSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1100,1080',
       '--virtual-time-budget=15000', `--screenshot=${process.env.TRIBUTARY_EXPLORER_SCREENSHOT}`, `http://127.0.0.1:${port}/?job=${jobId}`]);
