@@ -167,16 +167,18 @@ async fn models(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 	}))
 }
 
-/// A job's events, in order.
-async fn job_events(db: &Db, job_id: &str) -> Result<Vec<Row>, ApiError> {
+/// The events of the jobs `ids`, in order (at most [`MAX_JOB_EVENTS`] a
+/// job), in one query through the jobs' index.
+async fn job_events(db: &Db, ids: &[String]) -> Result<Vec<Row>, ApiError> {
+	let most = MAX_JOB_EVENTS * ids.len() as i64;
 	Ok(db
 		.query(
-			"SELECT e.block_number, e.index, e.pallet, e.name, e.fields, x.args
+			"SELECT e.block_number, e.index, e.pallet, e.name, e.fields, x.args, e.fields->>'job_id'
 			   FROM events e
 			   LEFT JOIN extrinsics x ON x.block_number = e.block_number AND x.index = e.extrinsic_index
-			  WHERE e.fields ? 'job_id' AND e.fields->>'job_id' = $1
+			  WHERE e.fields ? 'job_id' AND e.fields->>'job_id' = ANY($1)
 			  ORDER BY e.block_number, e.index LIMIT $2",
-			&[&job_id, &MAX_JOB_EVENTS],
+			&[&ids, &most],
 		)
 		.await?)
 }
@@ -223,11 +225,15 @@ async fn jobs(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 			&[&before, &limit],
 		)
 		.await?;
-	let mut answer = Vec::with_capacity(submitted.len());
-	for row in submitted {
-		let id: String = row.get(0);
-		answer.push(job_summary(&id, &job_events(&db, &id).await?));
+	let ids: Vec<String> = submitted.iter().map(|row| row.get(0)).collect();
+	let mut by_job = std::collections::HashMap::<String, Vec<Row>>::new();
+	for row in job_events(&db, &ids).await? {
+		by_job.entry(row.get(6)).or_default().push(row);
 	}
+	let answer = ids
+		.iter()
+		.map(|id| job_summary(id, by_job.get(id).map_or(&[][..], Vec::as_slice)))
+		.collect();
 	Ok(Json(Value::Array(answer)))
 }
 
@@ -278,7 +284,7 @@ async fn market(State(db): State<Db>, Query(window): Query<MarketWindow>) -> Ans
 
 async fn job(State(db): State<Db>, Path(number): Path<i64>) -> Answer {
 	let id = number.to_string();
-	let events = job_events(&db, &id).await?;
+	let events = job_events(&db, core::slice::from_ref(&id)).await?;
 	if events.is_empty() {
 		return Err(ApiError::new(StatusCode::NOT_FOUND, format!("job {id} is not indexed")));
 	}
