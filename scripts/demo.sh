@@ -4,11 +4,4 @@
 # contributors and one of real text, two classifiers and a language model
 # trained with libtorch and registered with their lineage, a stream of
 # questions answered with Proof of Attribution, and who earned what. `--keep` leaves the network running for polkadot.js.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-
-scripts/setup.sh
-cargo build "${CARGO_PROFILE_ARGS[@]}"
-cd tests
-exec node demo.js "$@"
+exec "$(dirname "$0")/node-script.sh" demo.js "$@"

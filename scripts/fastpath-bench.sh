@@ -3,10 +3,4 @@
 # answering in-process, throughput against the executor's pool, and the
 # receipts settled per block on a dev chain. `scripts/fastpath-bench.sh
 # --requests 2000 --channels 8` (the defaults). Not part of the test suite.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-scripts/setup.sh
-cargo build "${CARGO_PROFILE_ARGS[@]}"
-cd tests
-exec node fastpath-bench.js "$@"
+exec "$(dirname "$0")/node-script.sh" fastpath-bench.js "$@"

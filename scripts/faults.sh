@@ -4,10 +4,4 @@
 # workers' node restarts and a validator stops; prints jobs completed, lost
 # salts, double submissions, wrongful slashes and reconnect rates.
 # `scripts/faults.sh --kills 100` (the default). Not part of the test suite.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/env.sh
-scripts/setup.sh
-cargo build "${CARGO_PROFILE_ARGS[@]}"
-cd tests
-exec node faults.js "$@"
+exec "$(dirname "$0")/node-script.sh" faults.js "$@"

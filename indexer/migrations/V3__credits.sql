@@ -32,6 +32,8 @@ CREATE INDEX credits_contribution ON credits (contribution_id, model_id)
 CREATE INDEX credits_model ON credits (model_id, kind) WHERE model_id IS NOT NULL;
 CREATE INDEX events_contributor ON events ((fields->>'contributor'))
     WHERE pallet = 'Rewards' AND name = 'PoolRewardsHarvested';
+CREATE INDEX events_harvested ON events ((fields->>'contribution_id'))
+    WHERE pallet = 'Rewards' AND name = 'PoolRewardsHarvested';
 CREATE INDEX events_claimer ON events ((fields->>'who'))
     WHERE pallet = 'Rewards' AND name = 'RewardsClaimed';
 

@@ -80,8 +80,6 @@ pub(crate) struct Division<T: Config> {
 	parts: Parts<BalanceOf<T>>,
 	answered: BTreeMap<ModelId, Answered<BalanceOf<T>>>,
 	named: BTreeMap<ContributionId, Named<T::AccountId>>,
-	accounts: BTreeMap<T::AccountId, BalanceOf<T>>,
-	contributions: BTreeMap<ContributionId, BalanceOf<T>>,
 	credits: Credits<T>,
 }
 
@@ -93,8 +91,6 @@ impl<T: Config> Division<T> {
 			parts: Parts::default(),
 			answered: BTreeMap::new(),
 			named: BTreeMap::new(),
-			accounts: BTreeMap::new(),
-			contributions: BTreeMap::new(),
 			credits: BTreeMap::new(),
 		}
 	}
@@ -108,13 +104,12 @@ impl<T: Config> Division<T> {
 		workers: &[T::AccountId],
 		attribution: &Attribution,
 	) {
-		let Self { shares, fees, parts, answered, named, accounts, contributions, credits } = self;
+		let Self { shares, fees, parts, answered, named, credits } = self;
 		*fees = fees.saturating_add(fee);
 		let count = workers.len() as u32;
 		if count > 0 {
 			let each = shares.worker.mul_floor(fee) / count.into();
 			for worker in workers {
-				owe(accounts, worker, each);
 				owe(credits, &Payee::Worker(worker.clone()), each);
 			}
 			parts.worker = parts.worker.saturating_add(each.saturating_mul(count.into()));
@@ -152,9 +147,6 @@ impl<T: Config> Division<T> {
 				continue;
 			}
 			paid = paid.saturating_add(amount);
-			let earned = contributions.entry(contribution).or_default();
-			*earned = earned.saturating_add(amount);
-			owe(accounts, contributor, amount);
 			let payee =
 				Payee::Contribution { contribution, model, contributor: contributor.clone() };
 			owe(credits, &payee, amount);
@@ -170,11 +162,10 @@ impl<T: Config> Division<T> {
 		let mut entries = 0u32;
 		let mut upstream = BTreeMap::<Beneficiary, BalanceOf<T>>::new();
 		let mut pools = BTreeMap::<(DatanetId, SnapshotId), BalanceOf<T>>::new();
-		let mut earnings = BTreeMap::<ModelId, BalanceOf<T>>::new();
 		let answered = core::mem::take(&mut self.answered);
 		for (model, answered) in answered {
 			let split = T::Attribution::split(model, answered.model_pot);
-			let kept = self.pay_model(model, split.model, &mut earnings);
+			let kept = self.pay_model(model, split.model);
 			self.parts.model = self.parts.model.saturating_add(kept);
 			entries = entries.saturating_add(split.upstream.len() as u32);
 			for (beneficiary, amount) in split.upstream {
@@ -191,7 +182,7 @@ impl<T: Config> Division<T> {
 		}
 		for (beneficiary, amount) in upstream {
 			let taken = match beneficiary {
-				Beneficiary::Model(model) => self.pay_model(model, amount, &mut earnings),
+				Beneficiary::Model(model) => self.pay_model(model, amount),
 				Beneficiary::Datanet(datanet, snapshot) => self.pay_pool(datanet, snapshot, amount),
 			};
 			self.parts.upstream = self.parts.upstream.saturating_add(taken);
@@ -200,15 +191,7 @@ impl<T: Config> Division<T> {
 			let taken = self.pay_pool(datanet, snapshot, amount);
 			self.parts.data = self.parts.data.saturating_add(taken);
 		}
-		for (model, amount) in earnings {
-			ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
-		}
-		for (contribution, amount) in &self.contributions {
-			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(*amount));
-		}
-		for (who, amount) in &self.accounts {
-			Claimable::<T>::mutate(who, |c| *c = c.saturating_add(*amount));
-		}
+		self.write_credits();
 
 		// Every part above rounded down from shares that add up to 100%, so
 		// they never exceed the fees; the treasury takes the rest.
@@ -253,18 +236,41 @@ impl<T: Config> Division<T> {
 
 	/// Owes `amount` to `model`'s owner; returns what the owner takes (all
 	/// of it, or nothing when the model has no owner).
-	fn pay_model(
-		&mut self,
-		model: ModelId,
-		amount: BalanceOf<T>,
-		earnings: &mut BTreeMap<ModelId, BalanceOf<T>>,
-	) -> BalanceOf<T> {
+	fn pay_model(&mut self, model: ModelId, amount: BalanceOf<T>) -> BalanceOf<T> {
 		let Some(owner) = T::Models::owner(model) else { return Zero::zero() };
-		owe(&mut self.accounts, &owner, amount);
 		owe(&mut self.credits, &Payee::Model { model, owner }, amount);
-		let earned = earnings.entry(model).or_default();
-		*earned = earned.saturating_add(amount);
 		amount
+	}
+
+	/// Writes the credits: what each account may claim, each contribution
+	/// and each model earned, each key once however many credits name it.
+	fn write_credits(&self) {
+		let mut accounts = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut contributions = BTreeMap::<ContributionId, BalanceOf<T>>::new();
+		let mut models = BTreeMap::<ModelId, BalanceOf<T>>::new();
+		for (payee, &amount) in &self.credits {
+			match payee {
+				Payee::Worker(who) => owe(&mut accounts, who, amount),
+				Payee::Model { model, owner } => {
+					owe(&mut accounts, owner, amount);
+					owe(&mut models, model, amount);
+				}
+				Payee::Contribution { contribution, contributor, .. } => {
+					owe(&mut accounts, contributor, amount);
+					owe(&mut contributions, contribution, amount);
+				}
+				Payee::Pool { .. } => {}
+			}
+		}
+		for (model, amount) in models {
+			ModelEarnings::<T>::mutate(model, |e| *e = e.saturating_add(amount));
+		}
+		for (contribution, amount) in contributions {
+			ContributionEarnings::<T>::mutate(contribution, |e| *e = e.saturating_add(amount));
+		}
+		for (who, amount) in accounts {
+			Claimable::<T>::mutate(who, |c| *c = c.saturating_add(amount));
+		}
 	}
 }
 
