@@ -10,7 +10,9 @@
 // a contribution's and a model's earnings; the explorer page, rendered by
 // Chromium, draws the lineage and where the fee went, beneficiary by
 // beneficiary; the history's sums reconcile with the rewards pallet's
-// balances, and a credit deleted behind the indexer's back is found.
+// balances, every account's balance (the treasury's among them) and the
+// total issuance with the chain's, and a credit, a genesis balance and a
+// block's burns deleted behind the indexer's back are found.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,7 +38,7 @@ const k = devAccounts(['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie']);
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trib-indexer-'));
   pg = await startPostgres('indexer');
-  node = await startNode('indexer-node', ['--dev', '--dev-block-time', '500']);
+  node = await startNode('indexer-node', ['--dev', '--dev-block-time', '500', '--state-pruning', 'archive']);
   api = await connect(node);
 });
 
@@ -267,6 +269,19 @@ test('the explorer page, in a real browser, draws the lineage and where a job\'s
   const unbonded = reconcile();
   const eveHeld = stake + TRIB;
   assert.match(unbonded.stdout, new RegExp(`stake held by worker ${hex(k.eve)} at block \\d+: the chain holds ${eveHeld}, the history sums to ${stake}`), unbonded.stdout);
+
+  // The treasury's balance and the currency issued are their genesis values
+  // plus every change since: a lost genesis balance and a block's lost
+  // burns are found.
+  const treasury = u8aToHex(new Uint8Array([...new TextEncoder().encode('modlpy/trsry'), ...new Uint8Array(20)]));
+  const treasuryHolds = (await api.query.system.account(treasury)).data.free.toBigInt();
+  const genesisTreasury = api.consts.balances.existentialDeposit.toBigInt();
+  pg.psql(`DELETE FROM balance_changes WHERE account = '${treasury}' AND event_index IS NULL`);
+  pg.psql(`DELETE FROM issuance_changes WHERE block_number = (SELECT MAX(block_number) FROM issuance_changes WHERE event_index IS NOT NULL)`);
+  const unbalanced = reconcile();
+  assert.equal(unbalanced.status, 1, unbalanced.stdout + unbalanced.stderr);
+  assert.match(unbalanced.stdout, new RegExp(`balance of ${treasury} at block \\d+: the chain holds ${treasuryHolds}, the history sums to ${treasuryHolds - genesisTreasury}`), unbalanced.stdout);
+  assert.match(unbalanced.stdout, /currency issued at block \d+: the chain holds (\d+), the history sums to (?!\1\b)\d+/, unbalanced.stdout);
 });
 
 /** The amount credited to `account` as a `kind`. */

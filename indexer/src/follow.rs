@@ -63,10 +63,16 @@ enum Stop {
 	Store(StoreError),
 }
 
-/// Writes every finalized block past the cursor, then waits for more; ends
-/// only with an error. Blocks are read ahead ([`Source::blocks`]) while the
+/// Writes the genesis state's balances if they are not yet, then every
+/// finalized block past the cursor, then waits for more; ends only with an
+/// error. Blocks are read ahead ([`Source::blocks`]) while the
 /// earlier ones are written.
 async fn catch_up(source: &Source, store: &mut Store) -> Result<Infallible, Stop> {
+	if !store.has_genesis().await.map_err(Stop::Store)? {
+		let genesis = source.balances_at(0).await.map_err(Stop::Source)?;
+		store.write_genesis(&genesis).await.map_err(Stop::Store)?;
+		tracing::info!(accounts = genesis.accounts.len(), "genesis balances indexed");
+	}
 	loop {
 		let finalized = source.finalized().await.map_err(Stop::Source)?;
 		let next = store.cursor().await.map_err(Stop::Store)?.map_or(0, |c| c.number + 1);

@@ -34,6 +34,18 @@ pub fn to_json<T>(value: &Value<T>) -> Json {
 	}
 }
 
+/// A balance as the database's JSON holds it: a number, or a decimal
+/// string past 2^53.
+pub fn amount(json: &Json) -> u128 {
+	match json {
+		Json::Number(n) => n.as_u64().map_or(0, u128::from),
+		Json::String(s) => s.parse().unwrap_or_default(),
+		// A balance newtype or a bounded vector keeps its value one level in.
+		Json::Array(inner) => inner.iter().map(amount).sum(),
+		_ => 0,
+	}
+}
+
 /// The JSON of a composite: the fields of an event or a call are one.
 pub fn composite_json<T>(composite: &Composite<T>) -> Json {
 	match composite {

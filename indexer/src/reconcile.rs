@@ -6,10 +6,13 @@
 //! and each model has earned, summed from the indexed credits, harvests and
 //! claims, against the rewards pallet's state at that block, and what each
 //! worker has staked (registered and bonded, less withdrawn and slashed)
-//! against the stake it holds. Each difference is printed; none means the
-//! history is whole and adds up.
+//! against the stake it holds; and every account's balance (the treasury's
+//! among them) and the total issuance, each its genesis value plus the
+//! indexed Balances events' changes, against the chain's. Each difference
+//! is printed; none means the history is whole and adds up.
 
 use crate::{
+	json::amount,
 	source::{Source, SourceError},
 	store::{Store, StoreError},
 };
@@ -58,6 +61,16 @@ const WORKER_STAKES: &str = "
 const MODEL_EARNINGS: &str = "
 	SELECT model_id::TEXT, SUM(amount)::TEXT FROM credits
 	 WHERE kind = 'Model' AND block_number <= $1 GROUP BY model_id";
+
+/// Each account's balance at block `$1`: its genesis balance and every
+/// change since (`balance_changes`).
+const BALANCES: &str = "
+	SELECT account, SUM(delta)::TEXT FROM balance_changes
+	 WHERE block_number <= $1 GROUP BY account";
+
+/// The total issuance at block `$1`: at genesis and every change since.
+const ISSUANCE: &str = "
+	SELECT 'issued', COALESCE(SUM(delta), 0)::TEXT FROM issuance_changes WHERE block_number <= $1";
 
 /// Why reconciling could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -111,27 +124,34 @@ pub async fn reconcile(
 			.iter()
 			.map(|(key, json)| (key.clone(), value(json)))
 			.collect();
-		let indexed = db
-			.query(query, &[&(to as i64)])
-			.await?
-			.iter()
-			.map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
-			.collect();
-		differences.extend(compare_amounts(what, to, &chain, &indexed));
+		differences.extend(compare_amounts(what, to, &chain, &summed(store, query, to).await?));
+	}
+	if !store.has_genesis().await? {
+		differences.push("the genesis state's balances are not indexed".into());
+	}
+	let balances = source.balances_at(to).await?;
+	let issued = BTreeMap::from([("issued".to_owned(), balances.issuance)]);
+	for (what, chain, query) in
+		[("balance of", &balances.accounts, BALANCES), ("currency", &issued, ISSUANCE)]
+	{
+		differences.extend(compare_amounts(what, to, chain, &summed(store, query, to).await?));
 	}
 	Ok(differences)
 }
 
-/// A balance as the database's JSON holds it: a number, or a decimal
-/// string past 2^53.
-fn amount(json: &Json) -> u128 {
-	match json {
-		Json::Number(n) => n.as_u64().map_or(0, u128::from),
-		Json::String(s) => s.parse().unwrap_or_default(),
-		// A balance newtype or a bounded vector keeps its value one level in.
-		Json::Array(inner) => inner.iter().map(amount).sum(),
-		_ => 0,
-	}
+/// The rows of `query`, a key and an amount (as text) summed to block `to`.
+async fn summed(
+	store: &Store,
+	query: &str,
+	to: u64,
+) -> Result<BTreeMap<String, String>, ReconcileError> {
+	Ok(store
+		.client()
+		.query(query, &[&(to as i64)])
+		.await?
+		.iter()
+		.map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+		.collect())
 }
 
 /// A worker record's stake held: its active stake and every unbonding

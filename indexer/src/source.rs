@@ -2,7 +2,7 @@
 //! the metadata of the runtime version it was built by (subxt fetches that
 //! version's metadata for each block), so a runtime upgrade changes nothing.
 
-use crate::json::to_json;
+use crate::json::{amount, to_json};
 use futures::{stream, Stream, StreamExt};
 use scale_value::Value;
 use serde_json::Value as Json;
@@ -210,6 +210,24 @@ impl Source {
 		}))
 	}
 
+	/// Every account's balance and the total issuance at block `number`.
+	pub async fn balances_at(&self, number: u64) -> Result<Balances, SourceError> {
+		let accounts = self
+			.map_at(number, "System", "Account")
+			.await?
+			.into_iter()
+			.map(|(account, info)| {
+				(account, amount(&info["data"]["free"]) + amount(&info["data"]["reserved"]))
+			})
+			.collect();
+		let hash = self.hash_of(number).await?.ok_or_else(|| SourceError::missing(number))?;
+		let at = self.client.at_block_hash_and_number(hash, number).await.map_err(node)?;
+		let address = subxt::dynamic::storage::<(), Value>("Balances", "TotalIssuance");
+		let issuance =
+			at.storage().fetch(address, ()).await.map_err(node)?.decode().map_err(node)?;
+		Ok(Balances { accounts, issuance: amount(&to_json(&issuance)) })
+	}
+
 	/// Every entry of the one-key storage map `pallet::entry` at block
 	/// `number` whose key is readable from its hash (a `…Concat` hasher):
 	/// each key as the database writes it (an account `0x…`, an id in
@@ -242,6 +260,16 @@ impl Source {
 		}
 		Ok(map)
 	}
+}
+
+/// What each account holds and how much currency exists, at one block.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Balances {
+	/// Each account's balance (free and reserved, holds included), by its
+	/// key as the database writes it (`0x…`).
+	pub accounts: BTreeMap<String, u128>,
+	/// The total issuance.
+	pub issuance: u128,
 }
 
 /// The named field `name` of an event's fields, as an integer.

@@ -6,7 +6,7 @@
 //! and nothing past it: indexing resumes at the next block, with no gap and
 //! nothing counted twice.
 
-use crate::source::IndexedBlock;
+use crate::source::{Balances, IndexedBlock};
 use tokio_postgres::{Client, NoTls};
 
 mod embedded {
@@ -89,6 +89,40 @@ impl Store {
 		}))
 	}
 
+	/// Whether the genesis state's balances are written.
+	pub async fn has_genesis(&self) -> Result<bool, StoreError> {
+		let row = self
+			.client
+			.query_one(
+				"SELECT EXISTS (SELECT 1 FROM issuance_changes WHERE event_index IS NULL)",
+				&[],
+			)
+			.await?;
+		Ok(row.get(0))
+	}
+
+	/// Writes the genesis state's balances, the first change of each
+	/// account's balance and of the total issuance, in one transaction.
+	pub async fn write_genesis(&mut self, genesis: &Balances) -> Result<(), StoreError> {
+		let tx = self.client.transaction().await?;
+		let insert = tx
+			.prepare(
+				"INSERT INTO balance_changes (block_number, account, delta)
+				 VALUES (0, $1, $2::TEXT::NUMERIC)",
+			)
+			.await?;
+		for (account, balance) in &genesis.accounts {
+			tx.execute(&insert, &[account, &balance.to_string()]).await?;
+		}
+		tx.execute(
+			"INSERT INTO issuance_changes (block_number, delta) VALUES (0, $1::TEXT::NUMERIC)",
+			&[&genesis.issuance.to_string()],
+		)
+		.await?;
+		tx.commit().await?;
+		Ok(())
+	}
+
 	/// Writes `block` and moves the cursor to it, in one transaction. The
 	/// block must be the one after the cursor, its child.
 	pub async fn write(&mut self, block: &IndexedBlock) -> Result<(), StoreError> {
@@ -165,8 +199,10 @@ impl Store {
 			.await?;
 		}
 		// What the block's events mean for the `credits` and `market`
-		// tables (the functions of `indexer/migrations/V3__…`).
-		tx.execute("SELECT index_credits($1), index_market($1)", &[&number]).await?;
+		// tables and the balances' changes (the functions of
+		// `indexer/migrations/V3__…` and `V4__…`).
+		tx.execute("SELECT index_credits($1), index_market($1), index_balances($1)", &[&number])
+			.await?;
 		tx.execute(
 			"INSERT INTO cursor (block_number, block_hash) VALUES ($1, $2)
 			 ON CONFLICT (id) DO UPDATE SET block_number = $1, block_hash = $2",
