@@ -17,6 +17,7 @@ use crate::{
 	fetch::{FetchError, Fetched, Fetcher},
 	journal::{AccountCall, JobRecord, JobState, Journal, JournalError},
 	metrics::Metrics,
+	model::ModelError,
 	stop::Stop,
 	verify::verify_model,
 };
@@ -26,7 +27,7 @@ use std::{
 };
 use subxt::utils::AccountId32;
 use tokio::sync::mpsc;
-use tributary_primitives::{JobId, ModelId};
+use tributary_primitives::{Hash, JobId, ModelId};
 
 /// Which models a worker declares on chain that it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -481,7 +482,8 @@ impl Readiness {
 	/// node or the network cut short is made again next time.
 	async fn prepare(&self, model: &RegisteredModel) -> Result<(), ExecError> {
 		let model_id = model.files.model_id;
-		fetch_model(&self.fetcher, &self.metrics, model).await?;
+		let files = [model.files.artifact, model.files.index];
+		fetch_files(&self.fetcher, &self.metrics, &model.uri, &files).await?;
 		let checked = self.serving.lock().ok().and_then(|s| s.checked.get(&model_id).cloned());
 		let verdict = match checked {
 			Some(verdict) => verdict,
@@ -503,19 +505,40 @@ impl Readiness {
 		if let Ok(mut serving) = self.serving.lock() {
 			serving.checked.insert(model_id, verdict.clone());
 		}
-		verdict.map_err(|reason| ExecError::Unverified { model_id, reason })
+		verdict.map_err(|reason| ExecError::Unverified { model_id, reason })?;
+		self.fetch_base(model).await
+	}
+
+	/// An adapter's base module (the check made sure the base is registered
+	/// with it), fetched from where the base's files are served.
+	async fn fetch_base(&self, model: &RegisteredModel) -> Result<(), ExecError> {
+		let index = self.fetcher.store().path(&model.files.index);
+		let card = tokio::task::spawn_blocking(move || crate::model::adapter_card(&index))
+			.await
+			.map_err(|e| ModelError::BadIndex(e.to_string()))??;
+		let Some(card) = card else { return Ok(()) };
+		let unverified =
+			|reason: String| ExecError::Unverified { model_id: model.files.model_id, reason };
+		let base = self
+			.chain
+			.model(&self.at, card.base_model)
+			.await
+			.map_err(|e| unverified(e.to_string()))?
+			.ok_or_else(|| unverified(format!("its base, model {}, is gone", card.base_model)))?;
+		Ok(fetch_files(&self.fetcher, &self.metrics, &base.uri, &[base.files.artifact]).await?)
 	}
 }
 
-/// Makes sure both of `model`'s files are in the content directory, counting
-/// what was fetched.
-async fn fetch_model(
+/// Makes sure files `hashes` are in the content directory, fetched from the
+/// server at `uri` if need be, counting what was fetched.
+async fn fetch_files(
 	fetcher: &Fetcher,
 	metrics: &Metrics,
-	model: &RegisteredModel,
+	uri: &str,
+	hashes: &[Hash],
 ) -> Result<(), FetchError> {
-	for hash in [model.files.artifact, model.files.index] {
-		match fetcher.fetch(&model.uri, &hash).await {
+	for hash in hashes {
+		match fetcher.fetch(uri, hash).await {
 			Ok((Fetched::Cached, _)) => {}
 			Ok((Fetched::Downloaded(bytes), _)) => {
 				metrics.fetches.with_label_values(&["downloaded"]).inc();

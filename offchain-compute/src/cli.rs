@@ -341,7 +341,7 @@ pub struct TrainArgs {
 	#[arg(long, value_enum, default_value = "classifier")]
 	pub kind: ModelKind,
 	/// Passes over the data [default: 40 for a classifier, 60 for a
-	/// language model].
+	/// language model, 300 for an adapter].
 	#[arg(long)]
 	pub epochs: Option<u32>,
 	/// Hidden layer width of a classifier.
@@ -353,6 +353,14 @@ pub struct TrainArgs {
 	/// A language model's shape and decoding.
 	#[command(flatten)]
 	pub language: LanguageArgs,
+	/// `--kind lora`: the base language model and its share of what the
+	/// adapter earns, in percent, as `ID:PERCENT`; it is registered as the
+	/// adapter's parent, so every answer pays the base's owner and data.
+	#[arg(long, value_parser = parse_parent)]
+	pub base: Option<(u64, u32)>,
+	/// An adapter's shape.
+	#[command(flatten)]
+	pub adapter: AdapterArgs,
 	/// The data's share of what the model earns, in percent, divided among
 	/// the datanets by how many examples each gave.
 	#[arg(long, default_value_t = 40)]
@@ -386,6 +394,88 @@ pub enum ModelKind {
 	/// A generative transformer over bytes, continuing prompts, attributed
 	/// by exact spans of its training texts.
 	Lm,
+	/// A low-rank adapter of a language model (`--base`), served over the
+	/// base's module and attributed by spans of its own training texts.
+	Lora,
+}
+
+/// `train --kind lora`'s options; each defaults to
+/// [`crate::model::adapter::AdapterConfig::default`]. `--batch-size` and
+/// `--device` apply too; the base's card sets the rest.
+#[derive(Clone, Debug, Default, Args)]
+pub struct AdapterArgs {
+	/// The adapter's rank [default: 16].
+	#[arg(long)]
+	pub rank: Option<u32>,
+	/// LoRA's alpha: updates are scaled by alpha / rank [default: 64].
+	#[arg(long)]
+	pub alpha: Option<f64>,
+	/// The layers adapted in each adapted block, comma-separated [default:
+	/// all four].
+	#[arg(long, value_enum, value_delimiter = ',')]
+	pub targets: Vec<crate::model::language::Target>,
+	/// The blocks adapted, comma-separated, counting from 0 [default: all].
+	#[arg(long = "adapt-blocks", value_delimiter = ',')]
+	pub blocks: Vec<u32>,
+}
+
+impl AdapterArgs {
+	/// Whether any option was given.
+	pub fn any(&self) -> bool {
+		self.rank.is_some()
+			|| self.alpha.is_some()
+			|| !self.targets.is_empty()
+			|| !self.blocks.is_empty()
+	}
+
+	/// The training configuration, with `language`'s batch size and device.
+	pub fn config(
+		&self,
+		language: &LanguageArgs,
+		epochs: Option<u32>,
+		seed: u64,
+	) -> anyhow::Result<crate::model::adapter::AdapterConfig> {
+		let LanguageArgs {
+			context,
+			width,
+			layers,
+			heads,
+			batch_size,
+			max_new_tokens,
+			min_span,
+			device,
+			checkpoint,
+		} = language;
+		anyhow::ensure!(
+			context.is_none()
+				&& width.is_none()
+				&& layers.is_none()
+				&& heads.is_none()
+				&& max_new_tokens.is_none()
+				&& min_span.is_none()
+				&& checkpoint.is_none(),
+			"an adapter keeps its base's shape and decoding: --context, --width, --layers, \
+			 --heads, --max-new-tokens, --min-span and --checkpoint are for --kind lm"
+		);
+		let default = crate::model::adapter::AdapterConfig::default();
+		let rank = self.rank.unwrap_or(default.rank);
+		anyhow::ensure!(
+			(1..=crate::model::adapter::MAX_RANK).contains(&rank),
+			"--rank is from 1 to {}",
+			crate::model::adapter::MAX_RANK
+		);
+		Ok(crate::model::adapter::AdapterConfig {
+			rank,
+			alpha: self.alpha.unwrap_or(default.alpha),
+			targets: if self.targets.is_empty() { default.targets } else { self.targets.clone() },
+			blocks: (!self.blocks.is_empty()).then(|| self.blocks.clone()),
+			epochs: epochs.unwrap_or(default.epochs),
+			batch_size: batch_size.unwrap_or(default.batch_size),
+			device: device.map_or(Ok(default.device), DeviceArg::device)?,
+			seed,
+			..default
+		})
+	}
 }
 
 /// `train --kind lm`'s options; each defaults to

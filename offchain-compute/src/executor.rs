@@ -46,6 +46,10 @@ use tributary_primitives::{Hash, ModelId};
 /// How many models each executor thread keeps loaded.
 const CACHED_MODELS: usize = 4;
 
+/// How many adapters each executor thread keeps loaded over its bases'
+/// modules: an adapter is a few small tensors and its span index.
+pub const CACHED_ADAPTERS: usize = 1024;
+
 /// The largest model file (module or index) an executor loads: 1 GiB.
 pub const MAX_MODEL_BYTES: u64 = 1 << 30;
 
@@ -198,6 +202,10 @@ struct Shared {
 	condemned: Mutex<HashSet<Hash>>,
 	/// Threads given up on, still stuck in a model.
 	wedged: AtomicUsize,
+	/// Adapters loaded into a thread's cache (cold loads).
+	adapter_loads: AtomicUsize,
+	/// Base modules loaded for adapters (not already held by a thread).
+	base_loads: AtomicUsize,
 	stopping: AtomicBool,
 	spawned: AtomicUsize,
 }
@@ -272,6 +280,8 @@ impl Executor {
 			threads: Mutex::new(Vec::new()),
 			condemned: Mutex::new(HashSet::new()),
 			wedged: AtomicUsize::new(0),
+			adapter_loads: AtomicUsize::new(0),
+			base_loads: AtomicUsize::new(0),
 			stopping: AtomicBool::new(false),
 			spawned: AtomicUsize::new(0),
 		});
@@ -399,6 +409,15 @@ impl Executor {
 		self.shared.wedged.load(Ordering::SeqCst)
 	}
 
+	/// How many times a thread loaded an adapter it did not hold (cold
+	/// loads), and how many times a base module for adapters.
+	pub fn adapter_loads(&self) -> (usize, usize) {
+		(
+			self.shared.adapter_loads.load(Ordering::SeqCst),
+			self.shared.base_loads.load(Ordering::SeqCst),
+		)
+	}
+
 	/// Stops taking tasks and waits for the threads to finish what they hold
 	/// (not for those stuck in a model past the time limit).
 	pub fn shutdown(self) {
@@ -446,7 +465,7 @@ fn spawn_thread(shared: &Arc<Shared>) {
 }
 
 fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
-	let mut cache: VecDeque<(ModelFiles, LoadedModel)> = VecDeque::new();
+	let mut cache = Loaded::default();
 	loop {
 		let Some(task) = next_task(shared) else { return };
 		let Task { model, input, lane, reply } = task;
@@ -467,7 +486,7 @@ fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 		}));
 		let answer = run.unwrap_or_else(|panic| {
 			// What a panic left half-built is not reused.
-			cache.clear();
+			cache = Loaded::default();
 			let message = panic
 				.downcast_ref::<&str>()
 				.map(|s| s.to_string())
@@ -537,43 +556,97 @@ fn watch(shared: &Arc<Shared>) {
 	}
 }
 
+/// One executor thread's loaded models, each cache bounded and the least
+/// recently used dropped first: full models (a classifier, a language
+/// model), adapters, and the modules adapters run over, one per base
+/// (shared with the base model when that is loaded).
+#[derive(Default)]
+struct Loaded {
+	models: VecDeque<(ModelFiles, LoadedModel)>,
+	adapters: VecDeque<(ModelFiles, LoadedModel)>,
+	bases: VecDeque<(Hash, Arc<tch::CModule>)>,
+}
+
+/// Moves the entry of `cache` that `matches` to its back (the most recently
+/// used), if there is one; its index.
+fn touch<T>(cache: &mut VecDeque<T>, matches: impl Fn(&T) -> bool) -> Option<usize> {
+	let position = cache.iter().position(matches)?;
+	let entry = cache.remove(position)?;
+	cache.push_back(entry);
+	Some(cache.len() - 1)
+}
+
+/// Pushes `entry` to the back of `cache`, dropping the front while it
+/// holds `bound`.
+fn push_bounded<T>(cache: &mut VecDeque<T>, bound: usize, entry: T) -> usize {
+	while cache.len() >= bound {
+		cache.pop_front();
+	}
+	cache.push_back(entry);
+	cache.len() - 1
+}
+
+impl Loaded {
+	/// The model of `files`, loaded if need be.
+	fn model(&mut self, shared: &Shared, files: ModelFiles) -> Result<&LoadedModel, ExecError> {
+		if let Some(i) = touch(&mut self.models, |(f, _)| *f == files) {
+			return Ok(&self.models[i].1);
+		}
+		if let Some(i) = touch(&mut self.adapters, |(f, _)| *f == files) {
+			return Ok(&self.adapters[i].1);
+		}
+		let (store, device) = (&shared.store, shared.device);
+		for hash in [files.artifact, files.index] {
+			let size = std::fs::metadata(store.path(&hash)).map(|m| m.len()).unwrap_or(0);
+			if size > MAX_MODEL_BYTES {
+				return Err(ExecError::TooLarge(hash, size));
+			}
+		}
+		let (artifact, index) = (store.verified(&files.artifact)?, store.verified(&files.index)?);
+		let Loaded { models, bases, .. } = self;
+		let mut base_loaded = false;
+		let model = LoadedModel::load(&artifact, &index, device, |base| {
+			let held = models.iter().find_map(|(f, m)| (f.artifact == *base).then(|| m.module()));
+			if let Some(module) = held.flatten() {
+				return Ok(module);
+			}
+			if let Some(i) = touch(bases, |(hash, _)| hash == base) {
+				return Ok(bases[i].1.clone());
+			}
+			let module = Arc::new(crate::model::load_module(&store.verified(base)?, device)?);
+			push_bounded(bases, CACHED_MODELS, (*base, module.clone()));
+			base_loaded = true;
+			Ok(module)
+		})?;
+		if model.is_adapter() {
+			shared.adapter_loads.fetch_add(1, Ordering::SeqCst);
+			if base_loaded {
+				shared.base_loads.fetch_add(1, Ordering::SeqCst);
+			}
+			let i = push_bounded(&mut self.adapters, CACHED_ADAPTERS, (files, model));
+			return Ok(&self.adapters[i].1);
+		}
+		let i = push_bounded(&mut self.models, CACHED_MODELS, (files, model));
+		Ok(&self.models[i].1)
+	}
+}
+
 /// Runs one task, loading its model into `cache` first if need be; `loaded`
 /// is called once the model is ready to run.
 fn execute(
-	cache: &mut VecDeque<(ModelFiles, LoadedModel)>,
+	cache: &mut Loaded,
 	shared: &Shared,
 	files: ModelFiles,
 	input: &[u8],
 	loaded: impl FnOnce(),
 ) -> Reply {
-	let (store, device) = (&shared.store, shared.device);
 	if shared.condemned.lock().map_or(true, |c| c.contains(&files.artifact)) {
 		return Err(ExecError::Condemned(files.artifact));
 	}
 	let input = std::str::from_utf8(input).map_err(|_| ExecError::InputNotText)?;
-	let position = match cache.iter().position(|(f, _)| *f == files) {
-		Some(p) => p,
-		None => {
-			for hash in [files.artifact, files.index] {
-				let size = std::fs::metadata(store.path(&hash)).map(|m| m.len()).unwrap_or(0);
-				if size > MAX_MODEL_BYTES {
-					return Err(ExecError::TooLarge(hash, size));
-				}
-			}
-			let model = LoadedModel::load(
-				&store.verified(&files.artifact)?,
-				&store.verified(&files.index)?,
-				device,
-			)?;
-			if cache.len() == CACHED_MODELS {
-				cache.pop_front();
-			}
-			cache.push_back((files, model));
-			cache.len() - 1
-		}
-	};
+	let model = cache.model(shared, files)?;
 	loaded();
-	let (answer, timings) = cache[position].1.answer_timed(input)?;
+	let (answer, timings) = model.answer_timed(input)?;
 	Ok(Timed { answer, timings })
 }
 

@@ -21,6 +21,7 @@ use tch::{Device, Kind, Tensor};
 /// stop rules as the worker's, no attribution.
 fn bare_generate(
 	module: &tch::CModule,
+	adapter: &[Tensor],
 	context: usize,
 	max_new_tokens: usize,
 	prompt: &str,
@@ -35,7 +36,9 @@ fn bare_generate(
 		let mut padded = window.to_vec();
 		padded.resize(context, END_OF_TEXT);
 		let input = Tensor::from_slice(&padded).to_kind(Kind::Int64).view([1, -1]);
-		let logits = tch::no_grad(|| module.forward_ts(&[input]))?;
+		let mut inputs = vec![&input];
+		inputs.extend(adapter);
+		let logits = tch::no_grad(|| module.forward_ts(&inputs))?;
 		let next = logits.get(0).get(window.len() as i64 - 1).argmax(0, false).int64_value(&[]);
 		if next == i64::from(END_OF_TEXT) {
 			break;
@@ -84,10 +87,11 @@ pub fn run(args: &LanguageBenchArgs) -> anyhow::Result<()> {
 	// The baseline: the module's forward pass in a greedy loop.
 	let module = tch::CModule::load_on_device(store.verified(&files.artifact)?, Device::Cpu)?;
 	let (context, max_new) = (model.card.context as usize, model.card.max_new_tokens as usize);
+	let adapter = model.card.empty_adapter(Device::Cpu);
 	let start = Instant::now();
 	let mut continuations = Vec::with_capacity(prompts.len());
 	for prompt in &prompts {
-		continuations.push(bare_generate(&module, context, max_new, prompt)?);
+		continuations.push(bare_generate(&module, &adapter, context, max_new, prompt)?);
 	}
 	let bare_time = start.elapsed();
 	let generated: usize = continuations.iter().map(Vec::len).sum();

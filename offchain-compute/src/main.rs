@@ -29,8 +29,9 @@ use tributary_worker::{
 	ledger::Ledger,
 	metrics::Metrics,
 	model::{
+		adapter,
 		classifier::{train, TrainConfig},
-		language, LoadedModel,
+		language, IndexClaims, LoadedModel,
 	},
 	operator::{Operator, Status},
 	requester::{Book, Requester},
@@ -322,14 +323,35 @@ async fn register(
 	Ok(())
 }
 
+/// What `train` makes, its options checked.
+enum Kind {
+	Classifier,
+	Language(language::LanguageConfig),
+	/// An adapter of the base model.
+	Adapter(u64, adapter::AdapterConfig),
+}
+
 async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 	// Options are checked before anything is read.
-	let language = match args.kind {
+	ensure!(
+		args.kind == ModelKind::Lora || (args.base.is_none() && !args.adapter.any()),
+		"--base, --rank, --alpha, --targets and --adapt-blocks are for --kind lora"
+	);
+	let kind = match args.kind {
 		ModelKind::Classifier => {
 			ensure!(!args.language.any(), "--context, --width and the like are for --kind lm");
-			None
+			Kind::Classifier
 		}
-		ModelKind::Lm => Some(args.language.config(args.epochs, args.seed)?),
+		ModelKind::Lm => Kind::Language(args.language.config(args.epochs, args.seed)?),
+		ModelKind::Lora => {
+			let config = args.adapter.config(&args.language, args.epochs, args.seed)?;
+			let (base, _) = args.base.context("--kind lora needs --base ID:PERCENT")?;
+			ensure!(
+				args.parents.iter().all(|(parent, _)| *parent != base),
+				"model {base} is the base: name its share with --base only"
+			);
+			Kind::Adapter(base, config)
+		}
 	};
 	let chain =
 		Chain::connect(&args.node).await.with_context(|| format!("connecting to {}", args.node))?;
@@ -341,6 +363,29 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		args.datanets
 	);
 	let store = ContentStore::open(&args.content_dir)?;
+	// An adapter's base: its module and card, fetched if need be, checked
+	// before any training.
+	let base = match &kind {
+		Kind::Adapter(base, _) => {
+			let model = chain
+				.model(&at, *base)
+				.await?
+				.with_context(|| format!("model {base} is not registered"))?;
+			let fetcher = Fetcher::new(store.clone(), FetchLimits::default())?;
+			for hash in [model.files.artifact, model.files.index] {
+				fetcher
+					.fetch(&model.uri, &hash)
+					.await
+					.with_context(|| format!("fetching model {base}'s files"))?;
+			}
+			let claims = IndexClaims::read(&store.verified(&model.files.index)?)?;
+			let (card, _) =
+				claims.language.with_context(|| format!("model {base} is not a language model"))?;
+			ensure!(card.adaptable, "model {base}'s module takes no adapters");
+			Some((model.files.artifact, store.verified(&model.files.artifact)?, card))
+		}
+		_ => None,
+	};
 	let mut examples = Vec::new();
 	for c in &contributions {
 		let bytes = store
@@ -355,8 +400,8 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		contributions.len(),
 		args.datanets
 	);
-	let trained = match language {
-		None => {
+	let trained = match kind {
+		Kind::Classifier => {
 			let config = TrainConfig {
 				epochs: args.epochs.unwrap_or(TrainConfig::default().epochs),
 				hidden: args.hidden,
@@ -382,7 +427,37 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 			});
 			(model.artifact, model.index, model.examples_per_contribution, metadata)
 		}
-		Some(config) => {
+		Kind::Adapter(base_model, config) => {
+			let (base_artifact, module, card) = base.context("the base was read above")?;
+			let bar = epoch_bar(config.epochs);
+			let model = adapter::train(
+				&module,
+				base_model,
+				base_artifact,
+				&card,
+				&examples,
+				&config,
+				|epoch, loss| {
+					bar.set_position(u64::from(epoch));
+					bar.set_message(format!("{loss:.4}"));
+				},
+			)?;
+			bar.finish();
+			let tokens: usize = model.tokens_per_contribution.iter().map(|(_, n)| n).sum();
+			println!(
+				"trained: {} of model {base_model} on {tokens} tokens, rank {}, {:?} of blocks {:?}",
+				model.card.format, model.card.rank, model.card.targets, model.card.blocks
+			);
+			println!("  final loss {:.4} nats per token", model.final_loss);
+			let metadata = serde_json::json!({
+				"format": model.card.format,
+				"base": base_model,
+				"rank": model.card.rank,
+				"tokens": tokens,
+			});
+			(model.artifact, model.index, model.tokens_per_contribution, metadata)
+		}
+		Kind::Language(config) => {
 			let bar = epoch_bar(config.epochs);
 			let model = language::train(&examples, &config, |epoch, loss| {
 				bar.set_position(u64::from(epoch));
@@ -424,7 +499,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		.filter(|(_, p)| *p > 0)
 		.collect();
 	let parents: Vec<(u64, u32)> =
-		args.parents.iter().map(|(m, pct)| (*m, pct * 10_000_000)).collect();
+		args.base.iter().chain(&args.parents).map(|(m, pct)| (*m, pct * 10_000_000)).collect();
 	let registration = ModelRegistration {
 		artifact_hash,
 		index_hash,

@@ -4,18 +4,22 @@
 //! - [`classifier`]: a text classifier over hashed n-grams, attributed by
 //!   projected loss gradients (`tributary-text-classifier/1`);
 //! - [`language`]: a generative transformer over bytes, attributed by exact
-//!   spans of its training texts (`tributary-language-model/1`).
+//!   spans of its training texts (`tributary-language-model/1`);
+//! - [`adapter`]: a low-rank adapter of a language model, run over the
+//!   base's module and attributed by spans of its own training texts
+//!   (`tributary-lora-adapter/1`); its artifact is the adapter's tensors.
 //!
 //! The index is a safetensors file whose `card` tensor holds the model's
 //! card as JSON; the card's `format` says which kind reads the rest. Both
 //! files are content-addressed by blake2-256 and named on chain by
 //! `register_model`.
 
+pub mod adapter;
 pub mod classifier;
 pub mod language;
 
 use crate::{attribution::Attribution, content::ContentStore};
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 use tch::{Device, Tensor};
 use tributary_primitives::{ContributionId, Hash};
 
@@ -107,8 +111,10 @@ pub struct IndexClaims {
 	/// Every contribution the index names, in its order: a classifier's
 	/// once each, a language model's once per document of its corpus.
 	pub contributions: Vec<ContributionId>,
-	/// A language model's card and corpus.
+	/// A language model's card and corpus (an adapter's base's card).
 	pub language: Option<(language::LanguageCard, Vec<u8>)>,
+	/// An adapter's base: the model and the hash of its module.
+	pub base: Option<(tributary_primitives::ModelId, Hash)>,
 }
 
 impl IndexClaims {
@@ -127,29 +133,57 @@ impl IndexClaims {
 			.into_iter()
 			.map(|c| c as ContributionId)
 			.collect();
-		let language = match format.as_str() {
-			classifier::FORMAT => None,
-			language::FORMAT => Some((
-				serde_json::from_slice(&card).map_err(bad_card)?,
-				Vec::<u8>::try_from(tensor("corpus")?)?,
-			)),
+		let (language, base) = match format.as_str() {
+			classifier::FORMAT => (None, None),
+			language::FORMAT => (
+				Some((
+					serde_json::from_slice(&card).map_err(bad_card)?,
+					Vec::<u8>::try_from(tensor("corpus")?)?,
+				)),
+				None,
+			),
+			adapter::FORMAT => {
+				let card: adapter::AdapterCard = serde_json::from_slice(&card).map_err(bad_card)?;
+				let base = Some((card.base_model, card.base_artifact));
+				(Some((card.base, Vec::<u8>::try_from(tensor("corpus")?)?)), base)
+			}
 			other => return Err(ModelError::BadIndex(format!("unknown format {other:?}"))),
 		};
-		Ok(IndexClaims { contributions, language })
+		Ok(IndexClaims { contributions, language, base })
+	}
+}
+
+/// Loads the TorchScript module in the file `path` for inference.
+pub fn load_module(path: &Path, device: Device) -> Result<tch::CModule, ModelError> {
+	let mut module = tch::CModule::load_on_device(path, device)?;
+	module.set_eval();
+	Ok(module)
+}
+
+/// The index file `index`'s card, if it is an adapter's: what it needs
+/// besides its own files.
+pub fn adapter_card(index: &Path) -> Result<Option<adapter::AdapterCard>, ModelError> {
+	let tensors = Tensor::read_safetensors(index)?;
+	let (card, format) = card_of(&tensors)?;
+	match format.as_str() {
+		adapter::FORMAT => Ok(Some(serde_json::from_slice(&card).map_err(bad_card)?)),
+		_ => Ok(None),
 	}
 }
 
 impl LoadedModel {
 	/// Loads a module and its index from files (already verified by hash),
-	/// as the kind its card names.
-	pub fn load(artifact: &Path, index: &Path, device: Device) -> Result<Self, ModelError> {
+	/// as the kind its card names; an adapter's base module is asked of
+	/// `base` by its hash.
+	pub fn load(
+		artifact: &Path,
+		index: &Path,
+		device: Device,
+		base: impl FnOnce(&Hash) -> Result<Arc<tch::CModule>, ModelError>,
+	) -> Result<Self, ModelError> {
 		let tensors = Tensor::read_safetensors(index)?;
 		let (card, format) = card_of(&tensors)?;
-		let module = || -> Result<tch::CModule, ModelError> {
-			let mut module = tch::CModule::load_on_device(artifact, device)?;
-			module.set_eval();
-			Ok(module)
-		};
+		let module = || load_module(artifact, device);
 		match format.as_str() {
 			classifier::FORMAT => {
 				let card = serde_json::from_slice(&card).map_err(bad_card)?;
@@ -159,21 +193,47 @@ impl LoadedModel {
 			language::FORMAT => {
 				let card = serde_json::from_slice(&card).map_err(bad_card)?;
 				let (card, index) = language::read_index(card, tensors)?;
-				Ok(Self::Language(language::LanguageModel::new(module()?, card, index, device)))
+				let module = Arc::new(module()?);
+				Ok(Self::Language(language::LanguageModel::new(module, card, index, device)))
+			}
+			adapter::FORMAT => {
+				let card = serde_json::from_slice(&card).map_err(bad_card)?;
+				let (card, index) = adapter::read_index(card, tensors)?;
+				let tensors = adapter::read_adapter(artifact, &card, device)?;
+				let module = base(&card.base_artifact)?;
+				Ok(Self::Language(language::LanguageModel::adapted(
+					module, card.base, index, device, tensors,
+				)))
 			}
 			other => Err(ModelError::BadIndex(format!("unknown format {other:?}"))),
 		}
 	}
 
 	/// Loads the model whose files `store` holds under `artifact` and
-	/// `index`, each verified by its hash first.
+	/// `index` (and an adapter's base module), each verified by its hash
+	/// first.
 	pub fn from_store(
 		store: &ContentStore,
 		artifact: &Hash,
 		index: &Hash,
 		device: Device,
 	) -> Result<Self, ModelError> {
-		Self::load(&store.verified(artifact)?, &store.verified(index)?, device)
+		Self::load(&store.verified(artifact)?, &store.verified(index)?, device, |base| {
+			Ok(Arc::new(load_module(&store.verified(base)?, device)?))
+		})
+	}
+
+	/// A language model's module, shared with any adapter run over it.
+	pub fn module(&self) -> Option<Arc<tch::CModule>> {
+		match self {
+			Self::Language(model) => Some(model.module().clone()),
+			Self::Classifier(_) => None,
+		}
+	}
+
+	/// Whether this is an adapter over a base's module.
+	pub fn is_adapter(&self) -> bool {
+		matches!(self, Self::Language(model) if model.is_adapter())
 	}
 
 	/// Runs the model on `input`: its answer, and how long it took.

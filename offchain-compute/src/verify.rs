@@ -39,7 +39,7 @@ use crate::{
 	text::{parse_examples, Example, ParseError},
 };
 use std::collections::BTreeMap;
-use tributary_primitives::{ContributionId, DatanetId};
+use tributary_primitives::{ContributionId, DatanetId, ModelId};
 
 /// Why a model's index was not verified.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +87,13 @@ pub enum VerifyError {
 		/// What failed.
 		source: FetchError,
 	},
+	/// An adapter's card names a base that is not a registered model with
+	/// that module.
+	#[error("its card names model {base} as its base, whose module is not the one it names")]
+	NotItsBase {
+		/// The base the card names.
+		base: ModelId,
+	},
 	/// The content store failed.
 	#[error(transparent)]
 	Content(#[from] ContentError),
@@ -120,6 +127,12 @@ pub async fn verify_model(
 	let claims = tokio::task::spawn_blocking(move || IndexClaims::read(&index))
 		.await
 		.map_err(|e| ModelError::BadIndex(e.to_string()))??;
+	if let Some((base, module)) = claims.base {
+		let registered = chain.model(at, base).await?;
+		if registered.is_none_or(|registered| registered.files.artifact != module) {
+			return Err(VerifyError::NotItsBase { base });
+		}
+	}
 	let training = chain.training_snapshots(at, model.files.model_id).await?;
 	let mut named = claims.contributions.clone();
 	named.sort_unstable();
@@ -227,6 +240,7 @@ mod tests {
 			heads: 2,
 			max_new_tokens: 16,
 			min_span: 4,
+			adaptable: false,
 		}
 	}
 

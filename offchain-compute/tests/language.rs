@@ -132,7 +132,9 @@ fn an_index_whose_suffix_array_is_not_its_corpus_is_refused() {
 	let tampered = published._dir.path().join("tampered.safetensors");
 	tch::Tensor::write_safetensors(&tensors, &tampered).unwrap();
 	let artifact = published.store.verified(&hash(&published.artifact)).unwrap();
-	let refused = LoadedModel::load(&artifact, &tampered, tch::Device::Cpu);
+	let refused = LoadedModel::load(&artifact, &tampered, tch::Device::Cpu, |_| {
+		Err(ModelError::BadIndex("a language model has no base".into()))
+	});
 	assert!(
 		matches!(&refused, Err(ModelError::BadIndex(e)) if e.contains("suffix array")),
 		"{:?}",
