@@ -3,7 +3,10 @@
 // with `train --kind lm` and registered, three workers that fetch it and
 // answer a job by continuing a prompt, agreeing byte for byte, and exact span
 // attribution that credits (and pays) the contribution the continuation came
-// from.
+// from; then a low-rank adapter of that model, trained on another datanet
+// with `train --kind lora` and registered as its child, answered by the same
+// workers over the base's resident module, crediting the adapter's own
+// contributions and paying the base's owner through the graph.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -25,7 +28,7 @@ let dir;
 let contentServer;
 const k = {};
 const workers = [];
-let trained; // the first test's model: { id, artifact, index, uri }
+let trained; // the first test's model: { id, artifact, index, uri, content, corpus }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trib-language-'));
@@ -57,7 +60,7 @@ test('a language model trained on real text answers a job, credited to the contr
   const registered = (await api.query.registry.models(model.id)).unwrap();
   assert.equal(JSON.parse(registered.metadata.toUtf8()).format, 'tributary-language-model/1');
   trained = {
-    id: model.id, artifact: registered.artifactHash, index: registered.attributionIndexHash, uri: contentServer.uri,
+    id: model.id, artifact: registered.artifactHash, index: registered.attributionIndexHash, uri: contentServer.uri, content,
   };
   // Training refuses a language model's options for a classifier, before it reads anything.
   assert.throws(
@@ -118,5 +121,56 @@ test('workers refuse to serve a model whose index credits contributions it was n
     const record = await rpc(node, 'compute_worker', [k[key.toLowerCase()].address]);
     assert.ok(record.models.includes(Number(trained.id)), `${key} serves model ${trained.id}: ${record.models}`);
     assert.ok(!record.models.includes(Number(modelId)), `${key} does not serve the copy: ${record.models}`);
+  }
+});
+
+test('an adapter of the model, trained on another datanet, is served over the base and pays the base through the graph', async () => {
+  assert.ok(trained, 'the first test registered a model');
+  const corpus = join(dir, 'law-corpus');
+  workerCommand(['corpus', '--category', 'law', '--max-texts', '8', '--per-contribution', '4', '--out', corpus]);
+  const { datanets, contributions } = await contributeDemoData(api, trained.content, k.alice, [k.eve], corpus);
+  const lawIds = Object.keys(contributions).map(Number);
+
+  // An adapter's options are refused for another kind, and --kind lora
+  // without a base, before anything is read.
+  assert.throws(() => workerCommand(['train', '--node', node.url, '--datanet', '0', '--rank', '4']), /for --kind lora/);
+  assert.throws(() => workerCommand(['train', '--node', node.url, '--kind', 'lora', '--datanet', '0']), /needs --base ID:PERCENT/);
+  assert.throws(
+    () => workerCommand(['train', '--node', node.url, '--kind', 'lora', '--base', `${trained.id}:30`, '--datanet', '0', '--context', '32']),
+    /keeps its base's shape/,
+  );
+
+  const adapter = trainModel(node, trained.content, 'Alice', [
+    '--kind', 'lora', '--base', `${trained.id}:30`, '--datanet', String(datanets[0]), '--price', '1', '--uri', trained.uri,
+  ], { epochs: 300 });
+  assert.match(adapter.out, new RegExp(`tributary-lora-adapter/1 of model ${trained.id} on \\d+ tokens, rank 16`));
+  assert.match(adapter.out, new RegExp(`parents +\\[\\(${trained.id}, 300000000\\)\\]`));
+  const registered = (await api.query.registry.models(adapter.id)).unwrap();
+  assert.equal(JSON.parse(registered.metadata.toUtf8()).base, trained.id);
+  await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [trained.id, adapter.id])));
+
+  const baseEarned = (await api.call.rewardsApi.modelEarnings(trained.id)).toBigInt();
+  const [plantedId, planted] = Object.entries(contributions)[1];
+  const text = readFileSync(join(corpus, planted.file), 'utf8').split('\n')[0].split('\t')[1];
+  const fee = (await api.call.computeApi.quote(adapter.id, null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(adapter.id, text.slice(0, 24), fee, null), k.alice);
+  const { jobId } = eventData(api, events, 'compute', 'JobSubmitted');
+  const job = await completedJob(node, jobId, 120_000);
+  // Every worker computed the same bytes over its resident base.
+  assert.equal(job.workers.length, 3);
+  const output = loggedOutput(workers, jobId);
+  assert.equal(blake2AsHex(output), job.outcome[0]);
+  const attribution = job.outcome[1];
+  assert.ok(attribution.length > 0, `the continuation holds spans of the adapter's data: ${output}`);
+  assert.ok(attribution.every(([c]) => lawIds.includes(Number(c))), `only the adapter's contributions are named: ${JSON.stringify(attribution)}`);
+  assert.ok(attribution.some(([c]) => String(c) === plantedId), `the planted passage's contribution is credited: ${JSON.stringify(attribution)}`);
+  const baseNow = (await api.call.rewardsApi.modelEarnings(trained.id)).toBigInt();
+  assert.ok(baseNow > baseEarned, `the base's owner earned through the adapter's answer: ${baseEarned} -> ${baseNow}`);
+  // Each worker loaded the adapter once, over the base's module.
+  for (const w of workers) {
+    await waitFor(`${w.name}'s adapter loads in its metrics`, async () => {
+      const m = await w.metrics();
+      return m['tributary_worker_adapter_loads_total{loaded="adapter"}'] >= 1 ? m : null;
+    }, 30_000, 500);
   }
 });

@@ -37,6 +37,9 @@ pub struct Metrics {
 	pub request_seconds: Histogram,
 	/// Fast-path receipts sent for settlement.
 	pub receipts_sent: Counter<U64>,
+	/// Cold loads into the executor's caches for adapters, by what was
+	/// loaded (`adapter`; `base`: a base's module adapters run over).
+	pub adapter_loads: CounterVec<U64>,
 }
 
 impl Metrics {
@@ -141,6 +144,25 @@ impl Metrics {
 				)?,
 				registry,
 			)?,
+			adapter_loads: register(
+				CounterVec::new(
+					Opts::new(
+						"tributary_worker_adapter_loads_total",
+						"Cold loads for adapters, by what was loaded (adapter, base)",
+					),
+					&["loaded"],
+				)?,
+				registry,
+			)?,
 		})
+	}
+
+	/// Brings the adapter load counters up to the executor's counts
+	/// ([`crate::executor::Executor::adapter_loads`]).
+	pub fn observe_adapter_loads(&self, (adapters, bases): (usize, usize)) {
+		for (label, loads) in [("adapter", adapters), ("base", bases)] {
+			let counter = self.adapter_loads.with_label_values(&[label]);
+			counter.inc_by((loads as u64).saturating_sub(counter.get()));
+		}
 	}
 }

@@ -346,6 +346,7 @@ impl Steps {
 		submitter.repair(chain, at, &self.signer, |job_id, step| self.wanted(job_id, step)).await?;
 		self.journal()?.prune_finished(JOURNAL_RETENTION)?;
 		self.metrics.queue_depth.set(self.executor.queued() as u64);
+		self.metrics.observe_adapter_loads(self.executor.adapter_loads());
 		Ok(owed_by)
 	}
 
