@@ -46,6 +46,10 @@ pub enum Command {
 	/// Measure the language model kind: the executor's generation against a
 	/// bare libtorch loop, span attribution's share, the span index's cost.
 	BenchLanguage(LanguageBenchArgs),
+	/// Measure adapters over one resident base: memory against full
+	/// models, generation with the adapter changing on every request, cold
+	/// loads.
+	BenchAdapters(AdapterBenchArgs),
 	/// Print the engine this machine registers with and its determinism
 	/// class: the workers whose results it must agree with byte for byte.
 	Engine(EngineArgs),
@@ -739,6 +743,77 @@ pub struct LanguageBenchArgs {
 	/// The model's shape.
 	#[command(flatten)]
 	pub language: LanguageArgs,
+}
+
+/// `bench-adapters`'s options.
+#[derive(Debug, Args)]
+pub struct AdapterBenchArgs {
+	/// The corpus (see `corpus`).
+	#[arg(long, value_name = "DIR", default_value = crate::corpus::FORTUNES)]
+	pub from: PathBuf,
+	/// The category the base trains on.
+	#[arg(long, default_value = "food")]
+	pub base_category: String,
+	/// The category the adapter trains on.
+	#[arg(long, default_value = "law")]
+	pub adapter_category: String,
+	/// At most this many texts of each category, from its start.
+	#[arg(long, value_name = "N", default_value_t = 32)]
+	pub max_texts: usize,
+	/// The base's passes over its texts.
+	#[arg(long, default_value_t = 60)]
+	pub epochs: u32,
+	/// The adapter's passes over its texts.
+	#[arg(long, default_value_t = 60)]
+	pub adapter_epochs: u32,
+	/// The adapter's rank.
+	#[arg(long, default_value_t = 16)]
+	pub rank: u32,
+	/// How many adapters (and full models) to hold, comma-separated.
+	#[arg(long, value_delimiter = ',', default_values_t = [1, 10, 100, 1000])]
+	pub counts: Vec<usize>,
+	/// How many resident adapters the requests cycle through.
+	#[arg(long, default_value_t = 10, value_parser = clap::value_parser!(usize))]
+	pub switching: usize,
+	/// Prompts generated from, each side.
+	#[arg(long, default_value_t = 32)]
+	pub prompts: usize,
+	/// Cold loads timed, each side.
+	#[arg(long, default_value_t = 20)]
+	pub loads: usize,
+	/// The base's shape.
+	#[command(flatten)]
+	pub language: LanguageArgs,
+	/// Internal: measure one side's resident memory in this process.
+	#[arg(long, hide = true, value_enum)]
+	pub resident: Option<ResidentKind>,
+	/// Internal: how many to load for `--resident`.
+	#[arg(long, hide = true, default_value_t = 0)]
+	pub count: usize,
+	/// Internal: the content store holding the files for `--resident`.
+	#[arg(long, hide = true)]
+	pub store: Option<PathBuf>,
+	/// Internal: the base's module hash for `--resident`.
+	#[arg(long, hide = true)]
+	pub base_artifact: Option<String>,
+	/// Internal: the base's index hash for `--resident`.
+	#[arg(long, hide = true)]
+	pub base_index: Option<String>,
+	/// Internal: the adapter's file hash for `--resident`.
+	#[arg(long, hide = true)]
+	pub adapter_artifact: Option<String>,
+	/// Internal: the adapter's index hash for `--resident`.
+	#[arg(long, hide = true)]
+	pub adapter_index: Option<String>,
+}
+
+/// What `bench-adapters --resident` loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ResidentKind {
+	/// One base module and `--count` adapters over it.
+	Adapters,
+	/// `--count` full models.
+	Models,
 }
 
 /// `bench-fast-path`'s options.

@@ -22,14 +22,16 @@
 //!
 //! - [`text`]: contributions as labelled examples; text as hashed n-grams.
 //! - [`corpus`]: a real corpus (Debian's `fortunes`) as datanets' files.
-//! - [`model`]: the two model kinds, a classifier and a language model:
-//!   training, the TorchScript artifact and its attribution index.
+//! - [`model`]: the model kinds, a classifier, a language model and a
+//!   language model's low-rank adapter: training, the artifact and its
+//!   attribution index.
 //! - [`attribution`]: scoring a classifier's answer against its index.
 //! - [`spans`]: exact span attribution of generated text (suffix arrays).
 //! - [`attribution_bench`]: how often attribution finds the contribution an
 //!   answer came from, on the real corpus.
 //! - [`language_bench`]: the language model kind's serving and attribution
 //!   costs.
+//! - [`adapter_bench`]: adapters over one resident base against full models.
 //! - [`content`]: content-addressed, hash-verified files.
 //! - [`fetch`]: model files fetched from their URIs, verified, cached.
 //! - [`verify`]: a model's index checked against the chain and the
@@ -54,6 +56,7 @@
 //! - [`rpc`]: the fast path's JSON-RPC API.
 //! - [`requester`]: `ask`, the requester's side: channels, checked receipts.
 
+pub mod adapter_bench;
 pub mod admission;
 pub mod attribution;
 pub mod attribution_bench;

@@ -8,6 +8,7 @@ use clap::Parser;
 use std::{sync::Arc, time::Duration};
 use subxt_signer::sr25519::Keypair;
 use tributary_worker::{
+	adapter_bench,
 	admission::ServePolicy,
 	attribution_bench, bench,
 	chain::{Chain, ModelRegistration},
@@ -64,6 +65,7 @@ fn main() -> anyhow::Result<()> {
 		Command::BenchFastPath(args) => runtime()?.block_on(fastpath_bench::run(args)),
 		Command::BenchAttribution(args) => attribution_bench::run(&args),
 		Command::BenchLanguage(args) => language_bench::run(&args),
+		Command::BenchAdapters(args) => adapter_bench::run(&args),
 		Command::Run(args) => runtime()?.block_on(run(args)),
 		Command::Train(args) => runtime()?.block_on(train_model(args)),
 		Command::Status(args) => runtime()?.block_on(status(args)),
