@@ -3,10 +3,11 @@
 // network running afterwards.
 //
 // One dev node and three compute workers on loopback; two datanets filled by
-// four contributors, and a third of real text (Debian's fortunes); a base
-// classifier trained with libtorch on the first two, a child model trained on
-// one, and a language model trained on the fortunes, published by a content
-// server and registered with their URL and lineage; workers that fetch them
+// four contributors, and two of real text (Debian's fortunes, food and law);
+// a base classifier trained with libtorch on the first two, a child model
+// trained on one, a language model trained on the food fortunes and a
+// low-rank adapter of it on the law ones, published by a content server and
+// registered with their URL and lineage; workers that fetch them
 // into empty caches; a stream of questions; then who earned what, adding up
 // to the fees paid.
 import { spawnSync } from 'node:child_process';
@@ -97,6 +98,12 @@ workerCommand(['corpus', '--category', 'food', '--max-texts', '24', '--per-contr
 const fortunes = await contributeDemoData(api, content, who.Alice, contributors.map((c) => who[c]), corpus);
 datanets.push(...fortunes.datanets);
 Object.assign(contributions, fortunes.contributions);
+// And 8 about the law, two contributions, for an adapter of the language model.
+const lawCorpus = join(dir, 'law-corpus');
+workerCommand(['corpus', '--category', 'law', '--max-texts', '8', '--per-contribution', '4', '--out', lawCorpus]);
+const law = await contributeDemoData(api, content, who.Alice, contributors.map((c) => who[c]), lawCorpus);
+datanets.push(...law.datanets);
+Object.assign(contributions, law.contributions);
 for (const id of datanets) {
   const files = Object.values(contributions).filter((c) => c.datanet === id);
   say(`   datanet ${id} "${files[0].file.split('/')[0]}": ${files.length} contributions`);
@@ -106,6 +113,9 @@ for (const c of Object.values(fortunes.contributions).filter((_, i) => i % 3 ===
   const text = readFileSync(join(corpus, c.file), 'utf8').split('\n')[0].split('\t')[1];
   QUESTIONS.push(['lm', text.slice(0, 24)]);
 }
+// The adapter is asked to go on from the beginning of a law text, last, so
+// that step 8 shows its fee reaching the base's owner through the graph.
+const lawText = readFileSync(join(lawCorpus, Object.values(law.contributions)[0].file), 'utf8').split('\n')[0].split('\t')[1];
 
 say('3. Training with libtorch (tributary-worker train), publishing and registering the models');
 const contentServer = await startContentServer('content-server', { dir, content });
@@ -119,7 +129,12 @@ const lm = trainModel(node, content, 'Charlie', [
   '--kind', 'lm', '--datanet', String(datanets[2]), '--min-span', '12', '--price', '1', ...uri,
 ], { epochs: 300 });
 say(`   model ${lm.id} (Charlie): a language model (a byte-level transformer) on the fortunes, credited by exact spans`);
-const models = { base: base.id, child: child.id, lm: lm.id };
+const adapter = trainModel(node, content, 'Alice', [
+  '--kind', 'lora', '--base', `${lm.id}:30`, '--datanet', String(datanets[3]), '--price', '1', ...uri,
+], { epochs: 300 });
+say(`   model ${adapter.id} (Alice): a low-rank adapter of model ${lm.id} on the law fortunes (train --kind lora), child of model ${lm.id} with a 30% share, served over the base's resident module`);
+const models = { base: base.id, child: child.id, lm: lm.id, adapter: adapter.id };
+QUESTIONS.push(['adapter', lawText.slice(0, 24)]);
 
 say('4. Three compute workers register, stake, follow the chain, and fetch the models into empty caches');
 const workers = [];
@@ -134,7 +149,7 @@ for (const [i, name] of ['Worker1', 'Worker2', 'Worker3'].entries()) {
 }
 await Promise.all(workers.map((w) => w.waitLog(/following the chain/, 120_000)));
 // Each declares the models it has fetched and verified: it is drawn only for those.
-await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id, lm.id])));
+await Promise.all(['Worker1', 'Worker2', 'Worker3'].map((name) => waitServing(node, who[name].address, [base.id, child.id, lm.id, adapter.id])));
 const fetched = await Promise.all(workers.map(async (w) => (await w.metrics()).tributary_worker_fetched_bytes_total));
 say(`   fetched and verified: ${fetched.map((b) => `${(b / 1024).toFixed(0)} KiB`).join(', ')}`);
 const treasury = treasuryAddress(api);
