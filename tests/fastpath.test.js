@@ -91,6 +91,7 @@ test('a worker registered with an endpoint offers its models on the fast path', 
   assert.equal(u8aToHex(decodeAddress(info.worker)), u8aToHex(decodeAddress(k.bob.address)));
   const offer = info.models.find((m) => m.model === modelId);
   assert.equal(BigInt(offer.price), TRIB, 'the model\'s registered price');
+  assert.equal(offer.warm, false, 'nothing asked yet: the model is not loaded');
   assert.equal(info.maxInput, api.consts.compute.maxInputLen.toNumber());
   assert.equal(info.window, 4);
   assert.equal(record.endpoint.toUtf8(), url, 'the endpoint requesters find on chain');
@@ -107,6 +108,8 @@ test('answers come at once with receipts the requester checks, the same answers 
   }
   assert.equal(main.sequence, QUESTIONS.length);
   assert.equal(main.total, BigInt(QUESTIONS.length) * TRIB);
+  const warm = (await fastRpc(url, 'tributary_info')).models.find((m) => m.model === modelId).warm;
+  assert.equal(warm, true, 'once asked, the model is loaded: requesters prefer the worker');
 
   // The same model on the same input answers the same bytes off the fast path.
   const record = (await api.query.registry.models(modelId)).unwrap();

@@ -206,6 +206,8 @@ struct Shared {
 	adapter_loads: AtomicUsize,
 	/// Base modules loaded for adapters (not already held by a thread).
 	base_loads: AtomicUsize,
+	/// The models loaded, each with how many threads hold it.
+	warm: Mutex<std::collections::BTreeMap<ModelId, usize>>,
 	stopping: AtomicBool,
 	spawned: AtomicUsize,
 }
@@ -282,6 +284,7 @@ impl Executor {
 			wedged: AtomicUsize::new(0),
 			adapter_loads: AtomicUsize::new(0),
 			base_loads: AtomicUsize::new(0),
+			warm: Mutex::default(),
 			stopping: AtomicBool::new(false),
 			spawned: AtomicUsize::new(0),
 		});
@@ -409,6 +412,12 @@ impl Executor {
 		self.shared.wedged.load(Ordering::SeqCst)
 	}
 
+	/// The models some thread holds loaded (warm): a request for one runs
+	/// without loading anything.
+	pub fn warm(&self) -> Vec<ModelId> {
+		self.shared.warm.lock().map(|w| w.keys().copied().collect()).unwrap_or_default()
+	}
+
 	/// How many times a thread loaded an adapter it did not hold (cold
 	/// loads), and how many times a base module for adapters.
 	pub fn adapter_loads(&self) -> (usize, usize) {
@@ -466,6 +475,12 @@ fn spawn_thread(shared: &Arc<Shared>) {
 
 fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 	let mut cache = Loaded::default();
+	serve(shared, slot, &mut cache);
+	cache.clear(shared);
+}
+
+/// Runs tasks until the lanes close or the watchdog replaces this thread.
+fn serve(shared: &Shared, slot: &Mutex<Option<Running>>, cache: &mut Loaded) {
 	loop {
 		let Some(task) = next_task(shared) else { return };
 		let Task { model, input, lane, reply } = task;
@@ -482,11 +497,11 @@ fn run_thread(shared: &Shared, slot: &Mutex<Option<Running>>) {
 			}
 		};
 		let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-			execute(&mut cache, shared, model, &input, loaded)
+			execute(cache, shared, model, &input, loaded)
 		}));
 		let answer = run.unwrap_or_else(|panic| {
 			// What a panic left half-built is not reused.
-			cache = Loaded::default();
+			cache.clear(shared);
 			let message = panic
 				.downcast_ref::<&str>()
 				.map(|s| s.to_string())
@@ -559,7 +574,8 @@ fn watch(shared: &Arc<Shared>) {
 /// One executor thread's loaded models, each cache bounded and the least
 /// recently used dropped first: full models (a classifier, a language
 /// model), adapters, and the modules adapters run over, one per base
-/// (shared with the base model when that is loaded).
+/// (shared with the base model when that is loaded). What it holds is
+/// counted in [`Shared::warm`], and uncounted when dropped.
 #[derive(Default)]
 struct Loaded {
 	models: VecDeque<(ModelFiles, LoadedModel)>,
@@ -577,13 +593,31 @@ fn touch<T>(cache: &mut VecDeque<T>, matches: impl Fn(&T) -> bool) -> Option<usi
 }
 
 /// Pushes `entry` to the back of `cache`, dropping the front while it
-/// holds `bound`.
-fn push_bounded<T>(cache: &mut VecDeque<T>, bound: usize, entry: T) -> usize {
+/// holds `bound`; `dropped` is told of each entry dropped.
+fn push_bounded<T>(
+	cache: &mut VecDeque<T>,
+	bound: usize,
+	entry: T,
+	mut dropped: impl FnMut(&T),
+) -> usize {
 	while cache.len() >= bound {
-		cache.pop_front();
+		if let Some(old) = cache.pop_front() {
+			dropped(&old);
+		}
 	}
 	cache.push_back(entry);
 	cache.len() - 1
+}
+
+/// Counts `model` as held by one more thread (`by` 1) or one fewer (-1).
+fn count_warm(shared: &Shared, model: ModelId, by: isize) {
+	if let Ok(mut warm) = shared.warm.lock() {
+		let held = warm.entry(model).or_default();
+		*held = held.saturating_add_signed(by);
+		if *held == 0 {
+			warm.remove(&model);
+		}
+	}
 }
 
 impl Loaded {
@@ -614,20 +648,30 @@ impl Loaded {
 				return Ok(bases[i].1.clone());
 			}
 			let module = Arc::new(crate::model::load_module(&store.verified(base)?, device)?);
-			push_bounded(bases, CACHED_MODELS, (*base, module.clone()));
+			push_bounded(bases, CACHED_MODELS, (*base, module.clone()), |_| {});
 			base_loaded = true;
 			Ok(module)
 		})?;
+		count_warm(shared, files.model_id, 1);
+		let dropped = |(old, _): &(ModelFiles, LoadedModel)| count_warm(shared, old.model_id, -1);
 		if model.is_adapter() {
 			shared.adapter_loads.fetch_add(1, Ordering::SeqCst);
 			if base_loaded {
 				shared.base_loads.fetch_add(1, Ordering::SeqCst);
 			}
-			let i = push_bounded(&mut self.adapters, CACHED_ADAPTERS, (files, model));
+			let i = push_bounded(&mut self.adapters, CACHED_ADAPTERS, (files, model), dropped);
 			return Ok(&self.adapters[i].1);
 		}
-		let i = push_bounded(&mut self.models, CACHED_MODELS, (files, model));
+		let i = push_bounded(&mut self.models, CACHED_MODELS, (files, model), dropped);
 		Ok(&self.models[i].1)
+	}
+
+	/// Drops everything, uncounting it.
+	fn clear(&mut self, shared: &Shared) {
+		for (files, _) in self.models.iter().chain(&self.adapters) {
+			count_warm(shared, files.model_id, -1);
+		}
+		*self = Loaded::default();
 	}
 }
 

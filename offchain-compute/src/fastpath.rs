@@ -174,6 +174,11 @@ pub struct Offer {
 	pub price: String,
 	/// blake2-256 of its artifact.
 	pub artifact: H256,
+	/// Whether the worker holds it loaded, so that an answer loads nothing
+	/// (requesters prefer such workers: an adapter's cold load is a small
+	/// cost, a model's a larger one). Absent from older workers' answers.
+	#[serde(default)]
+	pub warm: bool,
 }
 
 /// Why a request was refused. Nothing is signed or owed for a refused one.
@@ -399,6 +404,7 @@ impl FastPath {
 	/// What the worker offers.
 	pub fn info(&self) -> Result<Info, RequestError> {
 		let state = self.state()?;
+		let warm = self.inner.executor.warm();
 		let mut models: Vec<Offer> = state
 			.models
 			.values()
@@ -406,6 +412,7 @@ impl FastPath {
 				model: m.files.model_id,
 				price: m.price.to_string(),
 				artifact: H256(m.files.artifact.0),
+				warm: warm.contains(&m.files.model_id),
 			})
 			.collect();
 		models.sort_by_key(|m| m.model);

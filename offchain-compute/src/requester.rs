@@ -278,14 +278,27 @@ impl Requester {
 				None => book.forget(booked.channel)?,
 			}
 		}
+		// New channels go to workers that hold the model loaded first (an
+		// adapter warm over its base answers without a cold load), then in
+		// the chain's order; a few more are asked than needed.
+		let mut candidates = Vec::new();
 		for (worker, endpoint) in &serving {
-			if open.len() == workers {
+			if candidates.len() == workers.saturating_sub(open.len()) * CANDIDATES_PER_CHANNEL {
 				break;
 			}
 			if open.iter().any(|o| o.booked.worker == *worker) {
 				continue;
 			}
 			let Some(client) = client(endpoint).await else { continue };
+			let warm = client.info().await.is_ok_and(|info| {
+				info.models.iter().any(|offer| offer.model == model && offer.warm)
+			});
+			candidates.push((warm, (worker, endpoint, client)));
+		}
+		for (worker, endpoint, client) in warm_first(candidates) {
+			if open.len() == workers {
+				break;
+			}
 			let expiry = (at.block_number() as u32).saturating_add(lifetime);
 			let channel = chain
 				.open_channel(&signer, worker, deposit, expiry)
@@ -417,6 +430,16 @@ fn voucher(booked: &BookedChannel) -> Option<SignedVoucher> {
 	})
 }
 
+/// How many workers are asked for each channel to open, to find warm ones.
+const CANDIDATES_PER_CHANNEL: usize = 3;
+
+/// `candidates` (each first whether it is warm), the warm ones first, each
+/// side in its order.
+fn warm_first<T>(mut candidates: Vec<(bool, T)>) -> impl Iterator<Item = T> {
+	candidates.sort_by_key(|(warm, _)| !*warm);
+	candidates.into_iter().map(|(_, candidate)| candidate)
+}
+
 /// A WebSocket client for a worker's endpoint (`http://` is served on the
 /// same port), or none if it cannot be reached.
 async fn client(endpoint: &str) -> Option<WsClient> {
@@ -540,6 +563,12 @@ mod tests {
 			total: price.to_string(),
 		};
 		(booked, answer)
+	}
+
+	#[test]
+	fn warm_workers_come_first_each_side_in_the_chains_order() {
+		let candidates = vec![(false, 'a'), (true, 'b'), (false, 'c'), (true, 'd')];
+		assert_eq!(warm_first(candidates).collect::<String>(), "bdac");
 	}
 
 	#[test]

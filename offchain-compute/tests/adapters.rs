@@ -189,6 +189,7 @@ fn an_executor_keeps_one_base_resident_for_interleaved_adapters() {
 		(2, 1),
 		"each adapter loaded once, the base's module once"
 	);
+	assert_eq!(executor.warm(), [1, 2], "both adapters are held warm");
 	executor.shutdown();
 }
 
