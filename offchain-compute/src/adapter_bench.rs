@@ -24,7 +24,7 @@ use crate::{
 		language::{self, LanguageModel},
 		load_module, LoadedModel, ModelError,
 	},
-	text::{parse_examples, Example},
+	text::Example,
 };
 use anyhow::Context;
 use std::{
@@ -40,14 +40,7 @@ use tributary_primitives::Hash;
 /// `first`.
 fn examples(args: &AdapterBenchArgs, category: &str, first: u64) -> anyhow::Result<Vec<Example>> {
 	let read = corpus::read_categories(&args.from, &[category.to_owned()], Some(args.max_texts))?;
-	let mut examples: Vec<Example> = Vec::new();
-	for (category, texts) in &read {
-		for content in corpus::contributions(category, texts, 4) {
-			let id = examples.last().map_or(first, |e| e.contribution + 1);
-			examples.extend(parse_examples(id, content.as_bytes())?);
-		}
-	}
-	Ok(examples)
+	Ok(corpus::examples(&read, 4, first)?)
 }
 
 /// This process's resident set, in bytes (Linux's `/proc/self/statm`).

@@ -94,6 +94,9 @@ struct Serving {
 	prefetching: HashSet<ModelId>,
 	/// The models whose index passed the check, and those refused, with why.
 	checked: HashMap<ModelId, Result<(), String>>,
+	/// Each adapter that passed the check: its base's module and the URI
+	/// it is served under.
+	bases: HashMap<ModelId, (String, Hash)>,
 	/// How many models the executor had condemned when the models to serve
 	/// were last worked out.
 	condemned: usize,
@@ -489,6 +492,13 @@ impl Readiness {
 			Some(verdict) => verdict,
 			None => match verify_model(&self.chain, &self.at, &self.fetcher, model).await {
 				Ok(()) => {
+					// Found once, with the check; a failure is not kept, so
+					// the next job tries again.
+					if let Some(base) = self.base_of(model).await? {
+						if let Ok(mut serving) = self.serving.lock() {
+							serving.bases.insert(model_id, base);
+						}
+					}
 					tracing::info!(model_id, "the model's index matches the chain and its data");
 					Ok(())
 				}
@@ -506,17 +516,22 @@ impl Readiness {
 			serving.checked.insert(model_id, verdict.clone());
 		}
 		verdict.map_err(|reason| ExecError::Unverified { model_id, reason })?;
-		self.fetch_base(model).await
+		let base = self.serving.lock().ok().and_then(|s| s.bases.get(&model_id).cloned());
+		if let Some((uri, module)) = base {
+			fetch_files(&self.fetcher, &self.metrics, &uri, &[module]).await?;
+		}
+		Ok(())
 	}
 
 	/// An adapter's base module (the check made sure the base is registered
-	/// with it), fetched from where the base's files are served.
-	async fn fetch_base(&self, model: &RegisteredModel) -> Result<(), ExecError> {
+	/// with it) and where the base's files are served; `None` for a model
+	/// that is not an adapter.
+	async fn base_of(&self, model: &RegisteredModel) -> Result<Option<(String, Hash)>, ExecError> {
 		let index = self.fetcher.store().path(&model.files.index);
 		let card = tokio::task::spawn_blocking(move || crate::model::adapter_card(&index))
 			.await
 			.map_err(|e| ModelError::BadIndex(e.to_string()))??;
-		let Some(card) = card else { return Ok(()) };
+		let Some(card) = card else { return Ok(None) };
 		let unverified =
 			|reason: String| ExecError::Unverified { model_id: model.files.model_id, reason };
 		let base = self
@@ -525,7 +540,7 @@ impl Readiness {
 			.await
 			.map_err(|e| unverified(e.to_string()))?
 			.ok_or_else(|| unverified(format!("its base, model {}, is gone", card.base_model)))?;
-		Ok(fetch_files(&self.fetcher, &self.metrics, &base.uri, &[base.files.artifact]).await?)
+		Ok(Some((base.uri, base.files.artifact)))
 	}
 }
 

@@ -13,7 +13,7 @@ use crate::{
 		classifier::{train, TrainConfig},
 		LoadedModel,
 	},
-	text::{parse_examples, Example},
+	text::Example,
 };
 use polkadot_sdk::sp_runtime::Perbill;
 use tributary_primitives::ContributionId;
@@ -48,13 +48,7 @@ fn leave_out(text: &str, every: usize) -> String {
 /// Runs the measurement and prints its figures.
 pub fn run(args: &AttributionBenchArgs) -> anyhow::Result<()> {
 	let categories = corpus::read_categories(&args.from, &args.categories, Some(args.max_texts))?;
-	let mut examples: Vec<Example> = Vec::new();
-	for (category, texts) in &categories {
-		for content in corpus::contributions(category, texts, usize::from(args.per_contribution)) {
-			let id = examples.last().map_or(0, |e| e.contribution + 1);
-			examples.extend(parse_examples(id, content.as_bytes())?);
-		}
-	}
+	let examples = corpus::examples(&categories, usize::from(args.per_contribution), 0)?;
 	let contributions = examples.last().map_or(0, |e| e.contribution + 1);
 	println!(
 		"{} categories of the corpus at {}, {} texts in {contributions} contributions",

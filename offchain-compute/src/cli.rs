@@ -439,25 +439,8 @@ impl AdapterArgs {
 		epochs: Option<u32>,
 		seed: u64,
 	) -> anyhow::Result<crate::model::adapter::AdapterConfig> {
-		let LanguageArgs {
-			context,
-			width,
-			layers,
-			heads,
-			batch_size,
-			max_new_tokens,
-			min_span,
-			device,
-			checkpoint,
-		} = language;
 		anyhow::ensure!(
-			context.is_none()
-				&& width.is_none()
-				&& layers.is_none()
-				&& heads.is_none()
-				&& max_new_tokens.is_none()
-				&& min_span.is_none()
-				&& checkpoint.is_none(),
+			!language.shapes_the_model(),
 			"an adapter keeps its base's shape and decoding: --context, --width, --layers, \
 			 --heads, --max-new-tokens, --min-span and --checkpoint are for --kind lm"
 		);
@@ -474,8 +457,8 @@ impl AdapterArgs {
 			targets: if self.targets.is_empty() { default.targets } else { self.targets.clone() },
 			blocks: (!self.blocks.is_empty()).then(|| self.blocks.clone()),
 			epochs: epochs.unwrap_or(default.epochs),
-			batch_size: batch_size.unwrap_or(default.batch_size),
-			device: device.map_or(Ok(default.device), DeviceArg::device)?,
+			batch_size: language.batch_size.unwrap_or(default.batch_size),
+			device: language.device.map_or(Ok(default.device), DeviceArg::device)?,
 			seed,
 			..default
 		})
@@ -519,25 +502,30 @@ pub struct LanguageArgs {
 impl LanguageArgs {
 	/// Whether any option was given.
 	pub fn any(&self) -> bool {
+		self.shapes_the_model() || self.batch_size.is_some() || self.device.is_some()
+	}
+
+	/// Whether an option that shapes a model, its decoding or its
+	/// checkpoint was given: all but `--batch-size` and `--device`, which
+	/// an adapter's training takes too.
+	pub fn shapes_the_model(&self) -> bool {
 		let Self {
 			context,
 			width,
 			layers,
 			heads,
-			batch_size,
+			batch_size: _,
 			max_new_tokens,
 			min_span,
-			device,
+			device: _,
 			checkpoint,
 		} = self;
 		context.is_some()
 			|| width.is_some()
 			|| layers.is_some()
 			|| heads.is_some()
-			|| batch_size.is_some()
 			|| max_new_tokens.is_some()
 			|| min_span.is_some()
-			|| device.is_some()
 			|| checkpoint.is_some()
 	}
 
@@ -862,6 +850,15 @@ pub fn epoch_bar(epochs: u32) -> indicatif::ProgressBar {
 			.unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
 	);
 	bar
+}
+
+/// A training run's progress callback, showing each epoch and its loss on
+/// `bar` (an [`epoch_bar`]).
+pub fn epoch_progress(bar: &indicatif::ProgressBar) -> impl FnMut(u32, f64) + '_ {
+	|epoch, loss| {
+		bar.set_position(u64::from(epoch));
+		bar.set_message(format!("{loss:.4}"));
+	}
 }
 
 /// Parses a TRIB amount with up to 12 decimals into units.

@@ -73,6 +73,24 @@ pub fn contributions(category: &str, texts: &[String], per: usize) -> Vec<String
 		.collect()
 }
 
+/// The texts of `categories` as training examples, in contributions of at
+/// most `per` texts (as [`contributions`] writes them), numbered in order
+/// from `first`.
+pub fn examples(
+	categories: &[(String, Vec<String>)],
+	per: usize,
+	first: tributary_primitives::ContributionId,
+) -> Result<Vec<crate::text::Example>, crate::text::ParseError> {
+	let mut examples: Vec<crate::text::Example> = Vec::new();
+	for (category, texts) in categories {
+		for content in contributions(category, texts, per) {
+			let id = examples.last().map_or(first, |e| e.contribution + 1);
+			examples.extend(crate::text::parse_examples(id, content.as_bytes())?);
+		}
+	}
+	Ok(examples)
+}
+
 /// What [`write_datanets`] wrote for one category.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written {

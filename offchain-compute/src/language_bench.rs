@@ -12,7 +12,6 @@ use crate::{
 	executor::{Executor, ModelFiles},
 	model::language::{train, Tokenizer},
 	spans::{SpanIndex, END_OF_TEXT},
-	text::{parse_examples, Example},
 };
 use std::time::{Duration, Instant};
 use tch::{Device, Kind, Tensor};
@@ -53,13 +52,7 @@ fn bare_generate(
 pub fn run(args: &LanguageBenchArgs) -> anyhow::Result<()> {
 	tch::set_num_threads(1);
 	let categories = corpus::read_categories(&args.from, &args.categories, Some(args.max_texts))?;
-	let mut examples: Vec<Example> = Vec::new();
-	for (category, texts) in &categories {
-		for content in corpus::contributions(category, texts, 4) {
-			let id = examples.last().map_or(0, |e| e.contribution + 1);
-			examples.extend(parse_examples(id, content.as_bytes())?);
-		}
-	}
+	let examples = corpus::examples(&categories, 4, 0)?;
 	let config = args.language.config(Some(args.epochs), 7)?;
 	let started = Instant::now();
 	let model = train(&examples, &config, |_, _| {})?;

@@ -13,9 +13,9 @@ use tributary_worker::{
 	attribution_bench, bench,
 	chain::{Chain, ModelRegistration},
 	cli::{
-		check_capacity, epoch_bar, init_logging, node_urls, parse_trib, AskArgs, Cli, Command,
-		CorpusArgs, InferArgs, ModelKind, OperatorArgs, PutArgs, RunArgs, ServeContentArgs,
-		ServeModelsArgs, SetCapacityArgs, TrainArgs,
+		check_capacity, epoch_bar, epoch_progress, init_logging, node_urls, parse_trib, AskArgs,
+		Cli, Command, CorpusArgs, InferArgs, ModelKind, OperatorArgs, PutArgs, RunArgs,
+		ServeContentArgs, ServeModelsArgs, SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
 	engine,
@@ -411,10 +411,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 				..Default::default()
 			};
 			let bar = epoch_bar(config.epochs);
-			let model = train(&examples, &config, |epoch, loss| {
-				bar.set_position(u64::from(epoch));
-				bar.set_message(format!("{loss:.4}"));
-			})?;
+			let model = train(&examples, &config, epoch_progress(&bar))?;
 			bar.finish();
 			println!("trained: {} labels {:?}", model.card.format, model.card.labels);
 			println!(
@@ -439,10 +436,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 				&card,
 				&examples,
 				&config,
-				|epoch, loss| {
-					bar.set_position(u64::from(epoch));
-					bar.set_message(format!("{loss:.4}"));
-				},
+				epoch_progress(&bar),
 			)?;
 			bar.finish();
 			let tokens: usize = model.tokens_per_contribution.iter().map(|(_, n)| n).sum();
@@ -461,10 +455,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		}
 		Kind::Language(config) => {
 			let bar = epoch_bar(config.epochs);
-			let model = language::train(&examples, &config, |epoch, loss| {
-				bar.set_position(u64::from(epoch));
-				bar.set_message(format!("{loss:.4}"));
-			})?;
+			let model = language::train(&examples, &config, epoch_progress(&bar))?;
 			bar.finish();
 			let tokens: usize = model.tokens_per_contribution.iter().map(|(_, n)| n).sum();
 			println!(

@@ -153,6 +153,17 @@ impl IndexClaims {
 	}
 }
 
+/// Runs `init` with libtorch's random generator seeded with `seed`, alone.
+/// The generator is the process's: trainings that drew initial weights at
+/// once in one process would take each other's numbers, and a seeded run
+/// would not give the same model twice.
+pub(crate) fn seeded<T>(seed: u64, init: impl FnOnce() -> T) -> T {
+	static GENERATOR: std::sync::Mutex<()> = std::sync::Mutex::new(());
+	let _alone = GENERATOR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+	tch::manual_seed(seed as i64);
+	init()
+}
+
 /// Loads the TorchScript module in the file `path` for inference.
 pub fn load_module(path: &Path, device: Device) -> Result<tch::CModule, ModelError> {
 	let mut module = tch::CModule::load_on_device(path, device)?;

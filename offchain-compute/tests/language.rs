@@ -113,6 +113,8 @@ fn a_memorised_passage_is_credited_to_its_contribution_and_processes_agree() {
 
 #[test]
 fn an_index_whose_suffix_array_is_not_its_corpus_is_refused() {
+	// One intra-op thread, as the worker's executor runs.
+	tch::set_num_threads(1);
 	let examples = examples(8);
 	let config = LanguageConfig { epochs: 1, ..config() };
 	let model = train(&examples, &config, |_, _| {}).expect("training");

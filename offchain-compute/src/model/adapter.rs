@@ -176,30 +176,31 @@ pub fn train(
 	let mut module = tch::CModule::load_on_device(base_module, config.device)?;
 	module.set_eval();
 
-	tch::manual_seed(config.seed as i64);
 	let vs = nn::VarStore::new(config.device);
 	let (rank, width) = (i64::from(card.rank), i64::from(base.width));
 	let scale = config.alpha / f64::from(card.rank);
 	let empty = base.empty_adapter(config.device);
 	// Each slot's `a` and `b`: learned where adapted (`b` from zero, so that
 	// training starts from the base), the empty tensors elsewhere.
-	let mut slots = Vec::new();
-	for block in 0..base.layers {
-		for target in Target::ALL {
-			slots.push(card.adapts(block, target).then(|| {
-				let (input, output) = target.shape(width);
-				// A variable's name holds no dot: the file's names are made
-				// at export.
-				let (a, b) = names(block, target);
-				let (a, b) = (a.replace('.', "_"), b.replace('.', "_"));
-				let init = nn::Init::Randn { mean: 0.0, stdev: 1.0 / (input as f64).sqrt() };
-				(
-					vs.root().var(&a, &[rank, input], init),
-					vs.root().var(&b, &[output, rank], nn::Init::Const(0.0)),
-				)
-			}));
-		}
-	}
+	let slots: Vec<_> = super::seeded(config.seed, || {
+		(0..base.layers)
+			.flat_map(|block| Target::ALL.map(|target| (block, target)))
+			.map(|(block, target)| {
+				card.adapts(block, target).then(|| {
+					let (input, output) = target.shape(width);
+					// A variable's name holds no dot: the file's names are
+					// made at export.
+					let (a, b) = names(block, target);
+					let (a, b) = (a.replace('.', "_"), b.replace('.', "_"));
+					let init = nn::Init::Randn { mean: 0.0, stdev: 1.0 / (input as f64).sqrt() };
+					(
+						vs.root().var(&a, &[rank, input], init),
+						vs.root().var(&b, &[output, rank], nn::Init::Const(0.0)),
+					)
+				})
+			})
+			.collect()
+	});
 	let inputs = |tokens: &Tensor| {
 		let mut inputs = vec![tokens.shallow_clone()];
 		for (i, slot) in slots.iter().enumerate() {

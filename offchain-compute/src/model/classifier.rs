@@ -218,7 +218,6 @@ pub fn train(
 		projection_dim: config.projection_dim,
 		seed: config.seed,
 	};
-	tch::manual_seed(config.seed as i64);
 	let device = Device::Cpu;
 	let classes = card.labels.len() as i64;
 	let x = card.featurizer.batch(&examples.iter().map(|e| &e.text).collect::<Vec<_>>(), device);
@@ -229,12 +228,14 @@ pub fn train(
 	let y = Tensor::from_slice(&y);
 
 	let vs = nn::VarStore::new(device);
-	let weights = Weights::new(
-		&vs.root(),
-		i64::from(card.featurizer.buckets),
-		i64::from(card.hidden),
-		classes,
-	);
+	let weights = super::seeded(config.seed, || {
+		Weights::new(
+			&vs.root(),
+			i64::from(card.featurizer.buckets),
+			i64::from(card.hidden),
+			classes,
+		)
+	});
 	let mut opt = nn::Adam::default().build(&vs, config.learning_rate)?;
 	let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
 	let mut order: Vec<i64> = (0..examples.len() as i64).collect();

@@ -371,9 +371,8 @@ pub fn train(
 	let index = corpus(&card, examples)?;
 	let windows = Windows::new(index.corpus(), card.context, config.batch_size, config.device)?;
 
-	tch::manual_seed(config.seed as i64);
 	let mut vs = nn::VarStore::new(config.device);
-	let model = Transformer::new(&vs.root(), &card);
+	let model = super::seeded(config.seed, || Transformer::new(&vs.root(), &card));
 	let mut done = vs.root().zeros_no_train("epochs_done", &[1]);
 	if let Some(path) = config.checkpoint.as_ref().filter(|p| p.exists()) {
 		vs.load(path)?;
