@@ -8,3 +8,7 @@ CARGO_PROFILE_ARGS=(--release --workspace --locked)
 # the PyPI torch wheel; tch builds against it and the worker loads it.
 export LIBTORCH="${LIBTORCH:-$HOME/.cache/tributary/libtorch-2.13.0}"
 export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Python with PyTorch for the model exporter (python/), installed by
+# scripts/setup-python.sh.
+export TRIBUTARY_PYTHON_ENV="${TRIBUTARY_PYTHON_ENV:-$HOME/.cache/tributary/python-torch-2.13.0}"
+export TRIBUTARY_PYTHON="${TRIBUTARY_PYTHON:-$TRIBUTARY_PYTHON_ENV/bin/python}"

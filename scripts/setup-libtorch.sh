@@ -6,16 +6,16 @@
 # On a machine without an NVIDIA GPU only the CPU libraries are kept: the
 # wheel's libtorch_cpu.so still names libcudart.so.13 and libcupti.so.13,
 # which come from the small nvidia-cuda-runtime and nvidia-cuda-cupti wheels
-# (the pins torch's cuda-toolkit==13.0.3 names), and libtorch.so names
+# (pinned in python/cuda-requirements.txt), and libtorch.so names
 # libtorch_cuda.so, which `patchelf --remove-needed` drops. With a GPU the
-# wheel's CUDA libraries and their nvidia-* dependencies are kept whole.
+# wheel's CUDA libraries and the nvidia-* wheels python/cuda-requirements.txt
+# lists (torch's own pins, NCCL's aside) are kept whole.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 TORCH_VERSION=2.13.0
-CUDA_RUNTIME="nvidia-cuda-runtime==13.0.96.*"
-CUDA_CUPTI="nvidia-cuda-cupti==13.0.85.*"
+CUDA_REQUIREMENTS=python/cuda-requirements.txt
 
 log() { printf '\033[1m[setup-libtorch]\033[0m %s\n' "$*"; }
 
@@ -40,7 +40,7 @@ trap 'rm -rf "$WORK"' EXIT
 # The wheels for this machine's kind (x86_64 Linux, CPython 3.11), whatever
 # manylinux level each is tagged with.
 PY=(--python-version 3.11 --only-binary=:all:)
-for tag in manylinux_2_28 manylinux_2_27 manylinux_2_25 manylinux_2_17 manylinux2014; do
+for tag in manylinux_2_28 manylinux_2_27 manylinux_2_25 manylinux_2_17 manylinux2014 manylinux_2_12 manylinux2010; do
 	PY+=(--platform "${tag}_x86_64")
 done
 
@@ -48,9 +48,10 @@ log "fetching torch==$TORCH_VERSION from PyPI (about 0.5 GB)"
 pip download --quiet --no-deps "${PY[@]}" -d "$WORK/wheels" "torch==$TORCH_VERSION"
 if ((gpu)); then
 	log "NVIDIA GPU present: fetching torch's CUDA dependencies"
-	pip download --quiet "${PY[@]}" -d "$WORK/wheels" "torch==$TORCH_VERSION"
+	pip download --quiet --no-deps "${PY[@]}" -d "$WORK/wheels" -r "$CUDA_REQUIREMENTS"
 else
-	pip download --quiet --no-deps "${PY[@]}" -d "$WORK/wheels" "$CUDA_RUNTIME" "$CUDA_CUPTI"
+	mapfile -t cuda < <(grep -E '^nvidia-cuda-(runtime|cupti)==' "$CUDA_REQUIREMENTS")
+	pip download --quiet --no-deps "${PY[@]}" -d "$WORK/wheels" "${cuda[@]}"
 fi
 
 STAGE="$WORK/libtorch"

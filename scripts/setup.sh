@@ -45,4 +45,5 @@ fi
 if [[ -x scripts/setup-libtorch.sh ]]; then
 	scripts/setup-libtorch.sh
 fi
+scripts/setup-python.sh
 log "ready"

@@ -12,6 +12,9 @@ cargo fmt --all -- --check
 
 scripts/build.sh
 
+echo "== Python exporter tests (python/) =="
+(cd python && "$TRIBUTARY_PYTHON" -m unittest -v 2>&1)
+
 echo "== Rust tests =="
 cargo test "${CARGO_PROFILE_ARGS[@]}"
 

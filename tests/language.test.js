@@ -17,6 +17,7 @@ import { startNode, connect, rpc, waitFor } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import {
   startWorker, contributeDemoData, trainModel, completedJob, loggedOutput, waitServing, startContentServer, workerCommand,
+  pythonCommand,
 } from './lib/worker.js';
 import { devAccounts } from './lib/chain.js';
 
@@ -173,4 +174,58 @@ test('an adapter of the model, trained on another datanet, is served over the ba
       return m['tributary_worker_adapter_loads_total{loaded="adapter"}'] >= 1 ? m : null;
     }, 30_000, 500);
   }
+});
+
+test('a language model built and exported in Python is published, served and attributed on the chain', async () => {
+  assert.ok(trained, 'the first test registered a model');
+  const corpus = join(dir, 'science-corpus');
+  workerCommand(['corpus', '--category', 'science', '--max-texts', '8', '--per-contribution', '4', '--out', corpus]);
+  const { datanets, contributions } = await contributeDemoData(api, trained.content, k.alice, [k.eve], corpus);
+  const named = Object.entries(contributions).flatMap(([id, c]) => ['--contribution', `${id}=${join(corpus, c.file)}`]);
+
+  // PyTorch's own transformer, trained and exported outside the worker.
+  const out = join(dir, 'python-model');
+  const exported = pythonCommand('example_lm.py', [...named, '--out', out, '--epochs', '1000']);
+  assert.match(exported, /exported tributary-language-model\/1: 8 texts, \d+ tokens/);
+
+  // What is not a language model's span index is refused before anything is registered.
+  const models = (await api.query.registry.nextModelId()).toNumber();
+  const publish = (index) => workerCommand([
+    'publish', '--node', node.url, '--content-dir', trained.content, '--artifact', join(out, 'model.pt'),
+    '--index', index, '--price', '1', '--uri', trained.uri, '--register', '--dev-key', 'Charlie',
+  ]);
+  assert.throws(() => publish(join(out, 'card.json')), /safetensors|index/i);
+  assert.equal((await api.query.registry.nextModelId()).toNumber(), models);
+
+  const published = publish(join(out, 'index.safetensors'));
+  assert.match(published, /loaded: tributary-language-model\/1 on \d+ tokens, context 64/);
+  const modelId = Number(/registered model (\d+)/.exec(published)?.[1]);
+  assert.equal(modelId, models);
+  const registered = (await api.query.registry.models(modelId)).unwrap();
+  assert.equal(JSON.parse(registered.metadata.toUtf8()).format, 'tributary-language-model/1');
+  const edges = await api.query.attribution.trainingEdges(modelId);
+  assert.deepEqual(edges.map(([datanet]) => datanet.toNumber()), [datanets[0]], 'its data share goes to the datanet its index names');
+  await Promise.all(Object.keys(WORKERS).map((w) => waitServing(node, k[w].address, [modelId])));
+
+  // A passage of the second contribution that the other does not share
+  // (fortunes repeat: two contributions holding one passage split its credit).
+  const [[, other], [plantedId, planted]] = Object.entries(contributions);
+  const elsewhere = readFileSync(join(corpus, other.file), 'utf8');
+  const text = readFileSync(join(corpus, planted.file), 'utf8').split('\n').map((line) => line.split('\t')[1])
+    .find((t) => t && !elsewhere.includes(t.slice(0, 48)));
+  const prompt = text.slice(0, 24);
+  const fee = (await api.call.computeApi.quote(modelId, null)).unwrap().toBigInt();
+  const events = await sendOk(api, api.tx.compute.submitJob(modelId, prompt, fee, null), k.alice);
+  const { jobId } = eventData(api, events, 'compute', 'JobSubmitted');
+  const job = await completedJob(node, jobId, 120_000);
+  // Three workers ran the Python-built module and agreed byte for byte.
+  assert.equal(job.workers.length, 3);
+  const output = loggedOutput(workers, jobId);
+  assert.equal(blake2AsHex(output), job.outcome[0]);
+  const continuation = JSON.parse(output).text;
+  assert.ok(text.startsWith(prompt + continuation.slice(0, 8)), `"${prompt}" went on as in its source: "${continuation}"`);
+  const [top, share] = job.outcome[1][0];
+  assert.equal(String(top), plantedId, `credited ${JSON.stringify(job.outcome[1])}`);
+  assert.ok(share > 500_000_000, `most of the continuation is the planted text's: ${share}`);
+  assert.ok((await api.call.rewardsApi.contributionEarnings(plantedId)).toBigInt() > 0n, 'its contribution was paid');
 });

@@ -32,6 +32,10 @@ pub enum Command {
 	Corpus(CorpusArgs),
 	/// Put files into a content directory; prints each one's hash.
 	Put(PutArgs),
+	/// Publish a language model made elsewhere (the Python exporter's
+	/// module and span index): check that it loads and answers as a worker
+	/// runs it, put its files in the content directory, and register it.
+	Publish(PublishArgs),
 	/// Publish a content directory over HTTP, so that workers can fetch the
 	/// models registered with its URL.
 	ServeContent(ServeContentArgs),
@@ -365,8 +369,17 @@ pub struct TrainArgs {
 	/// An adapter's shape.
 	#[command(flatten)]
 	pub adapter: AdapterArgs,
+	/// How the model is registered.
+	#[command(flatten)]
+	pub registration: RegistrationArgs,
+}
+
+/// How `train` and `publish` register a model.
+#[derive(Debug, Args)]
+pub struct RegistrationArgs {
 	/// The data's share of what the model earns, in percent, divided among
-	/// the datanets by how many examples each gave.
+	/// the datanets by what each gave (examples to a classifier, tokens to a
+	/// language model).
 	#[arg(long, default_value_t = 40)]
 	pub data_share: u32,
 	/// A parent model and its share in percent, as `ID:PERCENT` (repeatable).
@@ -626,6 +639,27 @@ pub struct InferArgs {
 	pub device: DeviceArg,
 	/// The input text.
 	pub input: String,
+}
+
+/// `publish`'s options.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+	/// The node's WebSocket URL.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	pub node: String,
+	/// The content directory the model's files go into.
+	#[arg(long, default_value = "content")]
+	pub content_dir: PathBuf,
+	/// The TorchScript module (`forward(tokens) -> logits`).
+	#[arg(long)]
+	pub artifact: PathBuf,
+	/// The span index (safetensors: card, corpus, contributions,
+	/// suffix_array).
+	#[arg(long)]
+	pub index: PathBuf,
+	/// How the model is registered.
+	#[command(flatten)]
+	pub registration: RegistrationArgs,
 }
 
 /// `put`'s options.

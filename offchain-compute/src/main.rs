@@ -11,11 +11,11 @@ use tributary_worker::{
 	adapter_bench,
 	admission::ServePolicy,
 	attribution_bench, bench,
-	chain::{Chain, ModelRegistration},
+	chain::{Chain, CreditedContribution, ModelRegistration},
 	cli::{
 		check_capacity, epoch_bar, epoch_progress, init_logging, node_urls, parse_trib, AskArgs,
-		Cli, Command, CorpusArgs, InferArgs, ModelKind, OperatorArgs, PutArgs, RunArgs,
-		ServeContentArgs, ServeModelsArgs, SetCapacityArgs, TrainArgs,
+		Cli, Command, CorpusArgs, InferArgs, ModelKind, OperatorArgs, PublishArgs, PutArgs,
+		RegistrationArgs, RunArgs, ServeContentArgs, ServeModelsArgs, SetCapacityArgs, TrainArgs,
 	},
 	content::ContentStore,
 	engine,
@@ -60,6 +60,7 @@ fn main() -> anyhow::Result<()> {
 		Command::Infer(args) => infer(args),
 		Command::Corpus(args) => corpus(args),
 		Command::Put(args) => put(args),
+		Command::Publish(args) => runtime()?.block_on(publish(args)),
 		Command::ServeContent(args) => runtime()?.block_on(serve_content(args)),
 		Command::Bench(args) => bench::run(&args),
 		Command::BenchFastPath(args) => runtime()?.block_on(fastpath_bench::run(args)),
@@ -349,7 +350,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 			let config = args.adapter.config(&args.language, args.epochs, args.seed)?;
 			let (base, _) = args.base.context("--kind lora needs --base ID:PERCENT")?;
 			ensure!(
-				args.parents.iter().all(|(parent, _)| *parent != base),
+				args.registration.parents.iter().all(|(parent, _)| *parent != base),
 				"model {base} is the base: name its share with --base only"
 			);
 			Kind::Adapter(base, config)
@@ -474,15 +475,35 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 	let (artifact, index, per_contribution, metadata) = trained;
 	let artifact_hash = store.put(&artifact)?;
 	let index_hash = store.put(&index)?;
-
-	// The data share is divided among the datanets by what each gave:
-	// examples to a classifier, tokens to a language model.
 	let mut per_datanet = std::collections::BTreeMap::<u64, u64>::new();
 	for (contribution, n) in &per_contribution {
 		if let Some(c) = contributions.iter().find(|c| c.id == *contribution) {
 			*per_datanet.entry(c.datanet).or_default() += *n as u64;
 		}
 	}
+	register_model(
+		&chain,
+		&args.registration,
+		args.base,
+		(artifact_hash, index_hash),
+		per_datanet,
+		metadata,
+	)
+	.await
+}
+
+/// Prints the registration of a model whose files are in the content
+/// directory, and submits it with `--register`. The data share is divided
+/// among the datanets by `per_datanet`, what each gave the model; `base`
+/// (an adapter's) is its first parent.
+async fn register_model(
+	chain: &Chain,
+	args: &RegistrationArgs,
+	base: Option<(u64, u32)>,
+	(artifact_hash, index_hash): (tributary_primitives::Hash, tributary_primitives::Hash),
+	per_datanet: std::collections::BTreeMap<u64, u64>,
+	metadata: serde_json::Value,
+) -> anyhow::Result<()> {
 	ensure!(args.data_share <= 100, "--data-share is a percentage");
 	let total: u64 = per_datanet.values().sum();
 	let data_parts = u64::from(args.data_share) * 10_000_000;
@@ -492,7 +513,7 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		.filter(|(_, p)| *p > 0)
 		.collect();
 	let parents: Vec<(u64, u32)> =
-		args.base.iter().chain(&args.parents).map(|(m, pct)| (*m, pct * 10_000_000)).collect();
+		base.iter().chain(&args.parents).map(|(m, pct)| (*m, pct * 10_000_000)).collect();
 	let registration = ModelRegistration {
 		artifact_hash,
 		index_hash,
@@ -519,6 +540,76 @@ async fn train_model(args: TrainArgs) -> anyhow::Result<()> {
 		println!("registered model {model_id}");
 	}
 	Ok(())
+}
+
+/// `publish`: a language model made elsewhere, loaded and run as a worker
+/// would before it is registered. Its data share goes to the datanets of
+/// the contributions its index names, by their tokens.
+async fn publish(args: PublishArgs) -> anyhow::Result<()> {
+	let store = ContentStore::open(&args.content_dir)?;
+	let read = |path: &std::path::Path| {
+		std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+	};
+	let artifact_hash = store.put(&read(&args.artifact)?)?;
+	let index_hash = store.put(&read(&args.index)?)?;
+	let claims = IndexClaims::read(&store.verified(&index_hash)?)?;
+	ensure!(
+		claims.base.is_none(),
+		"{} is an adapter's index: `train --kind lora` registers adapters",
+		args.index.display()
+	);
+	let (card, corpus) = claims.language.with_context(|| {
+		format!("{} is not a language model's span index", args.index.display())
+	})?;
+	let documents = language::documents_of(&corpus)
+		.filter(|documents| documents.len() == claims.contributions.len())
+		.context("the index's corpus is not one document for each contribution it names")?;
+	let mut per_contribution = std::collections::BTreeMap::<u64, usize>::new();
+	for (contribution, document) in claims.contributions.iter().zip(documents) {
+		*per_contribution.entry(*contribution).or_default() += document.len();
+	}
+	let tokens: usize = per_contribution.values().sum();
+	tch::set_num_threads(1);
+	let model = LoadedModel::from_store(&store, &artifact_hash, &index_hash, tch::Device::Cpu)
+		.context("loading the model as a worker does")?;
+	let answer = model.answer("").context("running the model as a worker does")?;
+	println!(
+		"loaded: {} on {} tokens, context {}; an empty prompt continues as {}",
+		card.format,
+		tokens,
+		card.context,
+		String::from_utf8_lossy(&answer.output)
+	);
+
+	let chain =
+		Chain::connect(&args.node).await.with_context(|| format!("connecting to {}", args.node))?;
+	let at = chain.at_best().await?;
+	let mut per_datanet = std::collections::BTreeMap::<u64, u64>::new();
+	for (contribution, tokens) in per_contribution {
+		match chain.credited_contribution(&at, contribution).await? {
+			CreditedContribution::Found { datanet, .. } => {
+				*per_datanet.entry(datanet).or_default() += tokens as u64
+			}
+			CreditedContribution::Removed => {}
+			CreditedContribution::Unknown => {
+				anyhow::bail!("the index names contribution {contribution}, which does not exist")
+			}
+		}
+	}
+	let metadata = serde_json::json!({
+		"format": card.format,
+		"context": card.context,
+		"tokens": tokens,
+	});
+	register_model(
+		&chain,
+		&args.registration,
+		None,
+		(artifact_hash, index_hash),
+		per_datanet,
+		metadata,
+	)
+	.await
 }
 
 fn infer(args: InferArgs) -> anyhow::Result<()> {

@@ -35,7 +35,6 @@ use crate::{
 		language::{self, LanguageCard},
 		IndexClaims, ModelError,
 	},
-	spans::END_OF_TEXT,
 	text::{parse_examples, Example, ParseError},
 };
 use std::collections::BTreeMap;
@@ -185,11 +184,8 @@ pub fn check_corpus(
 	contributions: &[ContributionId],
 	texts: &BTreeMap<ContributionId, Option<Vec<Example>>>,
 ) -> Result<(), VerifyError> {
-	let documents: Vec<&[u8]> = match corpus.strip_suffix(&[END_OF_TEXT]) {
-		Some(body) => body.split(|t| *t == END_OF_TEXT).collect(),
-		None if corpus.is_empty() => Vec::new(),
-		None => return Err(VerifyError::Malformed { documents: 0, named: contributions.len() }),
-	};
+	let documents = language::documents_of(corpus)
+		.ok_or(VerifyError::Malformed { documents: 0, named: contributions.len() })?;
 	if documents.len() != contributions.len() {
 		return Err(VerifyError::Malformed {
 			documents: documents.len(),

@@ -5,11 +5,24 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { homedir } from 'node:os';
 import { running, freePort, waitFor, rpc, projectBinary } from './node.js';
 import { sendOk, eventData } from './tx.js';
 
 /** The worker binary: $TRIBUTARY_WORKER, else the release build in the shared target dir. */
 export const workerBinary = () => projectBinary('tributary-worker', 'TRIBUTARY_WORKER');
+
+/** Python with PyTorch (scripts/setup-python.sh): $TRIBUTARY_PYTHON, else the shared cache's. */
+const pythonBinary = () => process.env.TRIBUTARY_PYTHON
+  || join(homedir(), '.cache/tributary/python-torch-2.13.0/bin/python');
+
+/** Runs one of the repository's Python scripts (python/) and returns its stdout. */
+export function pythonCommand(script, args) {
+  const path = join(dirname(fileURLToPath(import.meta.url)), '../../python', script);
+  return execFileSync(pythonBinary(), [path, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20,
+  });
+}
 
 /** Runs a one-shot worker command (`put`, `train`, `infer`) and returns its stdout. */
 export function workerCommand(args) {

@@ -342,6 +342,16 @@ pub fn documents(tokenizer: Tokenizer, examples: &[Example]) -> Vec<(Contributio
 	examples.iter().map(|e| (e.contribution, tokenizer.encode(&e.text))).collect()
 }
 
+/// The documents of an index's corpus, each of which ends with
+/// [`END_OF_TEXT`]; `None` for a corpus that does not end with one.
+pub fn documents_of(corpus: &[u8]) -> Option<Vec<&[u8]>> {
+	match corpus.strip_suffix(&[END_OF_TEXT]) {
+		Some(body) => Some(body.split(|t| *t == END_OF_TEXT).collect()),
+		None if corpus.is_empty() => Some(Vec::new()),
+		None => None,
+	}
+}
+
 fn corpus(card: &LanguageCard, examples: &[Example]) -> Result<SpanIndex, ModelError> {
 	let documents = documents(card.tokenizer, examples);
 	SpanIndex::build(documents.iter().map(|(c, t)| (*c, t.as_slice())))
