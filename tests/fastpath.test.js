@@ -14,8 +14,8 @@ import { startNode, connect, waitFor, rpc, freePort } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { startWorker, contributeDemoData, trainModel, waitServing, workerCommand } from './lib/worker.js';
 import { devAccounts } from './lib/chain.js';
-import { Channel, fastRpc } from './lib/fastpath.js';
-import { u8aToHex } from '@polkadot/util';
+import { Channel, fastRpc, requestSignature } from './lib/fastpath.js';
+import { bnToU8a, compactAddLength, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex, decodeAddress } from '@polkadot/util-crypto';
 
 const TRIB = 1_000_000_000_000n;
@@ -135,12 +135,29 @@ async function refused(code, channel, attempt) {
 
 test('bad requests are refused with clear errors and change nothing', async () => {
   const main = channels.main;
-  const ask = (request) => fastRpc(url, 'tributary_infer', [{ channel: main.channelId, model: modelId, input: 'rain', ...request }]);
+  const ask = ({ model = modelId, input = 'rain', voucher = null, ...fields } = {}) => fastRpc(url, 'tributary_infer', [
+    { ...main.request(model, input, { voucher }), ...fields },
+  ]);
   await refused(1001, main.channelId, () => ask({ model: 9_999, voucher: main.voucher }));
   await refused(1002, main.channelId, () => ask({ input: 'x'.repeat(info.maxInput + 1), voucher: main.voucher }));
   await assert.rejects(() => ask({ channel: 9_999 }), (e) => e.code === 1003);
   const daves = await open(k.dave, 5n * TRIB, 1_000);
   await assert.rejects(() => ask({ channel: daves }), (e) => e.code === 1004 && /another worker/.test(e.message));
+
+  // Only the channel's requester may ask on it, and only once per request:
+  // anyone else would spend its window on answers it never asked for and
+  // break its receipt chain. A request signed by another key, one whose
+  // signature covers another input, and a copy of an answered request are
+  // refused.
+  await refused(1016, main.channelId, () => ask({ voucher: main.voucher, ...main.request(modelId, 'rain', { signer: k.eve }) }));
+  const signedForOther = main.request(modelId, 'drizzle', { voucher: main.voucher });
+  await refused(1016, main.channelId, () => ask({ ...signedForOther, input: 'rain' }));
+  await assert.rejects(() => ask({ voucher: main.voucher, signature: '0x01' }), (e) => e.code === 1016);
+  const copied = main.request(modelId, 'Drizzle by the coast', { voucher: main.voucher });
+  main.accept(await fastRpc(url, 'tributary_infer', [copied]), modelId, 'Drizzle by the coast');
+  await refused(1017, main.channelId, () => fastRpc(url, 'tributary_infer', [copied]));
+  const outOfOrder = main.request(modelId, 'rain', { voucher: main.voucher, nonce: copied.nonce - 1 });
+  await refused(1017, main.channelId, () => fastRpc(url, 'tributary_infer', [outOfOrder]));
 
   // A voucher signed by someone else, or for a total the receipts do not add up to.
   const forged = new Channel(api, url, k.eve, main.channelId, k.bob.address);
@@ -223,16 +240,19 @@ test('the worker settles what was vouched for, by itself, once; each price divid
   assert.ok(metrics['tributary_worker_requests_total{outcome="refused"}'] >= 8);
 });
 
+/** `tributary-worker ask` as Ferdie with his book: one answer a line. */
+const ferdieAsks = (inputs) => workerCommand([
+  'ask', '--node', node.url, '--dev-key', 'Ferdie', '--model', String(modelId), '--book', join(dir, 'ferdie-book.sqlite'),
+  '--deposit', '20', ...inputs,
+]).trim().split('\n').map((line) => JSON.parse(line));
+
 test('tributary-worker ask finds the worker on chain, opens a channel, checks each receipt and pays', async () => {
-  const book = join(dir, 'ferdie-book.sqlite');
-  const ask = (inputs) => workerCommand([
-    'ask', '--node', node.url, '--dev-key', 'Ferdie', '--model', String(modelId), '--book', book,
-    '--deposit', '20', ...inputs,
-  ]).trim().split('\n').map((line) => JSON.parse(line));
+  const ask = ferdieAsks;
   const first = ask(QUESTIONS.slice(0, 3));
   assert.deepEqual(first.map((a) => a.sequence), [1, 2, 3]);
   for (const a of first) assert.match(a.output, /^\{"label":"(weather|sport)"/);
   const channelId = first[0].channel;
+  channels.ferdie = channelId;
   assert.ok(first.every((a) => a.channel === channelId), 'Bob is the one worker with an endpoint');
   const onChain = (await api.query.channels.channels(channelId)).unwrap();
   assert.equal(onChain.requester.toString(), api.createType('AccountId32', k.ferdie.address).toString());
@@ -245,6 +265,41 @@ test('tributary-worker ask finds the worker on chain, opens a channel, checks ea
   }, 60_000, 250);
 });
 
+test('answers lost on their way back are fetched again by the requester, checked, booked and paid: the channel goes on', async () => {
+  const channel = channels.ferdie;
+  assert.ok(channel !== undefined, 'the last test opened Ferdie\'s channel');
+  let nonce = 0;
+  // Requests Ferdie signed whose answers never reached his book, as when a
+  // connection drops on the way back (nonces from the clock, as his client's).
+  const lose = async (input) => {
+    nonce = Math.max(nonce + 1, Date.now() * 1000);
+    const signature = requestSignature(k.ferdie, { channel, nonce, model: modelId, input });
+    return fastRpc(url, 'tributary_infer', [{ channel, model: modelId, input, nonce, signature }]);
+  };
+  await lose('Lost: drizzle at dawn');
+  // The next answer's receipt is two ahead of the book: the one between is fetched first.
+  assert.deepEqual(ferdieAsks([QUESTIONS[5]]).map((a) => [a.channel, a.sequence]), [[channel, 7]]);
+  // A window's worth lost: the worker refuses more unvouched answers until
+  // the requester fetches, checks and vouches for them.
+  for (let n = 0; n < info.window; n++) await lose(`Lost: showers ${n}`);
+  assert.deepEqual(ferdieAsks([QUESTIONS[4]]).map((a) => [a.channel, a.sequence]), [[channel, 7 + info.window + 1]]);
+  const last = 7 + info.window + 1;
+  await waitFor('the worker to settle every answer, the lost ones too', async () => {
+    const c = (await api.query.channels.channels(channel)).unwrap();
+    return c.sequence.toNumber() === last && c.settled.toBigInt() === BigInt(last) * TRIB;
+  }, 60_000, 250);
+
+  // Only the channel's requester may have answers handed back, each time with a fresh nonce.
+  const answers = (signer, after, n) => {
+    const context = compactAddLength(stringToU8a('tributary/answers/v1'));
+    const u64 = (v) => bnToU8a(BigInt(v), { bitLength: 64 });
+    const signature = u8aToHex(u8aConcat([1], signer.sign(u8aConcat(context, u64(channel), u64(after), u64(n)))));
+    return fastRpc(url, 'tributary_answers', [channel, after, n, signature]);
+  };
+  await assert.rejects(() => answers(k.eve, 0, Date.now() * 1000), (e) => e.code === 1016);
+  await assert.rejects(() => answers(k.ferdie, 0, nonce), (e) => e.code === 1017);
+});
+
 test('with the node away, answers keep flowing; settlement catches up when it returns, nothing lost or twice', async () => {
   const main = channels.main;
   const before = main.sequence;
@@ -254,7 +309,7 @@ test('with the node away, answers keep flowing; settlement catches up when it re
   await main.pay();
   assert.equal(main.sequence, before + 6);
   // A channel the worker never saw must wait for the node.
-  await assert.rejects(() => fastRpc(url, 'tributary_infer', [{ channel: 12_345, model: modelId, input: 'rain' }]), (e) => e.code === 1013);
+  await assert.rejects(() => fastRpc(url, 'tributary_infer', [{ ...main.request(modelId, 'rain'), channel: 12_345 }]), (e) => e.code === 1013);
 
   node = await startDevNode();
   api = await connect(node);

@@ -9,6 +9,10 @@
 //! - the model is one it serves and the input fits a job's (an audit reruns
 //!   the receipt as a job);
 //! - the channel is open on chain to this worker and not expired;
+//! - the request is signed by the channel's requester ([`RequestAuth`]) with
+//!   a nonce above every one it sent before: no one else can spend its
+//!   window or break its receipt chain with answers it never asked for, and
+//!   a copy of an old request is refused;
 //! - the voucher (if any) is signed by the channel's requester and matches
 //!   the receipt chain at its sequence exactly, and is not behind one it
 //!   already holds;
@@ -20,7 +24,9 @@
 //! Requests run in the executor's request lane, which yields to the chain's
 //! jobs and refuses at once when full ([`RequestError::Busy`], with a retry
 //! hint). Each receipt is written to the [`Ledger`] before its answer leaves,
-//! the receipts of answers given at once in one write ([`ReceiptWriter`]).
+//! the receipts of answers given at once in one write ([`ReceiptWriter`]),
+//! with its request's nonce and signature, input and output: an answer lost
+//! on its way back is handed to the requester again ([`FastPath::answers`]).
 //!
 //! The chain is read once per block ([`FastPath::on_block`]): the worker's
 //! class, the models it serves and their prices, the channels it knows. While
@@ -73,6 +79,77 @@ const RESEND_BLOCKS: u32 = 10;
 /// carries up to the chain's `MaxReceipts`, and they land in nonce order.
 const SETTLEMENTS_PER_BLOCK: usize = 4;
 
+/// What a requester's request signature covers, beside [`RequestAuth`].
+pub const REQUEST_CONTEXT: &[u8] = b"tributary/request/v1";
+
+/// What a requester signs for each request: its channel, a nonce above
+/// every one it sent on the channel before, the model and the input's
+/// blake2-256. The requester signs SCALE((`REQUEST_CONTEXT`, this)): its
+/// fields in order, u64s little-endian, then the 32-byte hash.
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+#[codec(crate = subxt::ext::codec)]
+pub struct RequestAuth {
+	/// The channel.
+	pub channel: ChannelId,
+	/// Strictly increasing per channel (a clock in microseconds serves).
+	pub nonce: u64,
+	/// The model asked.
+	pub model: ModelId,
+	/// blake2-256 of the input.
+	pub input_hash: H256,
+}
+
+impl RequestAuth {
+	/// The bytes the requester signs.
+	pub fn signing_payload(&self) -> Vec<u8> {
+		(REQUEST_CONTEXT, self).encode()
+	}
+}
+
+/// What a requester's signature over [`AnswersAuth`] covers beside it.
+pub const ANSWERS_CONTEXT: &[u8] = b"tributary/answers/v1";
+
+/// What a requester signs to have the answers after receipt `after` handed
+/// back (`tributary_answers`): those whose answer it lost. The nonce is one
+/// of its request nonces (a copy is refused). Signed as
+/// SCALE((`ANSWERS_CONTEXT`, this)), u64s little-endian.
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+#[codec(crate = subxt::ext::codec)]
+pub struct AnswersAuth {
+	/// The channel.
+	pub channel: ChannelId,
+	/// The last receipt the requester holds.
+	pub after: u64,
+	/// Above every nonce the requester sent on the channel before.
+	pub nonce: u64,
+}
+
+impl AnswersAuth {
+	/// The bytes the requester signs.
+	pub fn signing_payload(&self) -> Vec<u8> {
+		(ANSWERS_CONTEXT, self).encode()
+	}
+}
+
+/// The most answers one `tributary_answers` hands back.
+pub const MOST_ANSWERS: u32 = 64;
+
+/// An answer handed back to its requester, with what proves the requester
+/// asked for it: its request's nonce and signature.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandedBack {
+	/// The input asked.
+	pub input: String,
+	/// The request's nonce.
+	pub nonce: u64,
+	/// The requester's signature over the request ([`RequestAuth`]).
+	pub request: Bytes,
+	/// The answer, as `tributary_infer` gave it.
+	#[serde(flatten)]
+	pub answer: InferAnswer,
+}
+
 /// A request to infer.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,6 +160,11 @@ pub struct InferRequest {
 	pub model: ModelId,
 	/// The input text.
 	pub input: String,
+	/// Above every nonce the requester sent on the channel before.
+	pub nonce: u64,
+	/// The requester's signature over the request's [`RequestAuth`], as a
+	/// SCALE-encoded `MultiSignature`.
+	pub signature: Bytes,
 	/// The requester's latest voucher on the channel; none before the first
 	/// receipt.
 	#[serde(default)]
@@ -202,6 +284,14 @@ pub enum RequestError {
 	/// The voucher is not signed by the channel's requester.
 	#[error("the voucher is not signed by the channel's requester")]
 	BadSignature,
+	/// The request is not signed by the channel's requester: only it may
+	/// ask on its channel.
+	#[error("the request is not signed by channel {0}'s requester")]
+	UnsignedRequest(ChannelId),
+	/// The request's nonce is not above the last one admitted: a copy of
+	/// an old request, or one sent out of order.
+	#[error("request nonce {0} is not above {1}, the last one this channel's requester sent")]
+	StaleRequest(u64, u64),
 	/// The voucher is behind one the worker already holds.
 	#[error("the voucher covers receipt {0}, behind receipt {1} already vouched for")]
 	StaleVoucher(u64, u64),
@@ -261,6 +351,8 @@ impl RequestError {
 			RequestError::ChainAway(_) => 1013,
 			RequestError::NotReady => 1014,
 			RequestError::Journal(_) => 1015,
+			RequestError::UnsignedRequest(_) => 1016,
+			RequestError::StaleRequest(..) => 1017,
 		}
 	}
 
@@ -355,6 +447,8 @@ struct Open {
 	reserved: u128,
 	/// The block from which it has had answers vouched and unsettled.
 	pending_since: Option<u32>,
+	/// The highest request nonce admitted.
+	nonce: u64,
 }
 
 impl Open {
@@ -446,7 +540,8 @@ impl FastPath {
 	}
 
 	async fn answer(&self, request: InferRequest) -> Result<InferAnswer, RequestError> {
-		let InferRequest { channel, model, input, voucher } = request;
+		let InferRequest { channel, model, input, nonce, signature: asked, voucher } = request;
+		let input_hash = H256(blake2_256(input.as_bytes()));
 		let (files, price, class) = {
 			let state = self.state()?;
 			let class = state.class.ok_or(RequestError::NotReady)?;
@@ -466,8 +561,15 @@ impl FastPath {
 			if open.view.expiry <= best {
 				return Err(RequestError::Expired(channel, open.view.expiry));
 			}
-			// A refused request changes nothing: its voucher is kept only
-			// once the request is admitted.
+			let auth = RequestAuth { channel, nonce, model, input_hash };
+			if !signed_by(&asked, &auth.signing_payload(), &open.view.requester) {
+				return Err(RequestError::UnsignedRequest(channel));
+			}
+			if nonce <= open.nonce {
+				return Err(RequestError::StaleRequest(nonce, open.nonce));
+			}
+			// A refused request changes nothing: its nonce and voucher are
+			// kept only once the request is admitted.
 			let newer = match &voucher {
 				Some(voucher) => self.verify_voucher(channel, open, voucher)?,
 				None => None,
@@ -484,6 +586,7 @@ impl FastPath {
 			if let Some(newer) = &newer {
 				note_voucher(open, newer, best);
 			}
+			open.nonce = nonce;
 			open.in_flight += 1;
 			open.reserved += price;
 			newer
@@ -509,7 +612,7 @@ impl FastPath {
 				sequence: open.tip.sequence + 1,
 				model,
 				artifact: H256(files.artifact.0),
-				input_hash: H256(blake2_256(input.as_bytes())),
+				input_hash,
 				output_hash: tributary_primitives::output_hash(&answer.output),
 				attribution: tributary_primitives::Attribution::truncate_from(
 					answer.attribution.clone(),
@@ -533,6 +636,9 @@ impl FastPath {
 				receipt: receipt.encode(),
 				signature,
 				input: input.as_bytes().to_vec(),
+				nonce,
+				request: asked.0,
+				output: answer.output.clone(),
 				voucher: newer,
 			};
 			(answer, record)
@@ -548,6 +654,56 @@ impl FastPath {
 			head: tip.head,
 			total: tip.total.to_string(),
 		})
+	}
+
+	/// The answers after receipt `after` on `channel` (at most
+	/// [`MOST_ANSWERS`]), for the channel's requester, who signed for them
+	/// with a fresh nonce: answers whose way back was lost (a dropped
+	/// connection, a requester that stopped) are fetched again, so that the
+	/// requester can check and vouch for them and its receipt chain goes on.
+	pub async fn answers(
+		&self,
+		channel: ChannelId,
+		after: u64,
+		nonce: u64,
+		signature: Bytes,
+	) -> Result<Vec<HandedBack>, RequestError> {
+		self.know(channel).await?;
+		{
+			let mut state = self.state()?;
+			let open =
+				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
+			let auth = AnswersAuth { channel, after, nonce };
+			if !signed_by(&signature, &auth.signing_payload(), &open.view.requester) {
+				return Err(RequestError::UnsignedRequest(channel));
+			}
+			if nonce <= open.nonce {
+				return Err(RequestError::StaleRequest(nonce, open.nonce));
+			}
+			open.nonce = nonce;
+		}
+		let held = self.ledger()?.answers_after(channel, after, MOST_ANSWERS)?;
+		Ok(held
+			.into_iter()
+			.map(|held| {
+				let attribution = WorkerReceipt::decode(&mut &held.receipt[..])
+					.map(|r| r.attribution.iter().map(|(c, p)| (*c, p.deconstruct())).collect())
+					.unwrap_or_default();
+				HandedBack {
+					input: String::from_utf8_lossy(&held.input).into_owned(),
+					nonce: held.nonce,
+					request: Bytes(held.request),
+					answer: InferAnswer {
+						output: String::from_utf8_lossy(&held.output).into_owned(),
+						attribution,
+						receipt: Bytes(held.receipt),
+						signature: Bytes(held.signature),
+						head: held.tip.head,
+						total: held.tip.total.to_string(),
+					},
+				}
+			})
+			.collect())
 	}
 
 	/// Takes a voucher without a request: how the last answers get paid.
@@ -604,10 +760,7 @@ impl FastPath {
 		}
 		let voucher =
 			Voucher { channel, sequence: signed.sequence, total, receipts: signed.receipts };
-		let signature = MultiSignature::decode(&mut &signed.signature.0[..])
-			.map_err(|_| RequestError::BadSignature)?;
-		let requester = polkadot_sdk::sp_runtime::AccountId32::from(open.view.requester.0);
-		if !signature.verify(&voucher.signing_payload()[..], &requester) {
+		if !signed_by(&signed.signature, &voucher.signing_payload(), &open.view.requester) {
 			return Err(RequestError::BadSignature);
 		}
 		Ok((signed.sequence > open.vouched)
@@ -673,7 +826,9 @@ impl FastPath {
 			ledger.reset_tip(channel, tip)?;
 		}
 		let vouched = ledger.voucher_up_to(channel, u64::MAX)?.map_or(0, |v| v.tip.sequence);
+		let nonce = ledger.nonce(channel)?;
 		Ok(Open {
+			nonce,
 			vouched: vouched.max(view.sequence),
 			view,
 			tip,
@@ -882,6 +1037,14 @@ fn note_voucher(open: &mut Open, voucher: &StoredVoucher, best: u32) {
 	open.pending_since.get_or_insert(best);
 }
 
+/// Whether `signature` (a SCALE-encoded `MultiSignature`) signs `payload`
+/// for `account`.
+fn signed_by(signature: &Bytes, payload: &[u8], account: &AccountId32) -> bool {
+	let account = polkadot_sdk::sp_runtime::AccountId32::from(account.0);
+	MultiSignature::decode(&mut &signature.0[..])
+		.is_ok_and(|signature| signature.verify(payload, &account))
+}
+
 /// An sr25519 signature as a SCALE-encoded `MultiSignature`.
 fn multi_signature(signature: [u8; 64]) -> Vec<u8> {
 	MultiSignature::Sr25519(polkadot_sdk::sp_core::sr25519::Signature::from_raw(signature)).encode()
@@ -907,6 +1070,9 @@ mod tests {
 				receipt: n.to_le_bytes().to_vec(),
 				signature: b"signature".to_vec(),
 				input: b"input".to_vec(),
+				nonce: n,
+				request: b"request".to_vec(),
+				output: b"output".to_vec(),
 				voucher: None,
 			};
 			ledger.record_receipts(&[record]).unwrap();
@@ -940,6 +1106,7 @@ mod tests {
 				in_flight: 0,
 				reserved: 0,
 				pending_since: Some(100),
+				nonce: receipts,
 			};
 			state.channels.insert(9, open);
 		}

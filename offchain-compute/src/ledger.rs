@@ -61,8 +61,33 @@ pub struct ReceiptRecord {
 	pub signature: Vec<u8>,
 	/// The input it answered, kept for its audit.
 	pub input: Vec<u8>,
+	/// The nonce of the request it answered.
+	pub nonce: u64,
+	/// The requester's signature over that request.
+	pub request: Vec<u8>,
+	/// The answer's output.
+	pub output: Vec<u8>,
 	/// The newer voucher its request brought, if any.
 	pub voucher: Option<StoredVoucher>,
+}
+
+/// An answer the ledger holds, as handed back to its requester.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldAnswer {
+	/// The tip its receipt made.
+	pub tip: Tip,
+	/// The receipt, SCALE-encoded.
+	pub receipt: Vec<u8>,
+	/// The worker's `MultiSignature` over it.
+	pub signature: Vec<u8>,
+	/// The nonce of the request it answered.
+	pub nonce: u64,
+	/// The requester's signature over that request.
+	pub request: Vec<u8>,
+	/// The input.
+	pub input: Vec<u8>,
+	/// The output.
+	pub output: Vec<u8>,
 }
 
 /// The most receipts written in one transaction.
@@ -141,7 +166,8 @@ impl Ledger {
 				channel INTEGER PRIMARY KEY,
 				sequence INTEGER NOT NULL,
 				head BLOB NOT NULL,
-				total TEXT NOT NULL
+				total TEXT NOT NULL,
+				nonce INTEGER NOT NULL DEFAULT 0
 			);
 			CREATE TABLE IF NOT EXISTS receipts (
 				channel INTEGER NOT NULL,
@@ -150,6 +176,9 @@ impl Ledger {
 				signature BLOB NOT NULL,
 				head BLOB NOT NULL,
 				total TEXT NOT NULL,
+				nonce INTEGER,
+				request BLOB,
+				output BLOB,
 				PRIMARY KEY (channel, sequence)
 			);
 			CREATE TABLE IF NOT EXISTS vouchers (
@@ -169,7 +198,35 @@ impl Ledger {
 				PRIMARY KEY (channel, sequence)
 			);",
 		)?;
+		// Ledgers written before requests were signed lack these; their
+		// receipts cannot be handed back to a requester that lost them.
+		for (table, column, declared) in [
+			("channel_tips", "nonce", "INTEGER NOT NULL DEFAULT 0"),
+			("receipts", "nonce", "INTEGER"),
+			("receipts", "request", "BLOB"),
+			("receipts", "output", "BLOB"),
+		] {
+			let present = db
+				.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")?
+				.exists(params![table, column])?;
+			if !present {
+				db.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {declared}"))?;
+			}
+		}
 		Ok(Ledger { db })
+	}
+
+	/// The highest request nonce answered on `channel`; 0 before the first.
+	pub fn nonce(&self, channel: ChannelId) -> Result<u64, JournalError> {
+		let nonce: Option<i64> = self
+			.db
+			.query_row(
+				"SELECT nonce FROM channel_tips WHERE channel = ?1",
+				params![channel as i64],
+				|r| r.get(0),
+			)
+			.optional()?;
+		Ok(nonce.unwrap_or(0) as u64)
 	}
 
 	/// Where `channel`'s receipt chain stands; the empty tip before its
@@ -206,6 +263,49 @@ impl Ledger {
 			.transpose()
 	}
 
+	/// The answers after receipt `after` on `channel`, at most `most`, in
+	/// order: what a requester that lost them asks for again. Receipts
+	/// written before requests were signed, and settled ones, are not held.
+	pub fn answers_after(
+		&self,
+		channel: ChannelId,
+		after: u64,
+		most: u32,
+	) -> Result<Vec<HeldAnswer>, JournalError> {
+		let mut stmt = self.db.prepare(
+			"SELECT r.sequence, r.head, r.total, r.receipt, r.signature, r.nonce, r.request,
+			        r.output, a.input
+			 FROM receipts r JOIN audit_copies a ON a.channel = r.channel AND a.sequence = r.sequence
+			 WHERE r.channel = ?1 AND r.sequence > ?2 AND r.request IS NOT NULL
+			 ORDER BY r.sequence LIMIT ?3",
+		)?;
+		let rows = stmt.query_map(params![channel as i64, after as i64, most], |r| {
+			Ok((
+				tip_row(r)?,
+				r.get::<_, Vec<u8>>(3)?,
+				r.get::<_, Vec<u8>>(4)?,
+				r.get::<_, i64>(5)?,
+				r.get::<_, Vec<u8>>(6)?,
+				r.get::<_, Vec<u8>>(7)?,
+				r.get::<_, Vec<u8>>(8)?,
+			))
+		})?;
+		let mut answers = Vec::new();
+		for row in rows {
+			let (tip, receipt, signature, nonce, request, output, input) = row?;
+			answers.push(HeldAnswer {
+				tip: tip?,
+				receipt,
+				signature,
+				nonce: nonce as u64,
+				request,
+				output,
+				input,
+			});
+		}
+		Ok(answers)
+	}
+
 	/// Records signed receipts, each with the tip it makes (which must
 	/// follow its channel's tip by one) and the voucher its request brought,
 	/// in one transaction: one sync for the lot.
@@ -213,7 +313,18 @@ impl Ledger {
 		// Write-locked from the start: a read upgraded to a write would fail
 		// at once, not wait, when the daemon wrote to the journal meanwhile.
 		let tx = self.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-		for ReceiptRecord { channel, tip, receipt, signature, input, voucher } in records {
+		for ReceiptRecord {
+			channel,
+			tip,
+			receipt,
+			signature,
+			input,
+			nonce,
+			request,
+			output,
+			voucher,
+		} in records
+		{
 			let before: Option<i64> = tx
 				.query_row(
 					"SELECT sequence FROM channel_tips WHERE channel = ?1",
@@ -228,15 +339,19 @@ impl Ledger {
 				)));
 			}
 			tx.execute(
-				"INSERT INTO receipts (channel, sequence, receipt, signature, head, total)
-				 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				"INSERT INTO receipts
+				 (channel, sequence, receipt, signature, head, total, nonce, request, output)
+				 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 				params![
 					*channel as i64,
 					tip.sequence as i64,
 					receipt,
 					signature,
 					tip.head.as_bytes(),
-					tip.total.to_string()
+					tip.total.to_string(),
+					*nonce as i64,
+					request,
+					output
 				],
 			)?;
 			tx.execute(
@@ -245,6 +360,10 @@ impl Ledger {
 				params![*channel as i64, tip.sequence as i64, receipt, input],
 			)?;
 			set_tip(&tx, *channel, *tip)?;
+			tx.execute(
+				"UPDATE channel_tips SET nonce = MAX(nonce, ?2) WHERE channel = ?1",
+				params![*channel as i64, *nonce as i64],
+			)?;
 			if let Some(voucher) = voucher {
 				insert_voucher(&tx, *channel, voucher)?;
 			}
@@ -387,7 +506,9 @@ fn insert_voucher(
 
 fn set_tip(db: &Connection, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
 	db.execute(
-		"INSERT OR REPLACE INTO channel_tips (channel, sequence, head, total) VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO channel_tips (channel, sequence, head, total) VALUES (?1, ?2, ?3, ?4)
+		 ON CONFLICT (channel) DO UPDATE
+		 SET sequence = excluded.sequence, head = excluded.head, total = excluded.total",
 		params![channel as i64, tip.sequence as i64, tip.head.as_bytes(), tip.total.to_string()],
 	)?;
 	Ok(())
@@ -422,6 +543,9 @@ mod tests {
 			receipt: receipt.to_vec(),
 			signature: b"s".to_vec(),
 			input: format!("input {sequence}").into_bytes(),
+			nonce: 100 * sequence,
+			request: format!("request {sequence}").into_bytes(),
+			output: format!("output {sequence}").into_bytes(),
 			voucher: None,
 		}
 	}
@@ -430,6 +554,62 @@ mod tests {
 		let dir = tempfile::tempdir().unwrap();
 		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
 		(dir, ledger)
+	}
+
+	#[test]
+	fn the_last_request_nonce_survives_reopening_and_a_reset_tip() {
+		let (dir, mut ledger) = ledger();
+		assert_eq!(ledger.nonce(7).unwrap(), 0);
+		ledger.record_receipts(&[record(7, 1, b"r1"), record(7, 2, b"r2")]).unwrap();
+		ledger.record_receipts(&[record(8, 1, b"r1")]).unwrap();
+		assert_eq!((ledger.nonce(7).unwrap(), ledger.nonce(8).unwrap()), (200, 100));
+		ledger.reset_tip(7, tip(5)).unwrap();
+		assert_eq!(ledger.nonce(7).unwrap(), 200, "the chain's tip moves, the nonce stays");
+		drop(ledger);
+		let ledger = Ledger::open(&dir.path().join("journal.sqlite")).unwrap();
+		assert_eq!((ledger.tip(7).unwrap(), ledger.nonce(7).unwrap()), (tip(5), 200));
+	}
+
+	#[test]
+	fn answers_are_handed_back_in_order_after_a_sequence_up_to_a_bound() {
+		let (_dir, mut ledger) = ledger();
+		ledger
+			.record_receipts(&[record(7, 1, b"r1"), record(7, 2, b"r2"), record(7, 3, b"r3")])
+			.unwrap();
+		ledger.record_receipts(&[record(8, 1, b"other")]).unwrap();
+		let answers = ledger.answers_after(7, 1, 10).unwrap();
+		assert_eq!(answers.iter().map(|a| a.tip).collect::<Vec<_>>(), vec![tip(2), tip(3)]);
+		let second = &answers[0];
+		assert_eq!((second.receipt.as_slice(), second.nonce), (&b"r2"[..], 200));
+		assert_eq!(second.request, b"request 2");
+		assert_eq!(
+			(second.input.as_slice(), second.output.as_slice()),
+			(&b"input 2"[..], &b"output 2"[..])
+		);
+		assert_eq!(ledger.answers_after(7, 0, 2).unwrap().len(), 2, "bounded");
+		assert!(ledger.answers_after(7, 3, 10).unwrap().is_empty());
+	}
+
+	#[test]
+	fn a_ledger_from_before_signed_requests_gains_their_columns() {
+		let dir = tempfile::tempdir().unwrap();
+		let path = dir.path().join("journal.sqlite");
+		Connection::open(&path)
+			.unwrap()
+			.execute_batch(
+				"CREATE TABLE channel_tips (channel INTEGER PRIMARY KEY, sequence INTEGER NOT NULL,
+				 head BLOB NOT NULL, total TEXT NOT NULL);
+				 CREATE TABLE receipts (channel INTEGER NOT NULL, sequence INTEGER NOT NULL,
+				 receipt BLOB NOT NULL, signature BLOB NOT NULL, head BLOB NOT NULL,
+				 total TEXT NOT NULL, PRIMARY KEY (channel, sequence));
+				 INSERT INTO channel_tips VALUES (7, 0, zeroblob(32), '0');",
+			)
+			.unwrap();
+		let mut ledger = Ledger::open(&path).unwrap();
+		assert_eq!(ledger.nonce(7).unwrap(), 0);
+		ledger.record_receipts(&[record(7, 1, b"r1")]).unwrap();
+		assert_eq!((ledger.tip(7).unwrap(), ledger.nonce(7).unwrap()), (tip(1), 100));
+		assert_eq!(ledger.answers_after(7, 0, 10).unwrap().len(), 1);
 	}
 
 	#[test]

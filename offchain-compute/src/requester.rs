@@ -7,14 +7,16 @@
 //! busy. Before it signs the next voucher it checks every receipt: the
 //! worker's signature, the channel, the sequence number, the model, the
 //! hashes of its own input and of the output, the price the chain
-//! registered, and the receipt chain's head. Its [`Book`] (SQLite) keeps
-//! each channel's tip, the voucher signed for it and every receipt, written
+//! registered, and the receipt chain's head. Answers it lost on their way
+//! back (a receipt comes ahead of its book, or the window is full) it
+//! fetches again and books if it signed their requests. Its [`Book`]
+//! (SQLite) keeps each channel's tip, the voucher signed for it and every receipt, written
 //! before the answer is handed back: a requester that restarts signs on from
 //! where it was, and holds the receipts it may want to challenge.
 
 use crate::{
 	chain::Chain,
-	fastpath::{InferAnswer, InferRequest, SignedVoucher, WorkerReceipt},
+	fastpath::{AnswersAuth, InferAnswer, InferRequest, RequestAuth, SignedVoucher, WorkerReceipt},
 	journal::{durable, JournalError},
 	ledger::Tip,
 	rpc::FastPathApiClient,
@@ -240,6 +242,8 @@ pub struct Requester {
 	book: Book,
 	open: Vec<Open>,
 	next: usize,
+	/// The last request nonce used.
+	nonce: u64,
 }
 
 impl Requester {
@@ -318,7 +322,7 @@ impl Requester {
 		if open.is_empty() {
 			bail!("no reachable worker serves model {model}");
 		}
-		Ok(Requester { signer, model, price: registered.price, book, open, next: 0 })
+		Ok(Requester { signer, model, price: registered.price, book, open, next: 0, nonce: 0 })
 	}
 
 	/// Asks for an answer to `input`, spreading requests over the workers
@@ -339,7 +343,45 @@ impl Requester {
 		Err(last)
 	}
 
+	/// A request nonce above every one used before: the clock in
+	/// microseconds, which also keeps it above those of an earlier run.
+	fn next_nonce(&mut self) -> u64 {
+		let now = std::time::SystemTime::now()
+			.duration_since(std::time::UNIX_EPOCH)
+			.map_or(0, |d| d.as_micros() as u64);
+		self.nonce = now.max(self.nonce + 1);
+		self.nonce
+	}
+
+	/// `payload` signed with the requester's key, as a SCALE-encoded
+	/// `MultiSignature`.
+	fn sign(&self, payload: &[u8]) -> Vec<u8> {
+		MultiSignature::Sr25519(sr25519::Signature::from_raw(self.signer.sign(payload).0)).encode()
+	}
+
+	/// A request for `input` on the channel at `index`, signed with a fresh
+	/// nonce.
+	fn request(&mut self, index: usize, input: &str) -> InferRequest {
+		let nonce = self.next_nonce();
+		let booked = &self.open[index].booked;
+		let auth = RequestAuth {
+			channel: booked.channel,
+			nonce,
+			model: self.model,
+			input_hash: H256(blake2_256(input.as_bytes())),
+		};
+		InferRequest {
+			channel: booked.channel,
+			model: self.model,
+			input: input.to_owned(),
+			nonce,
+			signature: Bytes(self.sign(&auth.signing_payload())),
+			voucher: voucher(booked),
+		}
+	}
+
 	async fn ask_one(&mut self, index: usize, input: &str) -> anyhow::Result<Answered> {
+		let mut caught_up = false;
 		let mut delays = backon::ExponentialBuilder::new()
 			.with_min_delay(Duration::from_millis(5))
 			.with_max_delay(MAX_RETRY_WAIT)
@@ -347,15 +389,27 @@ impl Requester {
 			.with_max_times(BUSY_RETRIES)
 			.build();
 		loop {
-			let open = &self.open[index];
-			let request = InferRequest {
-				channel: open.booked.channel,
-				model: self.model,
-				input: input.to_owned(),
-				voucher: voucher(&open.booked),
-			};
-			match open.client.infer(request).await {
-				Ok(answer) => return self.take(index, input, answer),
+			let request = self.request(index, input);
+			match self.open[index].client.infer(request).await {
+				Ok(answer) => {
+					// Receipts signed between the book's last and this one
+					// are answers that never reached it: fetched first.
+					let sequence =
+						WorkerReceipt::decode(&mut &answer.receipt.0[..]).map_or(0, |r| r.sequence);
+					while sequence > self.open[index].booked.tip.sequence + 1 {
+						if self.catch_up(index, sequence).await? == 0 {
+							break;
+						}
+					}
+					return self.take(index, input, answer);
+				}
+				// A window full of answers this requester never got.
+				Err(ClientError::Call(e)) if e.code() == 1010 && !caught_up => {
+					caught_up = true;
+					if self.catch_up(index, u64::MAX).await? == 0 {
+						bail!("{} (code {})", e.message(), e.code());
+					}
+				}
 				Err(ClientError::Call(e)) if e.code() == 1011 => {
 					let hint = e
 						.data()
@@ -390,9 +444,7 @@ impl Requester {
 			receipts: tip.head,
 		}
 		.signing_payload();
-		let signature =
-			MultiSignature::Sr25519(sr25519::Signature::from_raw(self.signer.sign(&payload).0))
-				.encode();
+		let signature = self.sign(&payload);
 		let channel = booked.channel;
 		self.book.take(channel, tip, &signature, &answer, input)?;
 		let open = &mut self.open[index];
@@ -405,6 +457,52 @@ impl Requester {
 			output: answer.output,
 			attribution: answer.attribution,
 		})
+	}
+
+	/// Fetches the answers the worker gave on the channel at `index` that
+	/// never reached the book (a dropped connection, a run stopped before
+	/// it booked them), up to receipt `before`, checks that this requester
+	/// signed each one's request and each receipt as an answer's, and
+	/// books them; how many.
+	async fn catch_up(&mut self, index: usize, before: u64) -> anyhow::Result<usize> {
+		let nonce = self.next_nonce();
+		let (channel, after) =
+			(self.open[index].booked.channel, self.open[index].booked.tip.sequence);
+		let signature = Bytes(self.sign(&AnswersAuth { channel, after, nonce }.signing_payload()));
+		let handed =
+			self.open[index].client.answers(channel, after, nonce, signature).await.map_err(
+				|e| anyhow!("fetching the answers after receipt {after} of channel {channel}: {e}"),
+			)?;
+		let me = sr25519::Public::from_raw(self.signer.public_key().0);
+		let mut count = 0;
+		for back in handed {
+			let receipt = WorkerReceipt::decode(&mut &back.answer.receipt.0[..])
+				.map_err(|_| BadReceipt::Undecodable)?;
+			if receipt.sequence >= before {
+				break;
+			}
+			let auth = RequestAuth {
+				channel,
+				nonce: back.nonce,
+				model: receipt.model,
+				input_hash: H256(blake2_256(back.input.as_bytes())),
+			};
+			let asked = matches!(
+				MultiSignature::decode(&mut &back.request.0[..]),
+				Ok(MultiSignature::Sr25519(s)) if sr25519::Pair::verify(&s, auth.signing_payload(), &me)
+			);
+			if !asked {
+				bail!(
+					"the worker handed back receipt {} of channel {channel} for a request this \
+					 requester never signed",
+					receipt.sequence
+				);
+			}
+			self.take(index, &back.input, back.answer)?;
+			count += 1;
+		}
+		tracing::info!(channel, after, count, "booked answers that had not reached the book");
+		Ok(count)
 	}
 
 	/// Hands each worker the voucher for its last answers.

@@ -6,6 +6,7 @@
 //! | `tributary_infer`    | [`InferRequest`]           | [`InferAnswer`] |
 //! | `tributary_voucher`  | channel, [`SignedVoucher`] | [`ChannelStatus`] |
 //! | `tributary_channel`  | channel                    | [`ChannelStatus`] |
+//! | `tributary_answers`  | channel, after, nonce, signature | [`HandedBack`]s |
 //!
 //! A refused request is a JSON-RPC error whose code is
 //! [`RequestError::code`] and whose message says why; a busy worker's error
@@ -13,7 +14,8 @@
 //! exact beyond JavaScript's safe integers; bytes are 0x-prefixed hex.
 
 use crate::fastpath::{
-	ChannelStatus, FastPath, InferAnswer, InferRequest, Info, RequestError, SignedVoucher,
+	ChannelStatus, FastPath, HandedBack, InferAnswer, InferRequest, Info, RequestError,
+	SignedVoucher,
 };
 use jsonrpsee::{
 	core::{async_trait, RpcResult},
@@ -21,6 +23,7 @@ use jsonrpsee::{
 	server::{Server, ServerHandle},
 	types::ErrorObjectOwned,
 };
+use polkadot_sdk::sp_core::Bytes;
 use tributary_primitives::channels::ChannelId;
 
 /// The most connections served at once.
@@ -50,6 +53,17 @@ pub trait FastPathApi {
 	/// last vouched for, the last settled.
 	#[method(name = "channel")]
 	async fn channel(&self, channel: ChannelId) -> RpcResult<ChannelStatus>;
+
+	/// The answers after receipt `after`, for the channel's requester, who
+	/// signs (`AnswersAuth`) with a fresh nonce: those it lost on their way.
+	#[method(name = "answers")]
+	async fn answers(
+		&self,
+		channel: ChannelId,
+		after: u64,
+		nonce: u64,
+		signature: Bytes,
+	) -> RpcResult<Vec<HandedBack>>;
 }
 
 #[async_trait]
@@ -72,6 +86,16 @@ impl FastPathApiServer for FastPath {
 
 	async fn channel(&self, channel: ChannelId) -> RpcResult<ChannelStatus> {
 		FastPath::channel(self, channel).await.map_err(error)
+	}
+
+	async fn answers(
+		&self,
+		channel: ChannelId,
+		after: u64,
+		nonce: u64,
+		signature: Bytes,
+	) -> RpcResult<Vec<HandedBack>> {
+		FastPath::answers(self, channel, after, nonce, signature).await.map_err(error)
 	}
 }
 

@@ -1,10 +1,11 @@
 // A fast-path requester in polkadot.js, with no custom types: it asks a
-// worker's JSON-RPC for answers on a payment channel, checks every receipt
+// worker's JSON-RPC for answers on a payment channel, each request signed
+// with a nonce above the last, checks every receipt
 // (the worker's signature, the hashes of its own input and of the output, the
 // price, the sequence and the receipt chain) before it signs the next
 // voucher, and keeps where the channel stands.
-import { hexToU8a, stringToU8a, u8aConcat, u8aToHex, compactAddLength } from '@polkadot/util';
-import { blake2AsHex, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
+import { bnToU8a, hexToU8a, stringToU8a, u8aConcat, u8aToHex, compactAddLength } from '@polkadot/util';
+import { blake2AsHex, blake2AsU8a, decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 import { chainReceipts, decodeReceipt, signedVoucher } from './chain.js';
 
 const ZERO = `0x${'00'.repeat(32)}`;
@@ -38,6 +39,19 @@ export function receiptSigned(receiptHex, signatureHex, worker) {
   return sr25519Verify(payload, signature.slice(1), decodeAddress(worker));
 }
 
+/**
+ * The requester's signature over a request, as a SCALE `MultiSignature`
+ * (sr25519): it signs SCALE(("tributary/request/v1", channel, nonce, model,
+ * blake2_256(input))), the three numbers u64 little-endian.
+ */
+export function requestSignature(requester, { channel, nonce, model, input }) {
+  const u64 = (n) => bnToU8a(BigInt(n), { bitLength: 64 });
+  const payload = u8aConcat(
+    compactAddLength(stringToU8a('tributary/request/v1')), u64(channel), u64(nonce), u64(model), blake2AsU8a(input),
+  );
+  return u8aToHex(u8aConcat([1], requester.sign(payload)));
+}
+
 /** One requester's side of one channel. */
 export class Channel {
   constructor(api, url, requester, channelId, worker) {
@@ -47,13 +61,24 @@ export class Channel {
     this.total = 0n;
     this.voucher = null;
     this.receipts = [];
+    this.nonce = 0;
+  }
+
+  /** A request nonce above every one used before: the clock in microseconds. */
+  nextNonce() {
+    this.nonce = Math.max(Date.now() * 1000, this.nonce + 1);
+    return this.nonce;
+  }
+
+  /** A request for `input`, signed with the next nonce, carrying the latest voucher. */
+  request(model, input, { voucher = this.voucher, nonce = this.nextNonce(), signer = this.requester } = {}) {
+    const signature = requestSignature(signer, { channel: this.channelId, nonce, model, input });
+    return { channel: this.channelId, model, input, nonce, signature, ...(voucher ? { voucher } : {}) };
   }
 
   /** Asks for an answer, with the latest voucher; checks the receipt and signs the next voucher. */
-  async infer(model, input, { voucher = this.voucher } = {}) {
-    const answer = await fastRpc(this.url, 'tributary_infer', [
-      { channel: this.channelId, model, input, ...(voucher ? { voucher } : {}) },
-    ]);
+  async infer(model, input, options = {}) {
+    const answer = await fastRpc(this.url, 'tributary_infer', [this.request(model, input, options)]);
     this.accept(answer, model, input);
     return answer;
   }
