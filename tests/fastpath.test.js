@@ -7,7 +7,7 @@
 // catches up when it returns, with no receipt lost or settled twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode, connect, waitFor, rpc, freePort } from './lib/node.js';
@@ -263,6 +263,8 @@ test('tributary-worker ask finds the worker on chain, opens a channel, checks ea
     const c = (await api.query.channels.channels(channelId)).unwrap();
     return c.sequence.toNumber() === 5 && c.settled.toBigInt() === 5n * TRIB;
   }, 60_000, 250);
+  // The book as it stands now, for the test of a book that loses its tail.
+  copyFileSync(join(dir, 'ferdie-book.sqlite'), join(dir, 'ferdie-book-at-5.sqlite'));
 });
 
 test('answers lost on their way back are fetched again by the requester, checked, booked and paid: the channel goes on', async () => {
@@ -298,6 +300,22 @@ test('answers lost on their way back are fetched again by the requester, checked
   };
   await assert.rejects(() => answers(k.eve, 0, Date.now() * 1000), (e) => e.code === 1016);
   await assert.rejects(() => answers(k.ferdie, 0, nonce), (e) => e.code === 1017);
+});
+
+test('a requester whose book lost its last entries (its machine crashed) carries on from the chain and the worker', async () => {
+  const channel = channels.ferdie;
+  const book = join(dir, 'ferdie-book.sqlite');
+  const settled = (await api.query.channels.channels(channel)).unwrap().sequence.toNumber();
+  assert.ok(settled > 5, 'the earlier tests settled more than the old book holds');
+  // The book is not synced on every answer: a crash of the machine may
+  // take its last entries. Here it goes back to what it held at receipt 5.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(book + suffix, { force: true });
+  copyFileSync(join(dir, 'ferdie-book-at-5.sqlite'), book);
+  assert.deepEqual(ferdieAsks([QUESTIONS[3]]).map((a) => [a.channel, a.sequence]), [[channel, settled + 1]]);
+  await waitFor('the worker to settle the next answer too', async () => {
+    const c = (await api.query.channels.channels(channel)).unwrap();
+    return c.sequence.toNumber() === settled + 1 && c.settled.toBigInt() === BigInt(settled + 1) * TRIB;
+  }, 60_000, 250);
 });
 
 test('with the node away, answers keep flowing; settlement catches up when it returns, nothing lost or twice', async () => {

@@ -272,6 +272,18 @@ pub fn durable(path: &Path) -> Result<Connection, JournalError> {
 	Ok(db)
 }
 
+/// A connection to the SQLite file at `path` whose committed writes
+/// survive a crash of the process but may lose the last ones to a crash of
+/// the machine (`synchronous = NORMAL` on a write-ahead log: no sync per
+/// commit), waiting for other processes' writes. For a record whose tail
+/// can be recovered from elsewhere: a requester's book, from its workers'
+/// journals and the chain.
+pub fn recoverable(path: &Path) -> Result<Connection, JournalError> {
+	let db = durable(path)?;
+	db.pragma_update(None, "synchronous", "NORMAL")?;
+	Ok(db)
+}
+
 /// The journal, one SQLite database.
 pub struct Journal {
 	db: Connection,

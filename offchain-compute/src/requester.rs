@@ -10,14 +10,19 @@
 //! registered, and the receipt chain's head. Answers it lost on their way
 //! back (a receipt comes ahead of its book, or the window is full) it
 //! fetches again and books if it signed their requests. Its [`Book`]
-//! (SQLite) keeps each channel's tip, the voucher signed for it and every receipt, written
-//! before the answer is handed back: a requester that restarts signs on from
-//! where it was, and holds the receipts it may want to challenge.
+//! (SQLite) keeps each channel's tip, the voucher signed for it and every
+//! receipt, written before the answer is handed back but not synced to
+//! disk: a requester that restarts signs on from where it was, and holds
+//! the receipts it may want to challenge. What a crash of the machine takes
+//! from the book's tail is recovered: from the chain, what the worker
+//! settled; from the worker, the answers since. The worker's journal is the
+//! one synced before each answer leaves, so one sync, not two, is on an
+//! answer's way.
 
 use crate::{
 	chain::Chain,
 	fastpath::{AnswersAuth, InferAnswer, InferRequest, RequestAuth, SignedVoucher, WorkerReceipt},
-	journal::{durable, JournalError},
+	journal::{recoverable, JournalError},
 	ledger::Tip,
 	rpc::FastPathApiClient,
 };
@@ -83,9 +88,10 @@ pub struct BookedChannel {
 }
 
 impl Book {
-	/// Opens (or creates) the book at `path`; writes are synchronous.
+	/// Opens (or creates) the book at `path`; a write survives the
+	/// process's crash, not always the machine's (see the module's docs).
 	pub fn open(path: &Path) -> Result<Self, JournalError> {
-		let db = durable(path)?;
+		let db = recoverable(path)?;
 		db.execute_batch(
 			"CREATE TABLE IF NOT EXISTS channels (
 				channel INTEGER PRIMARY KEY,
@@ -204,6 +210,23 @@ impl Book {
 		Ok(())
 	}
 
+	/// Moves a channel's tip up to `tip`, which the chain settled: for a
+	/// book that lost its last receipts. No voucher is held for it (the
+	/// worker holds one, the one it settled).
+	fn adopt(&self, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
+		self.db.execute(
+			"UPDATE channels SET sequence = ?2, head = ?3, total = ?4, signature = NULL
+			 WHERE channel = ?1 AND sequence < ?2",
+			params![
+				channel as i64,
+				tip.sequence as i64,
+				tip.head.as_bytes(),
+				tip.total.to_string()
+			],
+		)?;
+		Ok(())
+	}
+
 	/// Drops a channel the chain no longer holds.
 	fn forget(&self, channel: ChannelId) -> Result<(), JournalError> {
 		self.db.execute("DELETE FROM channels WHERE channel = ?1", params![channel as i64])?;
@@ -265,12 +288,29 @@ impl Requester {
 		let me = signer.public_key().to_account_id();
 		let serving = chain.workers_serving(&at, model).await?;
 		let mut open = Vec::new();
-		for booked in book.channels()? {
+		for mut booked in book.channels()? {
 			if open.len() == workers {
 				break;
 			}
 			match chain.channel(&at, booked.channel).await? {
 				Some(view) if view.requester == me && view.expiry > at.block_number() as u32 => {
+					if view.sequence > booked.tip.sequence {
+						// The book lost receipts the chain settled since.
+						let tip = Tip {
+							sequence: view.sequence,
+							head: view.receipts,
+							total: view.settled,
+						};
+						tracing::info!(
+							channel = booked.channel,
+							book = booked.tip.sequence,
+							settled = view.sequence,
+							"the book was behind the chain: carrying on from what was settled"
+						);
+						book.adopt(booked.channel, tip)?;
+						booked.tip = tip;
+						booked.signature = None;
+					}
 					if serving.iter().any(|(w, _)| *w == booked.worker) {
 						if let Some(client) = client(&booked.endpoint).await {
 							let address = chain.address(&at, &booked.worker)?;
