@@ -14,8 +14,8 @@ import { startNode, connect, waitFor, rpc, freePort } from './lib/node.js';
 import { sendOk, eventData } from './lib/tx.js';
 import { startWorker, contributeDemoData, trainModel, waitServing, workerCommand } from './lib/worker.js';
 import { devAccounts } from './lib/chain.js';
-import { Channel, fastRpc, requestSignature } from './lib/fastpath.js';
-import { bnToU8a, compactAddLength, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { Channel, answersSignature, fastRpc, requestSignature } from './lib/fastpath.js';
+import { u8aToHex } from '@polkadot/util';
 import { blake2AsHex, decodeAddress } from '@polkadot/util-crypto';
 
 const TRIB = 1_000_000_000_000n;
@@ -292,12 +292,9 @@ test('answers lost on their way back are fetched again by the requester, checked
   }, 60_000, 250);
 
   // Only the channel's requester may have answers handed back, each time with a fresh nonce.
-  const answers = (signer, after, n) => {
-    const context = compactAddLength(stringToU8a('tributary/answers/v1'));
-    const u64 = (v) => bnToU8a(BigInt(v), { bitLength: 64 });
-    const signature = u8aToHex(u8aConcat([1], signer.sign(u8aConcat(context, u64(channel), u64(after), u64(n)))));
-    return fastRpc(url, 'tributary_answers', [channel, after, n, signature]);
-  };
+  const answers = (signer, after, n) => fastRpc(url, 'tributary_answers', [
+    channel, after, n, answersSignature(signer, { channel, after, nonce: n }),
+  ]);
   await assert.rejects(() => answers(k.eve, 0, Date.now() * 1000), (e) => e.code === 1016);
   await assert.rejects(() => answers(k.ferdie, 0, nonce), (e) => e.code === 1017);
 });

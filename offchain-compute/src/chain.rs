@@ -187,6 +187,13 @@ pub struct ChannelView {
 	pub expiry: u32,
 }
 
+impl ChannelView {
+	/// Where the receipt chain stands as far as the chain settled it.
+	pub fn settled_tip(&self) -> crate::ledger::Tip {
+		crate::ledger::Tip { sequence: self.sequence, head: self.receipts, total: self.settled }
+	}
+}
+
 /// A worker's record on chain, as the worker and its operator see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkerView {

@@ -452,6 +452,24 @@ struct Open {
 }
 
 impl Open {
+	/// Checks that the channel's requester signed `payload` and that its
+	/// `nonce` is above every one admitted; admitting it is the caller's.
+	fn check_request(
+		&self,
+		channel: ChannelId,
+		payload: &[u8],
+		signature: &Bytes,
+		nonce: u64,
+	) -> Result<(), RequestError> {
+		if !signed_by(signature, payload, &self.view.requester) {
+			return Err(RequestError::UnsignedRequest(channel));
+		}
+		if nonce <= self.nonce {
+			return Err(RequestError::StaleRequest(nonce, self.nonce));
+		}
+		Ok(())
+	}
+
 	fn status(&self, channel: ChannelId) -> ChannelStatus {
 		ChannelStatus {
 			channel,
@@ -562,12 +580,7 @@ impl FastPath {
 				return Err(RequestError::Expired(channel, open.view.expiry));
 			}
 			let auth = RequestAuth { channel, nonce, model, input_hash };
-			if !signed_by(&asked, &auth.signing_payload(), &open.view.requester) {
-				return Err(RequestError::UnsignedRequest(channel));
-			}
-			if nonce <= open.nonce {
-				return Err(RequestError::StaleRequest(nonce, open.nonce));
-			}
+			open.check_request(channel, &auth.signing_payload(), &asked, nonce)?;
 			// A refused request changes nothing: its nonce and voucher are
 			// kept only once the request is admitted.
 			let newer = match &voucher {
@@ -674,12 +687,7 @@ impl FastPath {
 			let open =
 				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
 			let auth = AnswersAuth { channel, after, nonce };
-			if !signed_by(&signature, &auth.signing_payload(), &open.view.requester) {
-				return Err(RequestError::UnsignedRequest(channel));
-			}
-			if nonce <= open.nonce {
-				return Err(RequestError::StaleRequest(nonce, open.nonce));
-			}
+			open.check_request(channel, &auth.signing_payload(), &signature, nonce)?;
 			open.nonce = nonce;
 		}
 		let held = self.ledger()?.answers_after(channel, after, MOST_ANSWERS)?;
@@ -746,12 +754,18 @@ impl FastPath {
 			.total
 			.parse()
 			.map_err(|_| RequestError::VoucherMismatch(format!("total {:?}", signed.total)))?;
-		let tip = self.ledger()?.tip_at(channel, signed.sequence)?.ok_or_else(|| {
-			RequestError::VoucherMismatch(format!(
-				"no receipt {} to vouch for (the last is {})",
-				signed.sequence, open.tip.sequence
-			))
-		})?;
+		// Settled receipts leave the ledger; the chain holds the settled tip,
+		// which a requester that lost the answers since still vouches for.
+		let tip = match self.ledger()?.tip_at(channel, signed.sequence)? {
+			Some(tip) => tip,
+			None if signed.sequence == open.view.sequence => open.view.settled_tip(),
+			None => {
+				return Err(RequestError::VoucherMismatch(format!(
+					"no receipt {} to vouch for (the last is {})",
+					signed.sequence, open.tip.sequence
+				)))
+			}
+		};
 		if tip.total != total || tip.head != signed.receipts {
 			return Err(RequestError::VoucherMismatch(format!(
 				"at receipt {} the total is {} and the head {:?}",
@@ -822,7 +836,7 @@ impl FastPath {
 		if tip.sequence < view.sequence {
 			// A ledger lost or older than the chain: carry on from what the
 			// chain settled, so new receipts follow on.
-			tip = Tip { sequence: view.sequence, head: view.receipts, total: view.settled };
+			tip = view.settled_tip();
 			ledger.reset_tip(channel, tip)?;
 		}
 		let vouched = ledger.voucher_up_to(channel, u64::MAX)?.map_or(0, |v| v.tip.sequence);
@@ -1039,7 +1053,7 @@ fn note_voucher(open: &mut Open, voucher: &StoredVoucher, best: u32) {
 
 /// Whether `signature` (a SCALE-encoded `MultiSignature`) signs `payload`
 /// for `account`.
-fn signed_by(signature: &Bytes, payload: &[u8], account: &AccountId32) -> bool {
+pub(crate) fn signed_by(signature: &Bytes, payload: &[u8], account: &AccountId32) -> bool {
 	let account = polkadot_sdk::sp_runtime::AccountId32::from(account.0);
 	MultiSignature::decode(&mut &signature.0[..])
 		.is_ok_and(|signature| signature.verify(payload, &account))
@@ -1158,6 +1172,38 @@ mod tests {
 		let state = fast_path.state().unwrap();
 		assert_eq!(state.window(4), 4);
 		assert_eq!(state.window(64), 16, "vouchers 64 apart could never be settled");
+	}
+
+	#[tokio::test]
+	async fn a_voucher_for_the_settled_tip_is_taken_after_its_receipts_leave_the_ledger() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 6, &[5]);
+		// The chain settled receipts 1..=5 and the ledger forgot them;
+		// receipt 6's answer never reached the requester, whose voucher
+		// stays at 5.
+		fast_path.ledger().unwrap().forget_settled(9, 5, 100).unwrap();
+		{
+			let mut state = fast_path.state().unwrap();
+			let open = state.channels.get_mut(&9).unwrap();
+			open.view =
+				ChannelView { sequence: 5, receipts: tip(5).head, settled: 5, ..open.view.clone() };
+		}
+		let charlie = subxt_signer::sr25519::dev::charlie();
+		let signed = |total: u128| {
+			let voucher = Voucher { channel: 9, sequence: 5, total, receipts: tip(5).head };
+			SignedVoucher {
+				sequence: 5,
+				total: total.to_string(),
+				receipts: tip(5).head,
+				signature: Bytes(multi_signature(charlie.sign(&voucher.signing_payload()).0)),
+			}
+		};
+		let status = fast_path.voucher(9, signed(5)).await.unwrap();
+		assert_eq!((status.vouched, status.sequence), (5, 6));
+		assert!(
+			matches!(fast_path.voucher(9, signed(4)).await, Err(RequestError::VoucherMismatch(_))),
+			"checked against the chain's settled tip"
+		);
 	}
 
 	#[test]

@@ -48,7 +48,7 @@ pub struct StoredVoucher {
 	pub signature: Vec<u8>,
 }
 
-/// A receipt on its way into the ledger.
+/// A receipt as the ledger takes and holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceiptRecord {
 	/// Its channel.
@@ -67,27 +67,8 @@ pub struct ReceiptRecord {
 	pub request: Vec<u8>,
 	/// The answer's output.
 	pub output: Vec<u8>,
-	/// The newer voucher its request brought, if any.
+	/// The newer voucher its request brought, if any (none read back).
 	pub voucher: Option<StoredVoucher>,
-}
-
-/// An answer the ledger holds, as handed back to its requester.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HeldAnswer {
-	/// The tip its receipt made.
-	pub tip: Tip,
-	/// The receipt, SCALE-encoded.
-	pub receipt: Vec<u8>,
-	/// The worker's `MultiSignature` over it.
-	pub signature: Vec<u8>,
-	/// The nonce of the request it answered.
-	pub nonce: u64,
-	/// The requester's signature over that request.
-	pub request: Vec<u8>,
-	/// The input.
-	pub input: Vec<u8>,
-	/// The output.
-	pub output: Vec<u8>,
 }
 
 /// The most receipts written in one transaction.
@@ -271,7 +252,7 @@ impl Ledger {
 		channel: ChannelId,
 		after: u64,
 		most: u32,
-	) -> Result<Vec<HeldAnswer>, JournalError> {
+	) -> Result<Vec<ReceiptRecord>, JournalError> {
 		let mut stmt = self.db.prepare(
 			"SELECT r.sequence, r.head, r.total, r.receipt, r.signature, r.nonce, r.request,
 			        r.output, a.input
@@ -293,14 +274,16 @@ impl Ledger {
 		let mut answers = Vec::new();
 		for row in rows {
 			let (tip, receipt, signature, nonce, request, output, input) = row?;
-			answers.push(HeldAnswer {
+			answers.push(ReceiptRecord {
+				channel,
 				tip: tip?,
 				receipt,
 				signature,
+				input,
 				nonce: nonce as u64,
 				request,
 				output,
-				input,
+				voucher: None,
 			});
 		}
 		Ok(answers)

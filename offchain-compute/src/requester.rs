@@ -21,7 +21,10 @@
 
 use crate::{
 	chain::Chain,
-	fastpath::{AnswersAuth, InferAnswer, InferRequest, RequestAuth, SignedVoucher, WorkerReceipt},
+	fastpath::{
+		signed_by, AnswersAuth, InferAnswer, InferRequest, RequestAuth, SignedVoucher,
+		WorkerReceipt,
+	},
 	journal::{recoverable, JournalError},
 	ledger::Tip,
 	rpc::FastPathApiClient,
@@ -33,7 +36,7 @@ use jsonrpsee::{
 	ws_client::{WsClient, WsClientBuilder},
 };
 use polkadot_sdk::{
-	sp_core::{sr25519, Bytes, Pair, H256},
+	sp_core::{sr25519, Bytes, H256},
 	sp_crypto_hashing::blake2_256,
 	sp_runtime::MultiSignature,
 };
@@ -296,11 +299,7 @@ impl Requester {
 				Some(view) if view.requester == me && view.expiry > at.block_number() as u32 => {
 					if view.sequence > booked.tip.sequence {
 						// The book lost receipts the chain settled since.
-						let tip = Tip {
-							sequence: view.sequence,
-							head: view.receipts,
-							total: view.settled,
-						};
+						let tip = view.settled_tip();
 						tracing::info!(
 							channel = booked.channel,
 							book = booked.tip.sequence,
@@ -513,7 +512,7 @@ impl Requester {
 			self.open[index].client.answers(channel, after, nonce, signature).await.map_err(
 				|e| anyhow!("fetching the answers after receipt {after} of channel {channel}: {e}"),
 			)?;
-		let me = sr25519::Public::from_raw(self.signer.public_key().0);
+		let me = self.signer.public_key().to_account_id();
 		let mut count = 0;
 		for back in handed {
 			let receipt = WorkerReceipt::decode(&mut &back.answer.receipt.0[..])
@@ -527,11 +526,7 @@ impl Requester {
 				model: receipt.model,
 				input_hash: H256(blake2_256(back.input.as_bytes())),
 			};
-			let asked = matches!(
-				MultiSignature::decode(&mut &back.request.0[..]),
-				Ok(MultiSignature::Sr25519(s)) if sr25519::Pair::verify(&s, auth.signing_payload(), &me)
-			);
-			if !asked {
+			if !signed_by(&back.request, &auth.signing_payload(), &me) {
 				bail!(
 					"the worker handed back receipt {} of channel {channel} for a request this \
 					 requester never signed",
@@ -621,15 +616,7 @@ pub fn check_receipt(
 ) -> Result<WorkerReceipt, BadReceipt> {
 	let receipt =
 		WorkerReceipt::decode(&mut &answer.receipt.0[..]).map_err(|_| BadReceipt::Undecodable)?;
-	let signed = match MultiSignature::decode(&mut &answer.signature.0[..]) {
-		Ok(MultiSignature::Sr25519(signature)) => sr25519::Pair::verify(
-			&signature,
-			receipt.signing_payload(),
-			&sr25519::Public::from_raw(booked.worker.0),
-		),
-		_ => false,
-	};
-	if !signed {
+	if !signed_by(&answer.signature, &receipt.signing_payload(), &booked.worker) {
 		return Err(BadReceipt::Signature);
 	}
 	let checks = [

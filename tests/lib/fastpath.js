@@ -39,17 +39,26 @@ export function receiptSigned(receiptHex, signatureHex, worker) {
   return sr25519Verify(payload, signature.slice(1), decodeAddress(worker));
 }
 
-/**
- * The requester's signature over a request, as a SCALE `MultiSignature`
- * (sr25519): it signs SCALE(("tributary/request/v1", channel, nonce, model,
- * blake2_256(input))), the three numbers u64 little-endian.
- */
-export function requestSignature(requester, { channel, nonce, model, input }) {
-  const u64 = (n) => bnToU8a(BigInt(n), { bitLength: 64 });
+/** `requester`'s signature over SCALE((context, ...u64s, ...bytes)), as a SCALE `MultiSignature` (sr25519). */
+function signed(requester, context, numbers, bytes = []) {
   const payload = u8aConcat(
-    compactAddLength(stringToU8a('tributary/request/v1')), u64(channel), u64(nonce), u64(model), blake2AsU8a(input),
+    compactAddLength(stringToU8a(context)), ...numbers.map((n) => bnToU8a(BigInt(n), { bitLength: 64 })), ...bytes,
   );
   return u8aToHex(u8aConcat([1], requester.sign(payload)));
+}
+
+/**
+ * The requester's signature over a request (`RequestAuth`):
+ * ("tributary/request/v1", channel, nonce, model, blake2_256(input)), the
+ * three numbers u64 little-endian.
+ */
+export function requestSignature(requester, { channel, nonce, model, input }) {
+  return signed(requester, 'tributary/request/v1', [channel, nonce, model], [blake2AsU8a(input)]);
+}
+
+/** The requester's signature for `tributary_answers` (`AnswersAuth`): ("tributary/answers/v1", channel, after, nonce). */
+export function answersSignature(requester, { channel, after, nonce }) {
+  return signed(requester, 'tributary/answers/v1', [channel, after, nonce]);
 }
 
 /** One requester's side of one channel. */
