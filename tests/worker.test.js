@@ -263,7 +263,7 @@ test('operator commands share the daemon\'s nonces while it runs: status, set-ca
   assert.match(op(['set-capacity', '3']), /set_capacity: final; events .*WorkerStaking\.CapacitySet/);
   assert.equal((await rpc(node, 'compute_worker', [k.bob.address])).capacity, 3);
   await waitFor('bob\'s executor to follow the chain\'s capacity', async () => {
-    const health = await (await fetch(`http://127.0.0.1:${workers.bob.promPort}/health`)).json();
+    const health = await (await fetch(`http://${await workers.bob.metricsAddress()}/health`)).json();
     return health.status === 'ok' && health.capacity === 3;
   }, 30_000, 250);
   await completed(jobId);

@@ -243,7 +243,7 @@ pub struct RunArgs {
 	#[arg(long, value_name = "IDS", value_delimiter = ',')]
 	pub serve: Option<Vec<u64>>,
 	/// Serve `/metrics` (Prometheus) and `/health` on this port of
-	/// 127.0.0.1 [default: off].
+	/// 127.0.0.1; 0 takes a free port and logs it [default: off].
 	#[arg(long, conflicts_with = "metrics_addr")]
 	pub prometheus_port: Option<u16>,
 	/// Serve `/metrics` and `/health` on this address (e.g. 0.0.0.0:9700)

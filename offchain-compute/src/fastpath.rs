@@ -439,6 +439,10 @@ impl State {
 /// A channel this worker answers on.
 struct Open {
 	view: ChannelView,
+	/// The tip the finalized chain settled. The ledger forgets the receipts
+	/// up to it, and the block the worker handles may be older than the
+	/// finalized one, so a voucher there is checked against this.
+	finalized: Tip,
 	tip: Tip,
 	vouched: u64,
 	/// Requests admitted and not answered.
@@ -470,6 +474,12 @@ impl Open {
 		Ok(())
 	}
 
+	/// The last receipt settled, by the block handled or the finalized one,
+	/// whichever is further: the ledger holds only the receipts after it.
+	fn settled(&self) -> u64 {
+		self.view.sequence.max(self.finalized.sequence)
+	}
+
 	fn status(&self, channel: ChannelId) -> ChannelStatus {
 		ChannelStatus {
 			channel,
@@ -479,7 +489,7 @@ impl Open {
 			head: self.tip.head,
 			total: self.tip.total.to_string(),
 			vouched: self.vouched,
-			settled: self.view.sequence,
+			settled: self.settled(),
 			expiry: self.view.expiry,
 		}
 	}
@@ -756,15 +766,18 @@ impl FastPath {
 			.map_err(|_| RequestError::VoucherMismatch(format!("total {:?}", signed.total)))?;
 		// Settled receipts leave the ledger; the chain holds the settled tip,
 		// which a requester that lost the answers since still vouches for.
+		let settled = [open.view.settled_tip(), open.finalized];
 		let tip = match self.ledger()?.tip_at(channel, signed.sequence)? {
 			Some(tip) => tip,
-			None if signed.sequence == open.view.sequence => open.view.settled_tip(),
-			None => {
-				return Err(RequestError::VoucherMismatch(format!(
-					"no receipt {} to vouch for (the last is {})",
-					signed.sequence, open.tip.sequence
-				)))
-			}
+			None => match settled.into_iter().find(|t| t.sequence == signed.sequence) {
+				Some(tip) => tip,
+				None => {
+					return Err(RequestError::VoucherMismatch(format!(
+						"no receipt {} to vouch for (the last is {})",
+						signed.sequence, open.tip.sequence
+					)))
+				}
+			},
 		};
 		if tip.total != total || tip.head != signed.receipts {
 			return Err(RequestError::VoucherMismatch(format!(
@@ -824,13 +837,21 @@ impl FastPath {
 		if view.worker != self.inner.me {
 			return Err(RequestError::NotThisWorker(channel));
 		}
-		let open = self.opened(channel, view)?;
+		let finalized = chain.at_finalized().await.map_err(away)?;
+		let finalized = chain.channel(&finalized, channel).await.map_err(away)?;
+		let open = self.opened(channel, view, finalized.as_ref().map(ChannelView::settled_tip))?;
 		self.state()?.channels.entry(channel).or_insert(open);
 		Ok(())
 	}
 
-	/// A channel newly seen on chain, picked up where the ledger left it.
-	fn opened(&self, channel: ChannelId, view: ChannelView) -> Result<Open, JournalError> {
+	/// A channel newly seen on chain, picked up where the ledger left it;
+	/// `finalized` is where the finalized chain settled it, if it shows it.
+	fn opened(
+		&self,
+		channel: ChannelId,
+		view: ChannelView,
+		finalized: Option<Tip>,
+	) -> Result<Open, JournalError> {
 		let ledger = self.ledger()?;
 		let mut tip = ledger.tip(channel)?;
 		if tip.sequence < view.sequence {
@@ -844,6 +865,7 @@ impl FastPath {
 		Ok(Open {
 			nonce,
 			vouched: vouched.max(view.sequence),
+			finalized: finalized.unwrap_or_default(),
 			view,
 			tip,
 			in_flight: 0,
@@ -892,7 +914,7 @@ impl FastPath {
 		let mut views = Vec::with_capacity(known.len());
 		for channel in known {
 			let view = chain.channel(at, channel).await?;
-			let settled = chain.channel(finalized, channel).await?.map(|v| v.sequence);
+			let settled = chain.channel(finalized, channel).await?.map(|v| v.settled_tip());
 			views.push((channel, view, settled));
 		}
 		let mut state = self.state()?;
@@ -903,17 +925,38 @@ impl FastPath {
 		state.best = at.block_number() as u32;
 		state.max_input = max_input;
 		state.limits = limits;
+		self.take_views(&mut state, views, final_number)?;
+		// Counted from the finalized block that first showed a receipt
+		// settled, which is never before it was: kept at least the window.
+		self.ledger()?.prune_audit_copies(final_number.saturating_sub(window))?;
+		Ok(())
+	}
+
+	/// Takes each channel as the block being handled shows it and the tip
+	/// the finalized block `final_number` settled it at, forgetting the
+	/// receipts up to that tip.
+	fn take_views(
+		&self,
+		state: &mut State,
+		views: Vec<(ChannelId, Option<ChannelView>, Option<Tip>)>,
+		final_number: u32,
+	) -> Result<(), JournalError> {
 		for (channel, view, settled) in views {
 			if let Some(settled) = settled {
-				self.ledger()?.forget_settled(channel, settled, final_number)?;
+				self.ledger()?.forget_settled(channel, settled.sequence, final_number)?;
 			}
 			match view {
 				Some(view) => match state.channels.get_mut(&channel) {
-					Some(open) => open.view = view,
+					Some(open) => {
+						open.view = view;
+						open.finalized = settled.unwrap_or_default();
+					}
 					None => {
 						// Vouched before a restart: due for settlement.
-						let open =
-							Open { pending_since: Some(state.best), ..self.opened(channel, view)? };
+						let open = Open {
+							pending_since: Some(state.best),
+							..self.opened(channel, view, settled)?
+						};
 						state.channels.insert(channel, open);
 					}
 				},
@@ -927,9 +970,6 @@ impl FastPath {
 				}
 			}
 		}
-		// Counted from the finalized block that first showed a receipt
-		// settled, which is never before it was: kept at least the window.
-		self.ledger()?.prune_audit_copies(final_number.saturating_sub(window))?;
 		Ok(())
 	}
 
@@ -967,7 +1007,7 @@ impl FastPath {
 		let (best, max_receipts) = (state.best, u64::from(state.limits.receipts.max(1)));
 		let mut due = Vec::new();
 		for (channel, open) in &state.channels {
-			let settled = open.view.sequence;
+			let settled = open.settled();
 			if open.vouched <= settled {
 				continue;
 			}
@@ -1115,6 +1155,7 @@ mod tests {
 			};
 			let open = Open {
 				view,
+				finalized: Tip::default(),
 				tip: tip(receipts),
 				vouched: vouchers.iter().copied().max().unwrap_or(0),
 				in_flight: 0,
@@ -1188,22 +1229,70 @@ mod tests {
 			open.view =
 				ChannelView { sequence: 5, receipts: tip(5).head, settled: 5, ..open.view.clone() };
 		}
-		let charlie = subxt_signer::sr25519::dev::charlie();
-		let signed = |total: u128| {
-			let voucher = Voucher { channel: 9, sequence: 5, total, receipts: tip(5).head };
-			SignedVoucher {
-				sequence: 5,
-				total: total.to_string(),
-				receipts: tip(5).head,
-				signature: Bytes(multi_signature(charlie.sign(&voucher.signing_payload()).0)),
-			}
-		};
-		let status = fast_path.voucher(9, signed(5)).await.unwrap();
+		let status = fast_path.voucher(9, charlies_voucher(5, 5)).await.unwrap();
 		assert_eq!((status.vouched, status.sequence), (5, 6));
 		assert!(
-			matches!(fast_path.voucher(9, signed(4)).await, Err(RequestError::VoucherMismatch(_))),
+			matches!(
+				fast_path.voucher(9, charlies_voucher(5, 4)).await,
+				Err(RequestError::VoucherMismatch(_))
+			),
 			"checked against the chain's settled tip"
 		);
+	}
+
+	#[tokio::test]
+	async fn a_voucher_for_the_finalized_settled_tip_is_taken_while_the_block_handled_is_older() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 6, &[5]);
+		// On a fast chain the finalized block can be past the one the worker
+		// handles: that one shows nothing settled, the finalized one 1..=5,
+		// and the ledger forgets them.
+		{
+			let mut state = fast_path.state().unwrap();
+			let older = state.channels[&9].view.clone();
+			fast_path.take_views(&mut state, vec![(9, Some(older), Some(tip(5)))], 100).unwrap();
+		}
+		assert_eq!(fast_path.ledger().unwrap().tip_at(9, 5).unwrap(), None, "forgotten");
+		let status = fast_path.voucher(9, charlies_voucher(5, 5)).await.unwrap();
+		assert_eq!((status.vouched, status.sequence), (5, 6));
+		assert!(
+			matches!(
+				fast_path.voucher(9, charlies_voucher(5, 4)).await,
+				Err(RequestError::VoucherMismatch(_))
+			),
+			"checked against the finalized chain's settled tip"
+		);
+	}
+
+	#[test]
+	fn settlement_starts_after_what_the_finalized_block_settled_while_the_block_handled_is_older() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 8, &[5, 8]);
+		let mut state = fast_path.state().unwrap();
+		let older = state.channels[&9].view.clone();
+		fast_path.take_views(&mut state, vec![(9, Some(older), Some(tip(5)))], 100).unwrap();
+		state.best = 110;
+		drop(state);
+		let sent: Vec<Vec<u64>> =
+			fast_path.settlements(10).unwrap().iter().map(sequences).collect();
+		assert_eq!(
+			sent,
+			vec![(6..=8).collect::<Vec<_>>()],
+			"receipts 1..=5 are settled and forgotten"
+		);
+	}
+
+	/// Charlie's voucher for receipt `sequence` of channel 9 with `total` owed.
+	fn charlies_voucher(sequence: u64, total: u128) -> SignedVoucher {
+		let charlie = subxt_signer::sr25519::dev::charlie();
+		let head = tip(sequence).head;
+		let voucher = Voucher { channel: 9, sequence, total, receipts: head };
+		SignedVoucher {
+			sequence,
+			total: total.to_string(),
+			receipts: head,
+			signature: Bytes(multi_signature(charlie.sign(&voucher.signing_payload()).0)),
+		}
 	}
 
 	#[test]

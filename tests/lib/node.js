@@ -93,7 +93,7 @@ export async function startNode(name, args, { basePath, rpcPort: fixedRpcPort } 
       if (!keepBase && basePath === undefined) rmSync(base, { recursive: true, force: true });
     },
   };
-  proc.on('exit', () => { node.exited = true; });
+  proc.on('exit', (code, signal) => { node.exited = true; node.exitStatus = signal ?? `code ${code}`; });
   running.add(node);
   await waitForRpc(node);
   return node;
@@ -145,9 +145,21 @@ export async function waitFor(what, probe, timeoutMs = 60_000, everyMs = 500) {
   for (;;) {
     const v = await probe();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${exitedEarly()}`);
+    }
     await sleep(everyMs);
   }
+}
+
+/**
+ * The processes this test started that exited while still wanted (nodes and
+ * workers not stopped by the test), with their logs' last lines: a wait that
+ * times out says so, as CI shows only the error.
+ */
+function exitedEarly() {
+  const gone = [...running].filter((p) => p.exited && p.logPath);
+  return gone.map((p) => `\n${p.name} exited (${p.exitStatus}); its log ends:\n${logTail(p)}`).join('');
 }
 
 /** The number of the latest finalized block, over RPC. */

@@ -2,11 +2,11 @@
 // directory each for the journal, a shared content directory, and a log file
 // the test can watch. Stopped with the node helpers' guarantee.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { homedir } from 'node:os';
-import { running, freePort, waitFor, rpc, projectBinary } from './node.js';
+import { running, freePort, waitFor, rpc, projectBinary, logTail } from './node.js';
 import { sendOk, eventData } from './tx.js';
 
 /** The worker binary: $TRIBUTARY_WORKER, else the release build in the shared target dir. */
@@ -35,13 +35,14 @@ export function workerCommand(args) {
  * metrics(), kill(signal), stop().
  */
 export async function startWorker(name, node, { dir, devKey, content, extra = [] }) {
-  const promPort = await freePort();
   const logPath = join(dir, `${name}.log`);
+  // A restarted worker appends to its log: what this process wrote starts here.
+  const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
   const logFd = openSync(logPath, 'a');
   const args = [
     'run', '--node', node.url, '--dev-key', devKey,
     '--journal', join(dir, `${name}.sqlite`), '--content-dir', content,
-    '--device', 'cpu', '--threads', '1', '--prometheus-port', String(promPort),
+    '--device', 'cpu', '--threads', '1', '--prometheus-port', '0',
     '--min-backoff-ms', '250', '--max-backoff-ms', '4000',
     ...extra,
   ];
@@ -51,13 +52,25 @@ export async function startWorker(name, node, { dir, devKey, content, extra = []
   });
   closeSync(logFd);
   const worker = {
-    name, proc, logPath, promPort, exited: false,
+    name, proc, logPath, exited: false,
     log: () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').replace(/\x1b\[[0-9;]*m/g, '') : ''),
     async waitLog(re, timeoutMs = 60_000) {
       return waitFor(`${name} to log ${re}`, () => re.test(worker.log()), timeoutMs, 20);
     },
+    /**
+     * Where the worker serves /metrics and /health: it binds a port the
+     * system picks and logs it, so no other process can take it first.
+     */
+    async metricsAddress() {
+      const found = () => /serving \/metrics and \/health address=(127\.0\.0\.1:\d+)/
+        .exec(readFileSync(logPath).subarray(logStart).toString('utf8'))?.[1];
+      return waitFor(`${name} to serve /metrics`, () => {
+        if (worker.exited) throw new Error(`${name} exited (${worker.exitStatus}):\n${logTail(worker)}`);
+        return found();
+      }, 60_000, 20);
+    },
     async metrics() {
-      const text = await (await fetch(`http://127.0.0.1:${promPort}/metrics`)).text();
+      const text = await (await fetch(`http://${await worker.metricsAddress()}/metrics`)).text();
       const values = {};
       for (const line of text.split('\n')) {
         const m = /^(tributary_worker_[a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
@@ -74,7 +87,7 @@ export async function startWorker(name, node, { dir, devKey, content, extra = []
     },
     stop() { return worker.kill('SIGTERM'); },
   };
-  proc.on('exit', () => { worker.exited = true; });
+  proc.on('exit', (code, signal) => { worker.exited = true; worker.exitStatus = signal ?? `code ${code}`; });
   running.add(worker);
   return worker;
 }
