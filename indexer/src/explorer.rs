@@ -7,7 +7,8 @@
 //!   (training datanets and parent models with their direct shares, from
 //!   the `register_model` or `publish_version` call that made them);
 //! - `GET /api/jobs?before&limit`: jobs, newest first: model, requester,
-//!   fee, outcome, and where the fee went (the `JobSettled` split);
+//!   fee, outcome, where the fee went (the `JobSettled` split), and for an
+//!   audit's job the fast-path receipt it audits;
 //! - `GET /api/market?to&span&buckets`: the market over the `span` blocks
 //!   up to `to` (the last indexed by default), in `buckets` spans of equal
 //!   length: jobs submitted and finished, jobs open at the end of each (the
@@ -167,11 +168,22 @@ async fn models(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 	}))
 }
 
+/// An event about a job, with the arguments of the call that emitted it.
+struct JobEvent {
+	job_id: String,
+	block: i64,
+	index: i32,
+	pallet: String,
+	name: String,
+	fields: Value,
+	args: Option<Value>,
+}
+
 /// The events of the jobs `ids`, in order (at most [`MAX_JOB_EVENTS`] a
 /// job), in one query through the jobs' index.
-async fn job_events(db: &Db, ids: &[String]) -> Result<Vec<Row>, ApiError> {
+async fn job_events(db: &Db, ids: &[String]) -> Result<Vec<JobEvent>, ApiError> {
 	let most = MAX_JOB_EVENTS * ids.len() as i64;
-	Ok(db
+	let rows = db
 		.query(
 			"SELECT e.block_number, e.index, e.pallet, e.name, e.fields, x.args, e.fields->>'job_id'
 			   FROM events e
@@ -180,21 +192,46 @@ async fn job_events(db: &Db, ids: &[String]) -> Result<Vec<Row>, ApiError> {
 			  ORDER BY e.block_number, e.index LIMIT $2",
 			&[&ids, &most],
 		)
-		.await?)
+		.await?;
+	Ok(rows
+		.iter()
+		.map(|row| JobEvent {
+			block: row.get(0),
+			index: row.get(1),
+			pallet: row.get(2),
+			name: row.get(3),
+			fields: row.get(4),
+			args: row.get(5),
+			job_id: row.get(6),
+		})
+		.collect())
 }
 
 /// What the explorer says of a job, from its events in order.
-fn job_summary(id: &str, events: &[Row]) -> Value {
+fn job_summary(id: &str, events: &[JobEvent]) -> Value {
 	let mut summary = json!({ "id": id.parse::<u64>().ok(), "status": "submitted" });
-	for row in events {
-		let (name, fields): (String, Value) = (row.get(3), row.get(4));
+	for JobEvent { block, name, fields, args, .. } in events {
 		match name.as_str() {
 			"JobSubmitted" => {
-				let args: Option<Value> = row.get(5);
-				summary["block"] = json!(row.get::<_, i64>(0));
+				summary["block"] = json!(block);
 				summary["requester"] = fields["requester"].clone();
 				summary["fee"] = amount(&fields["fee"]);
-				summary["model"] = args.map(|a| a["model_id"].clone()).unwrap_or(Value::Null);
+				// An audit's job is submitted by the call that opens or
+				// challenges a receipt, which names the model in the receipt.
+				summary["model"] = args
+					.as_ref()
+					.map(|a| match &a["model_id"] {
+						Value::Null => a["receipt"]["model"].clone(),
+						model => model.clone(),
+					})
+					.unwrap_or(Value::Null);
+			}
+			"AuditStarted" => {
+				summary["audit"] = json!({
+					"channel": fields["channel_id"],
+					"sequence": fields["sequence"],
+					"challenger": fields["challenger"],
+				});
 			}
 			"JobAssigned" => summary["workers"] = fields["workers"].clone(),
 			"JobCompleted" => summary["status"] = json!("completed"),
@@ -226,9 +263,9 @@ async fn jobs(State(db): State<Db>, Query(page): Query<Page>) -> Answer {
 		)
 		.await?;
 	let ids: Vec<String> = submitted.iter().map(|row| row.get(0)).collect();
-	let mut by_job = std::collections::HashMap::<String, Vec<Row>>::new();
-	for row in job_events(&db, &ids).await? {
-		by_job.entry(row.get(6)).or_default().push(row);
+	let mut by_job = std::collections::HashMap::<String, Vec<JobEvent>>::new();
+	for event in job_events(&db, &ids).await? {
+		by_job.entry(event.job_id.clone()).or_default().push(event);
 	}
 	let answer = ids
 		.iter()
@@ -293,13 +330,13 @@ async fn job(State(db): State<Db>, Path(number): Path<i64>) -> Answer {
 	answer["events"] = Value::Array(
 		events
 			.iter()
-			.map(|row| {
+			.map(|e| {
 				json!({
-					"block": row.get::<_, i64>(0),
-					"index": row.get::<_, i32>(1),
-					"pallet": row.get::<_, String>(2),
-					"name": row.get::<_, String>(3),
-					"fields": row.get::<_, Value>(4),
+					"block": e.block,
+					"index": e.index,
+					"pallet": e.pallet,
+					"name": e.name,
+					"fields": e.fields,
 				})
 			})
 			.collect(),
@@ -321,5 +358,38 @@ mod tests {
 		assert_eq!(id_shares(&json!([[2, "500000000"]])), vec![(2, 500000000)]);
 		assert_eq!(id_shares(&json!([[]])), Vec::<(u64, u64)>::new());
 		assert_eq!(id_shares(&json!(null)), Vec::<(u64, u64)>::new());
+	}
+
+	fn event(name: &str, fields: Value, args: Value) -> JobEvent {
+		JobEvent {
+			job_id: "7".into(),
+			block: 12,
+			index: 1,
+			pallet: "Compute".into(),
+			name: name.into(),
+			fields,
+			args: Some(args),
+		}
+	}
+
+	#[test]
+	fn a_job_names_its_model_from_the_call_that_submitted_it_an_audit_from_its_receipt() {
+		let submitted = json!({ "job_id": 7, "requester": "0x01", "fee": 5 });
+		let summary =
+			job_summary("7", &[event("JobSubmitted", submitted.clone(), json!({ "model_id": 2 }))]);
+		assert_eq!((summary["model"].clone(), summary["fee"].clone()), (json!(2), json!("5")));
+
+		let opened =
+			json!({ "batch_id": 0, "sequence": 3, "receipt": { "channel": 4, "model": 9 } });
+		let started = json!({ "channel_id": 4, "sequence": 3, "job_id": 7, "challenger": null });
+		let summary = job_summary(
+			"7",
+			&[
+				event("JobSubmitted", submitted, opened.clone()),
+				event("AuditStarted", started, opened),
+			],
+		);
+		assert_eq!(summary["model"], json!(9));
+		assert_eq!(summary["audit"], json!({ "channel": 4, "sequence": 3, "challenger": null }));
 	}
 }

@@ -111,7 +111,7 @@ pub async fn reconcile(
 		return Ok(differences);
 	}
 	check_blocks(source, store, from, to, &mut differences).await?;
-	let checks: [(&str, &str, &str, &str, fn(&Json) -> u128); 4] = [
+	let checks: [StorageCheck; 4] = [
 		("claimable", "Rewards", "Claimable", CLAIMABLE, amount),
 		("contribution earned", "Rewards", "ContributionEarnings", CONTRIBUTION_EARNINGS, amount),
 		("earned through model", "Rewards", "ModelEarnings", MODEL_EARNINGS, amount),
@@ -138,6 +138,11 @@ pub async fn reconcile(
 	}
 	Ok(differences)
 }
+
+/// A storage map checked against the database: what its differences are
+/// called, its pallet and entry, the query that sums the database's side
+/// (see [`summed`]), and how one of its values reads as an amount.
+type StorageCheck = (&'static str, &'static str, &'static str, &'static str, fn(&Json) -> u128);
 
 /// The rows of `query`, a key and an amount (as text) summed to block `to`.
 async fn summed(

@@ -114,7 +114,7 @@ impl Source {
 			.await
 			.map_err(node)?
 			.ok_or_else(|| node("the finalized head has no header"))?;
-		Ok(header.number.into())
+		Ok(header.number)
 	}
 
 	/// The hash of the canonical block `number`, if the node has it.
