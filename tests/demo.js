@@ -282,7 +282,8 @@ say(`   explorer: ${indexer.url}  (lineage, jobs, and each job's flow of funds: 
 
 say(`\nDone in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 say(`polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A${node.rpcPort}#/explorer`);
-say(`worker metrics:   ${workers.map((w) => `http://127.0.0.1:${w.promPort}/metrics`).join(' ')}`);
+const metrics = await Promise.all(workers.map(async (w) => `http://${await w.metricsAddress()}/metrics`));
+say(`worker metrics:   ${metrics.join(' ')}`);
 await api.disconnect();
 if (keep) {
   say('\n--keep: the node, the workers, the indexer and its PostgreSQL keep running; Ctrl-C stops them.');
