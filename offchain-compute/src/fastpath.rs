@@ -75,6 +75,12 @@ pub const DEFAULT_WINDOW: u64 = 4;
 /// How many blocks a settlement may take to land before it is built again.
 const RESEND_BLOCKS: u32 = 10;
 
+/// How many blocks a channel with nothing in flight and nothing vouched to
+/// settle stays in memory after its last request: the worker reads every
+/// channel it holds each block, so channels opened and left (by anyone, to
+/// any worker) must not add to that work for long. A request brings it back.
+const IDLE_BLOCKS: u32 = 100;
+
 /// How many settlements of one channel go out in one block at most: each
 /// carries up to the chain's `MaxReceipts`, and they land in nonce order.
 const SETTLEMENTS_PER_BLOCK: usize = 4;
@@ -426,6 +432,22 @@ fn fitting(receipts: &[Vec<u8>], limits: SettlementLimits) -> usize {
 }
 
 impl State {
+	/// Lets the channels idle at the best block leave memory (see
+	/// [`IDLE_BLOCKS`]); the ledger keeps their tips, and their nonces so
+	/// that no request signed before can be replayed when they come back.
+	fn forget_idle(&mut self, ledger: &Ledger) -> Result<(), JournalError> {
+		let best = self.best;
+		let idle: Vec<ChannelId> =
+			self.channels.iter().filter(|(_, open)| open.idle(best)).map(|(id, _)| *id).collect();
+		for channel in idle {
+			if let Some(open) = self.channels.remove(&channel) {
+				ledger.record_nonce(channel, open.nonce)?;
+			}
+			self.settling.remove(&channel);
+		}
+		Ok(())
+	}
+
 	/// The window in force: never wider than a settlement, so that the
 	/// vouchers kept are never further apart than one settlement carries.
 	fn window(&self, wanted: u64) -> u64 {
@@ -453,6 +475,8 @@ struct Open {
 	pending_since: Option<u32>,
 	/// The highest request nonce admitted.
 	nonce: u64,
+	/// The block of its last request, or of when the worker took it up.
+	active: u32,
 }
 
 impl Open {
@@ -472,6 +496,14 @@ impl Open {
 			return Err(RequestError::StaleRequest(nonce, self.nonce));
 		}
 		Ok(())
+	}
+
+	/// Whether it can leave memory at block `best`: idle since
+	/// [`IDLE_BLOCKS`], nothing in flight, every voucher settled.
+	fn idle(&self, best: u32) -> bool {
+		self.in_flight == 0
+			&& self.vouched <= self.settled()
+			&& best >= self.active.saturating_add(IDLE_BLOCKS)
 	}
 
 	/// The last receipt settled, by the block handled or the finalized one,
@@ -612,15 +644,18 @@ impl FastPath {
 			open.nonce = nonce;
 			open.in_flight += 1;
 			open.reserved += price;
+			open.active = best;
 			newer
 		};
 		let ran = self.run(files, input.as_bytes().to_vec()).await;
 		let (answer, record) = {
 			let mut state = self.state()?;
+			let best = state.best;
 			let open =
 				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
 			open.in_flight -= 1;
 			open.reserved -= price;
+			open.active = best;
 			let answer = match ran {
 				Ok(answer) => answer,
 				Err(e) => {
@@ -694,11 +729,13 @@ impl FastPath {
 		self.know(channel).await?;
 		{
 			let mut state = self.state()?;
+			let best = state.best;
 			let open =
 				state.channels.get_mut(&channel).ok_or(RequestError::UnknownChannel(channel))?;
 			let auth = AnswersAuth { channel, after, nonce };
 			open.check_request(channel, &auth.signing_payload(), &signature, nonce)?;
 			open.nonce = nonce;
+			open.active = best;
 		}
 		let held = self.ledger()?.answers_after(channel, after, MOST_ANSWERS)?;
 		Ok(held
@@ -840,7 +877,9 @@ impl FastPath {
 		let finalized = chain.at_finalized().await.map_err(away)?;
 		let finalized = chain.channel(&finalized, channel).await.map_err(away)?;
 		let open = self.opened(channel, view, finalized.as_ref().map(ChannelView::settled_tip))?;
-		self.state()?.channels.entry(channel).or_insert(open);
+		let mut state = self.state()?;
+		let active = state.best;
+		state.channels.entry(channel).or_insert(Open { active, ..open });
 		Ok(())
 	}
 
@@ -871,6 +910,7 @@ impl FastPath {
 			in_flight: 0,
 			reserved: 0,
 			pending_since: None,
+			active: 0,
 		})
 	}
 
@@ -926,6 +966,7 @@ impl FastPath {
 		state.max_input = max_input;
 		state.limits = limits;
 		self.take_views(&mut state, views, final_number)?;
+		state.forget_idle(&*self.ledger()?)?;
 		// Counted from the finalized block that first showed a receipt
 		// settled, which is never before it was: kept at least the window.
 		self.ledger()?.prune_audit_copies(final_number.saturating_sub(window))?;
@@ -955,6 +996,7 @@ impl FastPath {
 						// Vouched before a restart: due for settlement.
 						let open = Open {
 							pending_since: Some(state.best),
+							active: state.best,
 							..self.opened(channel, view, settled)?
 						};
 						state.channels.insert(channel, open);
@@ -1162,6 +1204,7 @@ mod tests {
 				reserved: 0,
 				pending_since: Some(100),
 				nonce: receipts,
+				active: 100,
 			};
 			state.channels.insert(9, open);
 		}
@@ -1280,6 +1323,52 @@ mod tests {
 			vec![(6..=8).collect::<Vec<_>>()],
 			"receipts 1..=5 are settled and forgotten"
 		);
+	}
+
+	#[test]
+	fn an_idle_channel_leaves_memory_keeping_its_tip_and_nonce_and_comes_back_where_it_was() {
+		let dir = tempfile::tempdir().unwrap();
+		let fast_path = fast_path(dir.path(), 5, &[]);
+		let ledger = fast_path.ledger().unwrap();
+		let mut state = fast_path.state().unwrap();
+		// Answers handed back took a nonce and wrote no receipt.
+		state.channels.get_mut(&9).unwrap().nonce = 77;
+		state.best = 100 + IDLE_BLOCKS - 1;
+		state.forget_idle(&ledger).unwrap();
+		assert!(state.channels.contains_key(&9), "idle one block short");
+		state.best += 1;
+		state.forget_idle(&ledger).unwrap();
+		assert!(!state.channels.contains_key(&9));
+		let view = ChannelView {
+			requester: subxt_signer::sr25519::dev::charlie().public_key().to_account_id(),
+			worker: fast_path.inner.me.clone(),
+			deposit: 1_000,
+			settled: 0,
+			sequence: 0,
+			receipts: H256::zero(),
+			expiry: 10_000,
+		};
+		drop((state, ledger));
+		let back = fast_path.opened(9, view, None).unwrap();
+		assert_eq!((back.tip, back.nonce), (tip(5), 77));
+	}
+
+	#[test]
+	fn a_channel_with_a_voucher_to_settle_or_a_request_in_flight_stays() {
+		let dir = tempfile::tempdir().unwrap();
+		let vouched = fast_path(dir.path(), 5, &[5]);
+		let mut state = vouched.state().unwrap();
+		state.best = 100_000;
+		state.forget_idle(&vouched.ledger().unwrap()).unwrap();
+		assert!(state.channels.contains_key(&9), "vouched and not settled");
+
+		let dir = tempfile::tempdir().unwrap();
+		let busy = fast_path(dir.path(), 5, &[]);
+		let mut state = busy.state().unwrap();
+		state.best = 100_000;
+		state.channels.get_mut(&9).unwrap().in_flight = 1;
+		state.forget_idle(&busy.ledger().unwrap()).unwrap();
+		assert!(state.channels.contains_key(&9), "answering");
 	}
 
 	/// Charlie's voucher for receipt `sequence` of channel 9 with `total` owed.

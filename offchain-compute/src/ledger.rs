@@ -355,6 +355,19 @@ impl Ledger {
 		Ok(())
 	}
 
+	/// Keeps `nonce` as the highest request nonce admitted on `channel`
+	/// (receipts keep theirs as they are written): for a channel that leaves
+	/// memory after requests that wrote none, such as answers handed back.
+	pub fn record_nonce(&self, channel: ChannelId, nonce: u64) -> Result<(), JournalError> {
+		self.db.execute(
+			"INSERT INTO channel_tips (channel, sequence, head, total, nonce)
+			 VALUES (?1, 0, ?2, '0', ?3)
+			 ON CONFLICT (channel) DO UPDATE SET nonce = MAX(nonce, excluded.nonce)",
+			params![channel as i64, [0u8; 32].as_slice(), nonce as i64],
+		)?;
+		Ok(())
+	}
+
 	/// Moves `channel`'s tip to `tip`, which the chain settled: for a ledger
 	/// that lost what came before.
 	pub fn reset_tip(&self, channel: ChannelId, tip: Tip) -> Result<(), JournalError> {
