@@ -335,3 +335,19 @@ test('with the node away, answers keep flowing; settlement catches up when it re
   assert.equal(found.reduce((n, s) => n + s.amount, 0n), main.total);
   await waitFor('the worker to read the settlement', async () => (await fastRpc(url, 'tributary_channel', [main.channelId])).settled === main.sequence, 10_000, 100);
 });
+
+test('channels left idle leave the worker\'s memory, and the next request takes one up where it stood', async () => {
+  const held = async () => (await worker.metrics()).tributary_worker_channels_held;
+  assert.ok((await held()) > 0, 'the channels of the tests before');
+  // 100 blocks (a block every 500 ms) after their last requests, with
+  // everything vouched settled: none is read every block any more.
+  await waitFor('idle channels to leave memory', async () => (await held()) === 0, 150_000, 1000);
+  const main = channels.main;
+  const before = main.sequence;
+  await main.infer(modelId, QUESTIONS[2]);
+  assert.equal(main.sequence, before + 1, 'the receipt chain goes on from its tip');
+  // Its last nonce stayed in the journal: a request signed before is still a copy.
+  await assert.rejects(() => fastRpc(url, 'tributary_infer', [main.request(modelId, 'rain', { nonce: 1 })]), (e) => e.code === 1017);
+  await main.pay();
+  await settledUpTo(main, 60_000);
+});

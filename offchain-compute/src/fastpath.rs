@@ -435,17 +435,19 @@ impl State {
 	/// Lets the channels idle at the best block leave memory (see
 	/// [`IDLE_BLOCKS`]); the ledger keeps their tips, and their nonces so
 	/// that no request signed before can be replayed when they come back.
-	fn forget_idle(&mut self, ledger: &Ledger) -> Result<(), JournalError> {
+	/// Returns the channels that left.
+	fn forget_idle(&mut self, ledger: &Ledger) -> Result<Vec<ChannelId>, JournalError> {
 		let best = self.best;
-		let idle: Vec<ChannelId> =
+		let mut idle: Vec<ChannelId> =
 			self.channels.iter().filter(|(_, open)| open.idle(best)).map(|(id, _)| *id).collect();
-		for channel in idle {
-			if let Some(open) = self.channels.remove(&channel) {
-				ledger.record_nonce(channel, open.nonce)?;
+		idle.sort_unstable();
+		for channel in &idle {
+			if let Some(open) = self.channels.remove(channel) {
+				ledger.record_nonce(*channel, open.nonce)?;
 			}
-			self.settling.remove(&channel);
+			self.settling.remove(channel);
 		}
-		Ok(())
+		Ok(idle)
 	}
 
 	/// The window in force: never wider than a settlement, so that the
@@ -966,7 +968,11 @@ impl FastPath {
 		state.max_input = max_input;
 		state.limits = limits;
 		self.take_views(&mut state, views, final_number)?;
-		state.forget_idle(&*self.ledger()?)?;
+		let idle = state.forget_idle(&*self.ledger()?)?;
+		if !idle.is_empty() {
+			tracing::info!(channels = ?idle, "idle channels left memory");
+		}
+		self.inner.metrics.channels_held.set(state.channels.len() as u64);
 		// Counted from the finalized block that first showed a receipt
 		// settled, which is never before it was: kept at least the window.
 		self.ledger()?.prune_audit_copies(final_number.saturating_sub(window))?;
@@ -1334,10 +1340,9 @@ mod tests {
 		// Answers handed back took a nonce and wrote no receipt.
 		state.channels.get_mut(&9).unwrap().nonce = 77;
 		state.best = 100 + IDLE_BLOCKS - 1;
-		state.forget_idle(&ledger).unwrap();
-		assert!(state.channels.contains_key(&9), "idle one block short");
+		assert!(state.forget_idle(&ledger).unwrap().is_empty(), "idle one block short");
 		state.best += 1;
-		state.forget_idle(&ledger).unwrap();
+		assert_eq!(state.forget_idle(&ledger).unwrap(), vec![9]);
 		assert!(!state.channels.contains_key(&9));
 		let view = ChannelView {
 			requester: subxt_signer::sr25519::dev::charlie().public_key().to_account_id(),

@@ -37,6 +37,8 @@ pub struct Metrics {
 	pub request_seconds: Histogram,
 	/// Fast-path receipts sent for settlement.
 	pub receipts_sent: Counter<U64>,
+	/// Fast-path channels held in memory, each read every block.
+	pub channels_held: Gauge<U64>,
 	/// Cold loads into the executor's caches for adapters, by what was
 	/// loaded (`adapter`; `base`: a base's module adapters run over).
 	pub adapter_loads: CounterVec<U64>,
@@ -49,6 +51,13 @@ impl Metrics {
 		Ok(Metrics {
 			queue_depth: register(
 				Gauge::new("tributary_worker_queue_depth", "Jobs admitted and not finished")?,
+				registry,
+			)?,
+			channels_held: register(
+				Gauge::new(
+					"tributary_worker_channels_held",
+					"Fast-path channels held in memory, each read every block",
+				)?,
 				registry,
 			)?,
 			inference_seconds: register(
