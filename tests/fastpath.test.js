@@ -336,7 +336,7 @@ test('with the node away, answers keep flowing; settlement catches up when it re
   await waitFor('the worker to read the settlement', async () => (await fastRpc(url, 'tributary_channel', [main.channelId])).settled === main.sequence, 10_000, 100);
 });
 
-test('channels left idle leave the worker\'s memory, and the next request takes one up where it stood', async () => {
+test('channels left idle leave the worker\'s memory, and the next request takes one up where it stood, even with the node away', async () => {
   const held = async () => (await worker.metrics()).tributary_worker_channels_held;
   assert.ok((await held()) > 0, 'the channels of the tests before');
   // 100 blocks (a block every 500 ms) after their last requests, with
@@ -344,10 +344,15 @@ test('channels left idle leave the worker\'s memory, and the next request takes 
   await waitFor('idle channels to leave memory', async () => (await held()) === 0, 150_000, 1000);
   const main = channels.main;
   const before = main.sequence;
+  // Even with the node away: the worker takes it up as it last read it.
+  await api.disconnect();
+  await node.stop({ keepBase: true });
   await main.infer(modelId, QUESTIONS[2]);
   assert.equal(main.sequence, before + 1, 'the receipt chain goes on from its tip');
-  // Its last nonce stayed in the journal: a request signed before is still a copy.
+  // Its last nonce stayed: a request signed before is still a copy.
   await assert.rejects(() => fastRpc(url, 'tributary_infer', [main.request(modelId, 'rain', { nonce: 1 })]), (e) => e.code === 1017);
   await main.pay();
-  await settledUpTo(main, 60_000);
+  node = await startDevNode();
+  api = await connect(node);
+  await settledUpTo(main, 90_000);
 });

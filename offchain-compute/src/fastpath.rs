@@ -405,6 +405,10 @@ struct State {
 	channels: HashMap<ChannelId, Open>,
 	/// Settlements sent and not landed: the last sequence and the block.
 	settling: HashMap<ChannelId, (u64, u32)>,
+	/// The channels that left memory idle and have not expired, as last
+	/// read (the view and the finalized settled tip): taken up as they were
+	/// when a request comes while the node is away. Never read per block.
+	dormant: HashMap<ChannelId, (ChannelView, Tip)>,
 }
 
 /// How many of `receipts` (SCALE), from the first, one settlement takes
@@ -444,9 +448,12 @@ impl State {
 		for channel in &idle {
 			if let Some(open) = self.channels.remove(channel) {
 				ledger.record_nonce(*channel, open.nonce)?;
+				self.dormant.insert(*channel, (open.view, open.finalized));
 			}
 			self.settling.remove(channel);
 		}
+		// An expired channel takes no request: nothing to take up.
+		self.dormant.retain(|_, (view, _)| view.expiry > best);
 		Ok(idle)
 	}
 
@@ -862,11 +869,31 @@ impl FastPath {
 		}
 	}
 
-	/// Makes sure `channel` is known here, reading it from the chain if not.
+	/// Makes sure `channel` is known here, reading it from the chain if not;
+	/// while the node is away, a channel that left memory idle is taken up
+	/// as last read, as the channels held are.
 	async fn know(&self, channel: ChannelId) -> Result<(), RequestError> {
 		if self.state()?.channels.contains_key(&channel) {
 			return Ok(());
 		}
+		let open = match self.read_channel(channel).await {
+			Ok(open) => open,
+			Err(RequestError::ChainAway(_)) => {
+				let dormant = self.state()?.dormant.get(&channel).cloned();
+				let (view, finalized) = dormant.ok_or(RequestError::ChainAway(channel))?;
+				self.opened(channel, view, Some(finalized))?
+			}
+			Err(e) => return Err(e),
+		};
+		let mut state = self.state()?;
+		state.dormant.remove(&channel);
+		let active = state.best;
+		state.channels.entry(channel).or_insert(Open { active, ..open });
+		Ok(())
+	}
+
+	/// `channel` as the chain shows it, picked up where the ledger left it.
+	async fn read_channel(&self, channel: ChannelId) -> Result<Open, RequestError> {
 		let chain = self.inner.chain.read().ok().and_then(|c| c.clone());
 		let chain = chain.ok_or(RequestError::ChainAway(channel))?;
 		let away = |_| RequestError::ChainAway(channel);
@@ -878,11 +905,7 @@ impl FastPath {
 		}
 		let finalized = chain.at_finalized().await.map_err(away)?;
 		let finalized = chain.channel(&finalized, channel).await.map_err(away)?;
-		let open = self.opened(channel, view, finalized.as_ref().map(ChannelView::settled_tip))?;
-		let mut state = self.state()?;
-		let active = state.best;
-		state.channels.entry(channel).or_insert(Open { active, ..open });
-		Ok(())
+		Ok(self.opened(channel, view, finalized.as_ref().map(ChannelView::settled_tip))?)
 	}
 
 	/// A channel newly seen on chain, picked up where the ledger left it;
@@ -1355,7 +1378,27 @@ mod tests {
 		};
 		drop((state, ledger));
 		let back = fast_path.opened(9, view, None).unwrap();
-		assert_eq!((back.tip, back.nonce), (tip(5), 77));
+		assert_eq!((back.tip, back.nonce), (tip(5), 77), "after a restart, from the ledger");
+	}
+
+	#[tokio::test]
+	async fn with_the_node_away_a_channel_that_left_memory_is_taken_up_as_last_read_until_it_expires(
+	) {
+		let dir = tempfile::tempdir().unwrap();
+		// No node: reading a channel from the chain fails as when it is away.
+		let fast_path = fast_path(dir.path(), 5, &[]);
+		let leave = |best: u32| {
+			let mut state = fast_path.state().unwrap();
+			state.best = best;
+			state.forget_idle(&fast_path.ledger().unwrap()).unwrap()
+		};
+		assert_eq!(leave(100 + IDLE_BLOCKS), vec![9]);
+		let status = fast_path.channel(9).await.unwrap();
+		assert_eq!((status.sequence, status.deposit.as_str()), (5, "1000"));
+		assert!(fast_path.state().unwrap().channels.contains_key(&9), "held again");
+		// Left again at its expiry (10,000): not taken up.
+		assert_eq!(leave(10_000), vec![9]);
+		assert!(matches!(fast_path.channel(9).await, Err(RequestError::ChainAway(9))));
 	}
 
 	#[test]
